@@ -1,0 +1,37 @@
+"""tconv: upsampling with transposed convolution, done right.
+
+Exact in every view (matrix transpose, zero insertion + convolution, GEMM + col2im, sub-pixel
+phases), exact in size (one geometry in :mod:`tconv.shapes`), and a drop-in for PyTorch.
+
+>>> import torch, tconv
+>>> tconv.output_size(16, 3, stride=2, padding=1, output_padding=1)
+(32,)
+>>> tconv.conv_transpose(torch.ones(1, 1, 2), torch.ones(1, 1, 3), stride=2).tolist()
+[[[1.0, 1.0, 2.0, 1.0, 1.0]]]
+"""
+
+from . import nn
+from .functional import METHODS, conv_transpose
+# conv_matrix: see methods/matrix.py
+from .shapes import (
+    Geometry,
+    ShapeError,
+    output_padding_for,
+    output_size,
+    output_size_range,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "METHODS",
+    "Geometry",
+    "ShapeError",
+    "__version__",
+
+    "conv_transpose",
+    "nn",
+    "output_padding_for",
+    "output_size",
+    "output_size_range",
+]

@@ -1,0 +1,160 @@
+"""Functional transposed convolution: validate once, then dispatch to a method.
+
+Every method computes the same thing, ``full[lo : L - hi]`` of the geometry in
+:mod:`tconv.shapes`; they differ only in how (see :mod:`tconv.methods`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, get_args
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from . import methods as _methods
+from .shapes import Geometry, IntOrTuple, PaddingSpec, ShapeError
+
+__all__ = ["METHODS", "Method", "conv_transpose"]
+
+Method = Literal["native", "matrix", "dilate", "scatter", "subpixel", "auto"]
+METHODS: tuple[str, ...] = get_args(Method)
+
+
+def conv_transpose(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: IntOrTuple = 1,
+    padding: PaddingSpec = 0,
+    output_padding: IntOrTuple = 0,
+    groups: int = 1,
+    dilation: IntOrTuple = 1,
+    *,
+    output_size: Sequence[int] | None = None,
+    padding_mode: str = "zeros",
+    allow_crop: bool = False,
+    method: str = "native",
+) -> Tensor:
+    """Transposed convolution in 1, 2 or 3 spatial dimensions, computed by any exact method.
+
+    The spatial rank is ``weight.dim() - 2``. Arguments mean what they mean in
+    ``torch.nn.functional.conv_transpose{1,2,3}d``, plus:
+
+    Args:
+        padding: an int or tuple (crop ``p`` at both ends, as in PyTorch), ``"valid"`` (the
+            full output), ``"same"`` (output = input * stride, odd extra crop at the end, as in
+            TensorFlow/Keras/JAX and ONNX SAME_UPPER), ``"same_lower"`` (odd extra crop at the
+            start, ONNX SAME_LOWER) or ``(begin, end)`` pairs per dimension (negative values
+            extend with zeros).
+        output_size: the exact spatial output size (the trailing ``rank`` entries are used);
+            chooses the output_padding, or with ``allow_crop=True`` crops/extends the end.
+        padding_mode: ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``; a non-zeros
+            mode is the exact adjoint of ``torch.nn.ConvNd`` with that padding and mode.
+        method: one of :data:`METHODS`: ``"native"`` (torch), ``"matrix"`` (the transposed
+            convolution matrix), ``"dilate"`` (zero insertion + convolution), ``"scatter"``
+            (GEMM + col2im), ``"subpixel"`` (phase decomposition), ``"auto"``.
+
+    Shape:
+        - input: ``(N, C_in, *I)`` or unbatched ``(C_in, *I)``
+        - weight: ``(C_in, C_out // groups, *K)``
+        - bias: ``(C_out,)``
+        - output: ``(N, C_out, *O)``,
+          ``O = (I - 1) * stride - lo - hi + dilation * (K - 1) + 1`` (see :mod:`tconv.shapes`)
+
+    Raises:
+        ShapeError: on invalid settings or shapes, naming the bad value and the valid range.
+
+    Example:
+        >>> x = torch.randn(1, 3, 16, 16)
+        >>> w = torch.randn(3, 3, 3, 3)
+        >>> conv_transpose(x, w, stride=2, padding=1, output_padding=1).shape
+        torch.Size([1, 3, 32, 32])
+        >>> conv_transpose(x, w, stride=2, padding="same", method="subpixel").shape
+        torch.Size([1, 3, 32, 32])
+        >>> y = conv_transpose(x, w, stride=2, padding=1, method="matrix")
+        >>> torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, stride=2, padding=1),
+        ...                atol=1e-5)
+        True
+    """
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(
+            f"input and weight must be tensors, got {type(input).__name__} and "
+            f"{type(weight).__name__}"
+        )
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is invalid: valid methods are {METHODS}")
+    rank = weight.dim() - 2
+    if rank not in (1, 2, 3):
+        raise ShapeError(
+            f"weight of shape {tuple(weight.shape)} is invalid: expected 3, 4 or 5 dimensions "
+            "(in_channels, out_channels // groups, *kernel_size) for 1-, 2- or 3-D"
+        )
+    geom = Geometry.create(
+        tuple(weight.shape[2:]), stride, padding, output_padding, dilation, groups, padding_mode,
+        rank=rank,
+    )
+    bias_shape = None if bias is None else tuple(bias.shape)
+    if output_size is not None:
+        size = tuple(int(v) for v in output_size)
+        if len(size) < rank:
+            raise ShapeError(
+                f"output_size={tuple(output_size)} is invalid: expected at least {rank} entries "
+                "(the trailing ones are the spatial size)"
+            )
+        spatial = tuple(input.shape[-rank:]) if input.dim() >= rank else ()
+        geom.check_call(input.shape, weight.shape, bias_shape)  # errors name the input first
+        geom = geom.with_output_size(spatial, size[-rank:], allow_crop=allow_crop)
+    batched, _ = geom.check_call(input.shape, weight.shape, bias_shape)
+    x = input if batched else input.unsqueeze(0)
+    y = apply(x, weight, bias, geom, method)
+    return y if batched else y.squeeze(0)
+
+
+def apply(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
+    """Run ``method`` on validated, batched input for any crops and padding mode.
+
+    Methods themselves only see non-negative crops and the zeros mode; zero extension,
+    border folding (non-zeros ``padding_mode``) and the bias of extended regions are done here.
+    """
+    impl = _methods.get(method, x, weight, geom)
+    if geom.padding_mode == "zeros" and all(lo >= 0 and hi >= 0 for lo, hi in geom.crop):
+        return impl(x, weight, bias, geom)
+    inner = geom.with_crop(
+        tuple((max(lo, 0), max(hi, 0)) if geom.padding_mode == "zeros" else (0, 0)
+              for lo, hi in geom.crop)
+    )
+    y = impl(x, weight, None, inner)
+    # zero-extend where a crop is negative (F.pad takes the last dimension first)
+    ext = [v for lo, hi in reversed(geom.crop) for v in (max(-lo, 0), max(-hi, 0))]
+    if any(ext):
+        y = F.pad(y, ext)
+    if geom.padding_mode != "zeros":
+        y = _fold_border(y, geom)
+    if bias is not None:
+        y = y + bias.reshape((1, -1) + (1,) * geom.rank)
+    return y
+
+
+def _fold_border(y: Tensor, geom: Geometry) -> Tensor:
+    """Adjoint of ``F.pad(x, crops, mode)``: add the border outside the crop back in.
+
+    ``y`` holds the full output, extended so that every crop is non-negative; the result has
+    the geometry's output size.
+    """
+    for j, (lo, hi) in enumerate(geom.crop):
+        dim = 2 + j
+        a, b = max(lo, 0), max(hi, 0)
+        n = y.shape[dim] - a - b
+        t = torch.arange(-a, n + b, device=y.device)
+        if geom.padding_mode == "circular":
+            src = t.remainder(n)
+        elif geom.padding_mode == "reflect":
+            src = torch.where(t < 0, -t, torch.where(t >= n, 2 * (n - 1) - t, t))
+        else:  # replicate
+            src = t.clamp(0, n - 1)
+        shape = list(y.shape)
+        shape[dim] = n
+        y = y.new_zeros(shape).index_add(dim, src, y)
+    return y

@@ -1,0 +1,50 @@
+"""Ways of computing a transposed convolution, all exact.
+
+Each method lives in its own module and exposes ``forward(x, weight, bias, geom) -> Tensor``:
+
+- ``x``: batched input ``(N, C_in, *I)`` (any strides, any float dtype);
+- ``weight``: ``(C_in, C_out // groups, *K)``; ``bias``: ``(C_out,)`` or None;
+- ``geom``: a validated :class:`tconv.shapes.Geometry` whose crops are all >= 0 and whose
+  padding_mode is "zeros" (:func:`tconv.functional.apply` handles the rest).
+
+It returns ``full[lo : L - hi]`` (+ bias) and is differentiable in ``x``, ``weight`` and ``bias``
+through ordinary autograd. ``"auto"`` picks one of the others per call (see :func:`choose`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+from torch import Tensor
+
+from ..shapes import Geometry
+
+Forward = Callable[[Tensor, Tensor, "Tensor | None", Geometry], Tensor]
+
+EXACT_METHODS = ("native", "matrix", "dilate", "scatter", "subpixel")
+
+
+def choose(x: Tensor, weight: Tensor, geom: Geometry) -> str:
+    """The method ``"auto"`` uses for this call.
+
+    PyTorch's own kernel (``native``) is the fastest exact method on every layer of the
+    benchmark (``benchmarks/methods.py``), so auto uses it.
+
+    >>> import torch
+    >>> from tconv.shapes import Geometry
+    >>> choose(torch.zeros(1, 2, 4), torch.zeros(2, 2, 3), Geometry.create(3))
+    'native'
+    """
+    return "native"
+
+
+def get(name: str, x: Tensor, weight: Tensor, geom: Geometry) -> Forward:
+    """The ``forward`` function of method ``name`` (``"auto"`` resolved for this call)."""
+    if name == "auto":
+        name = choose(x, weight, geom)
+    if name not in EXACT_METHODS:
+        raise ValueError(f"method={name!r} is invalid: valid methods are {EXACT_METHODS + ('auto',)}")
+    module = importlib.import_module(f"{__name__}.{name}")
+    fn: Forward = module.forward
+    return fn

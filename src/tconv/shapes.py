@@ -1,0 +1,587 @@
+"""The one geometry of a transposed convolution: sizes, paddings, crops and their validation.
+
+Every transposed convolution is "the full output, cropped". Per spatial dimension, with input
+length ``i``, kernel ``k``, stride ``s`` and dilation ``d``::
+
+    full length  L = (i - 1) * s + d * (k - 1) + 1
+    result         = full[lo : L - hi]    (a negative lo or hi extends with zeros; bias added)
+
+PyTorch's ``padding=p, output_padding=op`` is ``(lo, hi) = (p, p - op)``; ``"same"``,
+``"valid"``, ``"same_lower"``, explicit ``(begin, end)`` pairs and ``output_size=`` targets are
+other names for ``(lo, hi)``. Everything else in tconv reads sizes from this module; nothing
+else re-derives them. This module imports nothing from the rest of the package (nor torch).
+
+Shape:
+    - Input: ``(N, C_in, *I)`` or ``(C_in, *I)``
+    - Output: ``(N, C_out, *O)`` with, per dimension,
+      ``O = (I - 1) * stride - lo - hi + dilation * (kernel - 1) + 1``
+
+Examples:
+    >>> output_size(16, 3, stride=2, padding=1, output_padding=1)
+    (32,)
+    >>> output_size((16, 12), 4, stride=2, padding="same")
+    (32, 24)
+    >>> Geometry.create(3, stride=2, padding="same").crop
+    ((0, 1),)
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, Union, cast, get_args
+
+__all__ = [
+    "PADDING_MODES",
+    "Geometry",
+    "PaddingMode",
+    "PaddingSpec",
+    "ShapeError",
+    "conv_output_size",
+    "full_size",
+    "output_padding_for",
+    "output_size",
+    "output_size_range",
+]
+
+PaddingMode = Literal["zeros", "circular", "reflect", "replicate"]
+PADDING_MODES: tuple[str, ...] = get_args(PaddingMode)
+PaddingName = Literal["valid", "same", "same_lower"]
+PADDING_NAMES: tuple[str, ...] = get_args(PaddingName)
+IntOrTuple = Union[int, Sequence[int]]
+PaddingSpec = Union[int, Sequence[int], str, Sequence[Sequence[int]]]
+Crop = tuple[tuple[int, int], ...]
+
+
+class ShapeError(ValueError):
+    """Invalid transposed-convolution settings or sizes.
+
+    The message names the bad value, the rule it breaks and the valid range.
+
+    Example:
+        >>> try:
+        ...     output_size(16, 3, stride=2, output_padding=2)
+        ... except ShapeError as err:
+        ...     print(err)
+        output_padding=(2,) is invalid for stride=(2,), dilation=(1,): each output_padding must be smaller than max(stride, dilation), so valid values are 0..1 per dimension
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# argument normalisation
+
+
+def _is_int(value: object) -> bool:
+    # numpy integers register as numbers.Integral; bool is refused on purpose
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
+    """An int or a sequence of ``rank`` ints as a tuple of ``rank`` ints.
+
+    >>> as_tuple(2, 3, "stride")
+    (2, 2, 2)
+    >>> as_tuple((1, 2), 2, "stride")
+    (1, 2)
+    """
+    if _is_int(value):
+        return (int(cast(int, value)),) * rank
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        items = tuple(value)
+        if len(items) == 1 and rank > 1:
+            items = items * rank
+        if len(items) != rank or not all(_is_int(v) for v in items):
+            raise ShapeError(
+                f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
+                f"dimension)"
+            )
+        return tuple(int(v) for v in items)
+    raise ShapeError(f"{name}={value!r} is invalid: expected an int or a tuple of {rank} ints")
+
+
+def _rank_of(*values: object) -> int:
+    ranks = {
+        len(v) for v in values if isinstance(v, Sequence) and not isinstance(v, str) and len(v) > 1
+    }
+    if len(ranks) > 1:
+        raise ShapeError(
+            f"arguments disagree on the number of spatial dimensions: lengths {sorted(ranks)}"
+        )
+    return ranks.pop() if ranks else 1
+
+
+def _check_at_least(value: tuple[int, ...], low: int, name: str) -> None:
+    if any(v < low for v in value):
+        raise ShapeError(f"{name}={value} is invalid: each {name} must be >= {low}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the formula
+
+
+def full_size(
+    input_size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1, dilation: IntOrTuple = 1
+) -> tuple[int, ...]:
+    """Length of the full (uncropped) transposed-convolution output, per dimension.
+
+    ``L = (i - 1) * s + d * (k - 1) + 1``: the one place this formula is written.
+
+    >>> full_size(16, 3, 2)
+    (33,)
+    >>> full_size((4, 5), (2, 3), (2, 1), (1, 2))
+    (8, 9)
+    """
+    rank = _rank_of(input_size, kernel_size, stride, dilation)
+    i = as_tuple(input_size, rank, "input_size")
+    k = as_tuple(kernel_size, rank, "kernel_size")
+    s = as_tuple(stride, rank, "stride")
+    d = as_tuple(dilation, rank, "dilation")
+    return tuple((ii - 1) * ss + dd * (kk - 1) + 1 for ii, kk, ss, dd in zip(i, k, s, d))
+
+
+def conv_output_size(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: PaddingSpec = 0,
+    dilation: IntOrTuple = 1,
+) -> tuple[int, ...]:
+    """Output size of the ordinary convolution (the one a transposed convolution transposes).
+
+    ``padding`` is an int, a tuple, or ``(begin, end)`` pairs per dimension.
+
+    >>> conv_output_size(39, 3, 2, 1)
+    (20,)
+    >>> conv_output_size((8, 8), 3, 1, ((0, 2), (1, 1)))
+    (8, 8)
+    """
+    rank = _rank_of(input_size, kernel_size, stride, dilation, padding)
+    n = as_tuple(input_size, rank, "input_size")
+    k = as_tuple(kernel_size, rank, "kernel_size")
+    s = as_tuple(stride, rank, "stride")
+    d = as_tuple(dilation, rank, "dilation")
+    _check_at_least(k, 1, "kernel_size")
+    _check_at_least(s, 1, "stride")
+    _check_at_least(d, 1, "dilation")
+    pads = _pairs(padding, rank) if not _is_int(padding) else ((int(padding),) * 2,) * rank  # type: ignore[arg-type]
+    out = []
+    for nn_, kk, ss, dd, (a, b) in zip(n, k, s, d, pads):
+        span = dd * (kk - 1) + 1
+        if nn_ + a + b < span:
+            raise ShapeError(
+                f"input_size={n} with padding {pads} is too small for kernel_size={k}, "
+                f"dilation={d}: the padded length must be at least the kernel span {span}"
+            )
+        out.append((nn_ + a + b - span) // ss + 1)
+    return tuple(out)
+
+
+def _pairs(padding: object, rank: int) -> Crop:
+    """``(begin, end)`` pairs from an int, a tuple of ints, or a tuple of pairs."""
+    if _is_int(padding):
+        p = int(cast(int, padding))
+        return ((p, p),) * rank
+    if isinstance(padding, Sequence) and not isinstance(padding, str):
+        items = list(padding)
+        if all(_is_int(v) for v in items):
+            t = as_tuple(tuple(items), rank, "padding")
+            return tuple((p, p) for p in t)
+        if all(
+            isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 2
+            and all(_is_int(x) for x in v)
+            for v in items
+        ):
+            if len(items) == 1 and rank > 1:
+                items = items * rank
+            if len(items) == rank:
+                return tuple((int(v[0]), int(v[1])) for v in items)
+    raise ShapeError(
+        f"padding={padding!r} is invalid: expected an int, {rank} ints, {rank} (begin, end) pairs, "
+        f"or one of {PADDING_NAMES}"
+    )
+
+
+def _named_crop(name: str, span: int, stride: int) -> tuple[int, int]:
+    """(lo, hi) for 'valid', 'same' and 'same_lower' in one dimension.
+
+    When the kernel span is shorter than the stride, all three zero-extend at the end
+    (as Keras and JAX do), so 'same' still gives input * stride.
+    """
+    total = span - stride  # crop that makes the output input * stride
+    if name == "valid":
+        return (0, min(total, 0))
+    if total < 0:
+        return (0, total)
+    if name == "same":
+        return (total // 2, total - total // 2)  # odd extra crop at the end
+    return (total - total // 2, total // 2)  # same_lower: odd extra crop at the start
+
+
+# ---------------------------------------------------------------------------------------------
+# the geometry type
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Settings of a transposed convolution, with padding resolved to per-dimension crops.
+
+    ``crop[j] = (lo, hi)``: the output is ``full[lo : L - hi]`` along spatial dimension ``j``.
+    Build one with :meth:`create` (which validates); all fields are tuples of ``rank`` ints.
+
+    >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
+    >>> g.crop
+    ((1, 0), (1, 0))
+    >>> g.output_size((16, 16))
+    (32, 32)
+    >>> g.torch_padding()
+    ((1, 1), (1, 1))
+    """
+
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    crop: Crop
+    groups: int = 1
+    padding_mode: str = "zeros"
+
+    @classmethod
+    def create(
+        cls,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple = 1,
+        padding: PaddingSpec = 0,
+        output_padding: IntOrTuple = 0,
+        dilation: IntOrTuple = 1,
+        groups: int = 1,
+        padding_mode: str = "zeros",
+        rank: int | None = None,
+    ) -> Geometry:
+        """Validate settings and resolve ``padding``/``output_padding`` to crops.
+
+        ``padding``: an int or tuple (PyTorch: crop ``p`` at both ends), ``"valid"``,
+        ``"same"``, ``"same_lower"``, or explicit ``(begin, end)`` pairs per dimension (negative
+        values extend with zeros). ``output_padding`` then shortens the end crop.
+
+        >>> Geometry.create(4, stride=2, padding="same").crop
+        ((1, 1),)
+        >>> Geometry.create(2, stride=3, padding="same").crop
+        ((0, -1),)
+        """
+        if rank is None:
+            rank = _rank_of(kernel_size, stride, dilation, output_padding)
+            if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
+                rank = max(rank, len(padding))
+        if rank not in (1, 2, 3):
+            raise ShapeError(f"rank={rank} is invalid: tconv supports 1, 2 or 3 spatial dimensions")
+        k = as_tuple(kernel_size, rank, "kernel_size")
+        s = as_tuple(stride, rank, "stride")
+        d = as_tuple(dilation, rank, "dilation")
+        op = as_tuple(output_padding, rank, "output_padding")
+        _check_at_least(k, 1, "kernel_size")
+        _check_at_least(s, 1, "stride")
+        _check_at_least(d, 1, "dilation")
+        if not _is_int(groups) or int(groups) < 1:
+            raise ShapeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
+        if padding_mode not in PADDING_MODES:
+            raise ShapeError(
+                f"padding_mode={padding_mode!r} is invalid: valid modes are {PADDING_MODES}"
+            )
+        limit = tuple(max(ss, dd) for ss, dd in zip(s, d))
+        if any(o < 0 or o >= m for o, m in zip(op, limit)):
+            raise ShapeError(
+                f"output_padding={op} is invalid for stride={s}, dilation={d}: each "
+                f"output_padding must be smaller than max(stride, dilation), so valid values are "
+                + ", ".join(f"0..{m - 1}" for m in dict.fromkeys(limit))
+                + " per dimension"
+            )
+        if isinstance(padding, str):
+            if padding not in PADDING_NAMES:
+                raise ShapeError(
+                    f"padding={padding!r} is invalid: valid names are {PADDING_NAMES}, or give an "
+                    "int, a tuple, or (begin, end) pairs"
+                )
+            crop = tuple(
+                _named_crop(padding, dd * (kk - 1) + 1, ss) for kk, ss, dd in zip(k, s, d)
+            )
+        else:
+            explicit_pairs = not _is_int(padding) and not all(
+                _is_int(v) for v in cast(Sequence[object], padding)
+            )
+            crop = _pairs(padding, rank)
+            if not explicit_pairs and any(lo < 0 for lo, _ in crop):
+                raise ShapeError(
+                    f"padding={padding!r} is invalid: an int padding must be >= 0 (it crops both "
+                    "ends); use (begin, end) pairs with negative values to extend with zeros"
+                )
+        crop = tuple((lo, hi - o) for (lo, hi), o in zip(crop, op))
+        return cls(k, s, d, crop, int(groups), padding_mode)
+
+    # -- derived quantities -------------------------------------------------------------------
+
+    @property
+    def rank(self) -> int:
+        """Number of spatial dimensions."""
+        return len(self.kernel_size)
+
+    @property
+    def span(self) -> tuple[int, ...]:
+        """Dilated kernel extent ``d * (k - 1) + 1`` per dimension."""
+        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+
+    def full_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
+        """Full output length per dimension (before cropping)."""
+        i = as_tuple(input_size, self.rank, "input_size")
+        return full_size(i, self.kernel_size, self.stride, self.dilation)
+
+    def output_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
+        """Output size for ``input_size``; raises :class:`ShapeError` unless every length >= 1.
+
+        >>> Geometry.create(3, stride=2, padding=1, output_padding=1).output_size(16)
+        (32,)
+        """
+        i = as_tuple(input_size, self.rank, "input_size")
+        if any(v < 1 for v in i):
+            raise ShapeError(
+                f"input spatial size {i} is invalid: every spatial length must be >= 1"
+            )
+        full = self.full_size(i)
+        out = tuple(L - lo - hi for L, (lo, hi) in zip(full, self.crop))
+        if any(o < 1 for o in out):
+            raise ShapeError(
+                f"output size {out} is invalid: every length must be >= 1, but input {i} with "
+                f"kernel_size={self.kernel_size}, stride={self.stride}, dilation={self.dilation} "
+                f"gives full length {full} and the crop {self.crop} removes "
+                f"{tuple(lo + hi for lo, hi in self.crop)}; use less padding"
+            )
+        return out
+
+    def output_size_range(self, input_size: IntOrTuple) -> tuple[tuple[int, int], ...]:
+        """(min, max) output length per dimension reachable by adding output_padding.
+
+        output_padding may be 0 .. max(stride, dilation) - 1 (PyTorch's rule).
+
+        >>> Geometry.create(3, stride=2, padding=1).output_size_range(16)
+        ((31, 32),)
+        """
+        out = self.output_size(input_size)
+        return tuple(
+            (o, o + max(s, d) - 1) for o, s, d in zip(out, self.stride, self.dilation)
+        )
+
+    def with_output_size(
+        self, input_size: IntOrTuple, output_size: IntOrTuple, allow_crop: bool = False
+    ) -> Geometry:
+        """The geometry that gives exactly ``output_size`` for ``input_size``.
+
+        Within the output_padding range (0 .. max(stride, dilation) - 1) the end crop shrinks;
+        beyond it, ``allow_crop=True`` crops or zero-extends the end, else a ShapeError lists the
+        reachable range and the nearest sizes.
+
+        >>> g = Geometry.create(3, stride=2, padding=1)
+        >>> g.with_output_size(16, 32).crop
+        ((1, 0),)
+        >>> g.with_output_size(16, 40, allow_crop=True).crop
+        ((1, -8),)
+        """
+        i = as_tuple(input_size, self.rank, "input_size")
+        target = as_tuple(output_size, self.rank, "output_size")
+        if any(t < 1 for t in target):
+            raise ShapeError(f"output_size={target} is invalid: every length must be >= 1")
+        ranges = self.output_size_range(i)
+        base = self.output_size(i)
+        bad = [j for j, (t, (lo, hi)) in enumerate(zip(target, ranges)) if not lo <= t <= hi]
+        if bad and not allow_crop:
+            nearest = tuple(min(max(t, lo), hi) for t, (lo, hi) in zip(target, ranges))
+            raise ShapeError(
+                f"requested an output size of {target}, but valid sizes range from "
+                f"{tuple(r[0] for r in ranges)} to {tuple(r[1] for r in ranges)} (for an input "
+                f"of {i} with kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"dilation={self.dilation}, crop={self.crop}); the nearest reachable size is "
+                f"{nearest}; pass allow_crop=True to crop or zero-extend the end, or see "
+                "tconv.plan() for settings that reach it"
+            )
+        crop = tuple((lo, hi - (t - b)) for (lo, hi), t, b in zip(self.crop, target, base))
+        return replace(self, crop=crop)
+
+    def torch_padding(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """``(padding, output_padding)`` for torch, or None if torch's arguments cannot say it.
+
+        >>> Geometry.create(3, stride=2, padding="same").torch_padding() is None
+        True
+        """
+        pads, ops = [], []
+        for (lo, hi), s, d in zip(self.crop, self.stride, self.dilation):
+            op = lo - hi
+            if lo < 0 or not 0 <= op < max(s, d):
+                return None
+            pads.append(lo)
+            ops.append(op)
+        return tuple(pads), tuple(ops)
+
+    def with_crop(self, crop: Crop) -> Geometry:
+        """The same settings with other crops."""
+        return replace(self, crop=tuple((int(a), int(b)) for a, b in crop))
+
+    def macs_per_output(self, in_channels: int) -> float:
+        """Multiply-adds per output element (dense kernel, averaged over phases)."""
+        return in_channels / self.groups * math.prod(self.kernel_size) / math.prod(self.stride)
+
+    # -- call validation ----------------------------------------------------------------------
+
+    def check_call(
+        self,
+        input_shape: Sequence[int],
+        weight_shape: Sequence[int],
+        bias_shape: Sequence[int] | None = None,
+    ) -> tuple[bool, tuple[int, ...]]:
+        """Validate tensor shapes for a call; return (batched, input spatial size).
+
+        >>> Geometry.create((3, 3)).check_call((1, 4, 8, 8), (4, 2, 3, 3))
+        (True, (8, 8))
+        """
+        r = self.rank
+        input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)
+        if len(weight_shape) != r + 2:
+            raise ShapeError(
+                f"weight of shape {weight_shape} is invalid: expected {r + 2} dimensions "
+                f"(in_channels, out_channels // groups, *kernel_size) for a rank-{r} geometry"
+            )
+        if tuple(weight_shape[2:]) != self.kernel_size:
+            raise ShapeError(
+                f"weight of shape {weight_shape} does not match kernel_size={self.kernel_size}"
+            )
+        if len(input_shape) not in (r + 1, r + 2):
+            raise ShapeError(
+                f"input of shape {input_shape} is invalid: a {r}-D transposed convolution expects "
+                f"{r + 2}-D (N, C, *spatial) or {r + 1}-D unbatched (C, *spatial) input"
+            )
+        batched = len(input_shape) == r + 2
+        channels = input_shape[1 if batched else 0]
+        spatial = tuple(input_shape[-r:])
+        g = self.groups
+        if weight_shape[0] % g:
+            raise ShapeError(
+                f"in_channels={weight_shape[0]} (weight.shape[0]) is not divisible by groups={g}"
+            )
+        if channels != weight_shape[0]:
+            raise ShapeError(
+                f"input has {channels} channels but the weight of shape {weight_shape} expects "
+                f"in_channels={weight_shape[0]} (weight.shape[0])"
+            )
+        if weight_shape[1] < 1 and weight_shape[0] > 0:
+            raise ShapeError(f"weight of shape {weight_shape} has no output channels")
+        if any(v < 1 for v in spatial):
+            raise ShapeError(
+                f"input of shape {input_shape} is invalid: spatial size {spatial} is empty; "
+                "every spatial length must be >= 1"
+            )
+        if bias_shape is not None and tuple(bias_shape) != (weight_shape[1] * g,):
+            raise ShapeError(
+                f"bias of shape {tuple(bias_shape)} is invalid: expected ({weight_shape[1] * g},) "
+                f"= out_channels (weight.shape[1] * groups)"
+            )
+        self.output_size(spatial)
+        self.check_padding_mode(spatial)
+        return batched, spatial
+
+    def check_padding_mode(self, input_size: IntOrTuple) -> None:
+        """Raise ShapeError if the border folding of a non-zeros padding_mode is impossible.
+
+        A non-"zeros" mode is the adjoint of padding the ordinary convolution's input
+        (length = this output's length) by the positive parts of ``(lo, hi)``; torch's padding
+        requires pad <= length (circular) or pad < length (reflect).
+        """
+        if self.padding_mode == "zeros":
+            return
+        out = self.output_size(input_size)
+        for (lo, hi), n in zip(self.crop, out):
+            a, b = max(lo, 0), max(hi, 0)
+            if self.padding_mode == "circular" and max(a, b) > n:
+                raise ShapeError(
+                    f"padding_mode='circular' needs every crop <= the output length: crop "
+                    f"{self.crop} with output size {out}"
+                )
+            if self.padding_mode == "reflect" and max(a, b) >= n:
+                raise ShapeError(
+                    f"padding_mode='reflect' needs every crop < the output length: crop "
+                    f"{self.crop} with output size {out}"
+                )
+
+
+# ---------------------------------------------------------------------------------------------
+# public helpers on plain settings
+
+
+def output_size(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: PaddingSpec = 0,
+    output_padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+) -> tuple[int, ...]:
+    """Output spatial size of a transposed convolution (any rank; int or tuple in, tuple out).
+
+    ``O = (I - 1) * stride - lo - hi + dilation * (kernel - 1) + 1`` per dimension, where
+    PyTorch's ``padding=p, output_padding=op`` means ``(lo, hi) = (p, p - op)``.
+
+    >>> output_size(16, 2, stride=2)
+    (32,)
+    >>> output_size((16, 16), 3, stride=2, padding=1, output_padding=1)
+    (32, 32)
+    >>> output_size(16, 3, stride=2, padding="same")
+    (32,)
+    """
+    rank = _rank_of(input_size, kernel_size, stride, output_padding, dilation)
+    if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
+        rank = max(rank, len(padding))
+    g = Geometry.create(kernel_size, stride, padding, output_padding, dilation, rank=rank)
+    return g.output_size(input_size)
+
+
+def output_size_range(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: PaddingSpec = 0,
+    dilation: IntOrTuple = 1,
+) -> tuple[tuple[int, int], ...]:
+    """(min, max) output size per dimension reachable with output_padding.
+
+    >>> output_size_range(16, 3, stride=2, padding=1)
+    ((31, 32),)
+    >>> output_size_range(16, 3, stride=1, padding=1, dilation=3)
+    ((20, 22),)
+    """
+    rank = _rank_of(input_size, kernel_size, stride, dilation)
+    if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
+        rank = max(rank, len(padding))
+    g = Geometry.create(kernel_size, stride, padding, 0, dilation, rank=rank)
+    return g.output_size_range(input_size)
+
+
+def output_padding_for(
+    input_size: IntOrTuple,
+    output_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: PaddingSpec = 0,
+    dilation: IntOrTuple = 1,
+) -> tuple[int, ...]:
+    """The output_padding that makes the output exactly ``output_size``.
+
+    Raises ShapeError listing the reachable range when no output_padding does it.
+
+    >>> output_padding_for(16, 32, 3, stride=2, padding=1)
+    (1,)
+    >>> output_padding_for((16, 16), (31, 32), 3, stride=2, padding=1)
+    (0, 1)
+    """
+    rank = _rank_of(input_size, output_size, kernel_size, stride, dilation)
+    if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
+        rank = max(rank, len(padding))
+    g = Geometry.create(kernel_size, stride, padding, 0, dilation, rank=rank)
+    target = g.with_output_size(input_size, output_size)
+    return tuple(h0 - h1 for (_, h0), (_, h1) in zip(g.crop, target.crop))
