@@ -6,6 +6,7 @@ Every method computes the same thing, ``full[lo : L - hi]`` of the geometry in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal, get_args
 
@@ -14,9 +15,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import methods as _methods
-from .shapes import Geometry, IntOrTuple, PaddingSpec, ShapeError
+from .shapes import Geometry, IntOrTuple, PaddingSpec, ShapeError, as_tuple
 
-__all__ = ["METHODS", "Method", "conv_transpose"]
+__all__ = ["METHODS", "Method", "conv_transpose", "pixel_shuffle", "pixel_unshuffle"]
 
 Method = Literal["native", "matrix", "dilate", "scatter", "subpixel", "auto"]
 METHODS: tuple[str, ...] = get_args(Method)
@@ -104,7 +105,7 @@ def conv_transpose(
                 "(the trailing ones are the spatial size)"
             )
         spatial = tuple(input.shape[-rank:]) if input.dim() >= rank else ()
-        geom.check_call(input.shape, weight.shape, bias_shape)  # errors name the input first
+        geom.check_call(input.shape, weight.shape, bias_shape, check_output=False)
         geom = geom.with_output_size(spatial, size[-rank:], allow_crop=allow_crop)
     batched, _ = geom.check_call(input.shape, weight.shape, bias_shape)
     x = input if batched else input.unsqueeze(0)
@@ -121,16 +122,29 @@ def apply(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method
     impl = _methods.get(method, x, weight, geom)
     if geom.padding_mode == "zeros" and all(lo >= 0 and hi >= 0 for lo, hi in geom.crop):
         return impl(x, weight, bias, geom)
-    inner = geom.with_crop(
-        tuple((max(lo, 0), max(hi, 0)) if geom.padding_mode == "zeros" else (0, 0)
-              for lo, hi in geom.crop)
-    )
-    y = impl(x, weight, None, inner)
-    # zero-extend where a crop is negative (F.pad takes the last dimension first)
-    ext = [v for lo, hi in reversed(geom.crop) for v in (max(-lo, 0), max(-hi, 0))]
-    if any(ext):
-        y = F.pad(y, ext)
     if geom.padding_mode != "zeros":
+        inner = [(0, 0)] * geom.rank  # the full output, folded below
+    else:  # crop the non-negative parts, keeping at least one element to crop/extend below
+        inner = []
+        for (lo, hi), length in zip(geom.crop, geom.full_size(x.shape[2:])):
+            a, b = max(lo, 0), max(hi, 0)
+            while length - a - b < 1:
+                a, b = (a - 1, b) if a > 0 else (a, b - 1)
+            inner.append((a, b))
+    y = impl(x, weight, None, geom.with_crop(tuple(inner)))
+    if geom.padding_mode == "zeros":
+        # the rest of each crop: extend with zeros (positive) or crop (negative); F.pad takes
+        # the last dimension first
+        rest = [v for (lo, hi), (a, b) in zip(reversed(geom.crop), reversed(inner))
+                for v in (a - lo, b - hi)]
+        if any(v > 0 for v in rest):  # extend first, so that a crop never exceeds the length
+            y = F.pad(y, [max(v, 0) for v in rest])
+        if any(v < 0 for v in rest):
+            y = F.pad(y, [min(v, 0) for v in rest])
+    else:
+        ext = [v for lo, hi in reversed(geom.crop) for v in (max(-lo, 0), max(-hi, 0))]
+        if any(ext):
+            y = F.pad(y, ext)
         y = _fold_border(y, geom)
     if bias is not None:
         y = y + bias.reshape((1, -1) + (1,) * geom.rank)
@@ -158,3 +172,118 @@ def _fold_border(y: Tensor, geom: Geometry) -> Tensor:
         shape[dim] = n
         y = y.new_zeros(shape).index_add(dim, src, y)
     return y
+
+
+# ---------------------------------------------------------------------------------------------
+# pixel shuffle (N-d): the interleave of the sub-pixel view
+
+
+def _shuffle_scale(x: Tensor, scale: IntOrTuple, name: str) -> tuple[int, ...]:
+    """Validate a batched ``(N, C, *S)`` input and return the per-dimension scale."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} expects a tensor, got {type(x).__name__}")
+    rank = x.dim() - 2
+    if rank not in (1, 2, 3):
+        raise ShapeError(
+            f"input of shape {tuple(x.shape)} is invalid: {name} expects batched (N, C, *spatial) "
+            "input with 1, 2 or 3 spatial dimensions (3, 4 or 5 dimensions in all)"
+        )
+    r = as_tuple(scale, rank, "scale")
+    if any(v < 1 for v in r):
+        raise ShapeError(f"scale={r} is invalid: each scale factor must be >= 1")
+    return r
+
+
+def pixel_shuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
+    """Move channel blocks into space: ``(N, C * prod(r), *S) -> (N, C, *(S * r))``, any rank.
+
+    Input channel ``c * prod(r) + p``, where ``p`` is the row-major index of the phase
+    ``(i_1, ..., i_n)`` (``0 <= i_j < r_j``), goes to
+    ``output[:, c, s_1 * r_1 + i_1, ..., s_n * r_n + i_n]`` from ``input[:, ., s_1, ..., s_n]``.
+    In 2-D this is exactly :func:`torch.nn.functional.pixel_shuffle`. The inverse is
+    :func:`pixel_unshuffle`.
+
+    Args:
+        x: batched input ``(N, C, *S)`` with 1, 2 or 3 spatial dimensions (unbatched input is
+            not accepted: add the batch dimension with ``x.unsqueeze(0)``).
+        scale: the upscale factor ``r``, an int or one int per spatial dimension.
+
+    Shape:
+        - x: ``(N, C * prod(r), *S)``
+        - output: ``(N, C, *(S * r))``
+
+    Raises:
+        ShapeError: if the channel count is not a multiple of ``prod(r)``, if ``x`` is not 3-,
+            4- or 5-D, or if a scale factor is < 1.
+
+    Example:
+        >>> x = torch.arange(8.0).reshape(1, 4, 2)
+        >>> pixel_shuffle(x, 2).tolist()        # 1-D: 2 output channels of length 4
+        [[[0.0, 2.0, 1.0, 3.0], [4.0, 6.0, 5.0, 7.0]]]
+        >>> pixel_shuffle(torch.zeros(2, 2 * 12, 3, 4, 5), (1, 3, 4)).shape
+        torch.Size([2, 2, 3, 12, 20])
+        >>> x = torch.randn(1, 18, 4, 5)
+        >>> torch.equal(pixel_shuffle(x, 3), torch.nn.functional.pixel_shuffle(x, 3))
+        True
+    """
+    r = _shuffle_scale(x, scale, "pixel_shuffle")
+    rank = len(r)
+    n, c, *size = x.shape
+    p = math.prod(r)
+    if c % p:
+        raise ShapeError(
+            f"input has {c} channels, which pixel_shuffle with scale={r} cannot split: the "
+            f"channel count must be a multiple of prod(scale)={p} (e.g. {max(c // p, 1) * p} or "
+            f"{(c // p + 1) * p})"
+        )
+    y = x.reshape(n, c // p, *r, *size)
+    perm = [0, 1] + [d for j in range(rank) for d in (2 + rank + j, 2 + j)]
+    return y.permute(perm).reshape(n, c // p, *(sz * f for sz, f in zip(size, r)))
+
+
+def pixel_unshuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
+    """Move space into channel blocks: ``(N, C, *(S * r)) -> (N, C * prod(r), *S)``, any rank.
+
+    The inverse of :func:`pixel_shuffle`: ``output[:, c * prod(r) + p, s_1, ..., s_n] =
+    input[:, c, s_1 * r_1 + i_1, ..., s_n * r_n + i_n]`` with ``p`` the row-major index of
+    ``(i_1, ..., i_n)``. In 2-D this is exactly :func:`torch.nn.functional.pixel_unshuffle`.
+
+    Args:
+        x: batched input ``(N, C, *S)`` with 1, 2 or 3 spatial dimensions.
+        scale: the downscale factor ``r``, an int or one int per spatial dimension.
+
+    Shape:
+        - x: ``(N, C, *(S * r))``
+        - output: ``(N, C * prod(r), *S)``
+
+    Raises:
+        ShapeError: if a spatial length is not a multiple of its scale factor, if ``x`` is not
+            3-, 4- or 5-D, or if a scale factor is < 1.
+
+    Example:
+        >>> pixel_unshuffle(torch.tensor([[[0.0, 2.0, 1.0, 3.0]]]), 2).tolist()
+        [[[0.0, 1.0], [2.0, 3.0]]]
+        >>> pixel_unshuffle(torch.zeros(1, 3, 4, 6, 8), 2).shape
+        torch.Size([1, 24, 2, 3, 4])
+        >>> x = torch.randn(2, 3, 6, 4)
+        >>> torch.equal(pixel_shuffle(pixel_unshuffle(x, 2), 2), x)
+        True
+    """
+    r = _shuffle_scale(x, scale, "pixel_unshuffle")
+    rank = len(r)
+    n, c, *size = x.shape
+    bad = [j for j, (sz, f) in enumerate(zip(size, r)) if sz % f]
+    if bad:
+        raise ShapeError(
+            f"input spatial size {tuple(size)} is invalid for pixel_unshuffle with scale={r}: "
+            "each spatial length must be a multiple of its scale factor, but "
+            + ", ".join(
+                f"dimension {j} has length {size[j]} (nearest valid: "
+                f"{max(size[j] // r[j], 1) * r[j]} or {(size[j] // r[j] + 1) * r[j]})"
+                for j in bad
+            )
+        )
+    inner = [sz // f for sz, f in zip(size, r)]
+    y = x.reshape(n, c, *(v for j in range(rank) for v in (inner[j], r[j])))
+    perm = [0, 1] + [3 + 2 * j for j in range(rank)] + [2 + 2 * j for j in range(rank)]
+    return y.permute(perm).reshape(n, c * math.prod(r), *inner)

@@ -335,39 +335,80 @@ class Geometry:
         i = as_tuple(input_size, self.rank, "input_size")
         return full_size(i, self.kernel_size, self.stride, self.dilation)
 
+    def _raw_output_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
+        i = as_tuple(input_size, self.rank, "input_size")
+        if any(v < 1 for v in i):
+            raise ShapeError(
+                f"input spatial size {i} is invalid: every spatial length must be >= 1"
+            )
+        return tuple(L - lo - hi for L, (lo, hi) in zip(self.full_size(i), self.crop))
+
     def output_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
         """Output size for ``input_size``; raises :class:`ShapeError` unless every length >= 1.
 
         >>> Geometry.create(3, stride=2, padding=1, output_padding=1).output_size(16)
         (32,)
         """
-        i = as_tuple(input_size, self.rank, "input_size")
-        if any(v < 1 for v in i):
-            raise ShapeError(
-                f"input spatial size {i} is invalid: every spatial length must be >= 1"
-            )
-        full = self.full_size(i)
-        out = tuple(L - lo - hi for L, (lo, hi) in zip(full, self.crop))
+        out = self._raw_output_size(input_size)
         if any(o < 1 for o in out):
+            i = as_tuple(input_size, self.rank, "input_size")
             raise ShapeError(
                 f"output size {out} is invalid: every length must be >= 1, but input {i} with "
                 f"kernel_size={self.kernel_size}, stride={self.stride}, dilation={self.dilation} "
-                f"gives full length {full} and the crop {self.crop} removes "
+                f"gives full length {self.full_size(i)} and the crop {self.crop} removes "
                 f"{tuple(lo + hi for lo, hi in self.crop)}; use less padding"
             )
         return out
 
+    def cropped_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
+        """``L - lo - hi`` per dimension, clipped at 0 instead of raising.
+
+        For methods that :func:`tconv.functional.apply` may call with an inner geometry whose
+        non-negative crops remove everything (the zero extension is added afterwards).
+
+        >>> Geometry.create(1, padding=((1, -1),)).with_crop(((1, 0),)).cropped_size(1)
+        (0,)
+        """
+        return tuple(max(o, 0) for o in self._raw_output_size(input_size))
+
     def output_size_range(self, input_size: IntOrTuple) -> tuple[tuple[int, int], ...]:
         """(min, max) output length per dimension reachable by adding output_padding.
 
-        output_padding may be 0 .. max(stride, dilation) - 1 (PyTorch's rule).
+        output_padding may be 0 .. max(stride, dilation) - 1 (PyTorch's rule); lengths below 1
+        are not part of the range.
 
         >>> Geometry.create(3, stride=2, padding=1).output_size_range(16)
         ((31, 32),)
         """
-        out = self.output_size(input_size)
+        out = self._raw_output_size(input_size)
+        ranges = tuple(
+            (max(o, 1), o + max(s, d) - 1) for o, s, d in zip(out, self.stride, self.dilation)
+        )
+        if any(lo > hi for lo, hi in ranges):
+            self.output_size(input_size)  # raises with the full explanation
+        return ranges
+
+    def explain(self, input_size: IntOrTuple) -> tuple[str, ...]:
+        """The output-size formula filled in, one string per dimension.
+
+        ``(i - 1)*s - lo - hi + d*(k - 1) + 1 = o``, with the output from :meth:`output_size`
+        (which validates); a negative crop (a zero extension) shows as ``+ |crop|``.
+
+        >>> Geometry.create(3, stride=2, padding=1, output_padding=1).explain(16)
+        ('(16 - 1)*2 - 1 - 0 + 1*(3 - 1) + 1 = 32',)
+        >>> Geometry.create(2, stride=3, padding="same").explain(16)
+        ('(16 - 1)*3 - 0 + 1 + 1*(2 - 1) + 1 = 48',)
+        """
+        i = as_tuple(input_size, self.rank, "input_size")
+        out = self.output_size(i)
+
+        def minus(v: int) -> str:
+            return f"- {v}" if v >= 0 else f"+ {-v}"
+
+        rows = zip(i, self.stride, self.crop, self.dilation, self.kernel_size, out, strict=True)
         return tuple(
-            (o, o + max(s, d) - 1) for o, s, d in zip(out, self.stride, self.dilation)
+            f"({n} - 1)*{s} {minus(lo)} {minus(hi)} + {d}*({k} - 1) + 1 = {o}"
+            for n, s, (lo, hi), d, k, o in rows
         )
 
     def with_output_size(
@@ -390,7 +431,7 @@ class Geometry:
         if any(t < 1 for t in target):
             raise ShapeError(f"output_size={target} is invalid: every length must be >= 1")
         ranges = self.output_size_range(i)
-        base = self.output_size(i)
+        base = self._raw_output_size(i)
         bad = [j for j, (t, (lo, hi)) in enumerate(zip(target, ranges)) if not lo <= t <= hi]
         if bad and not allow_crop:
             nearest = tuple(min(max(t, lo), hi) for t, (lo, hi) in zip(target, ranges))
@@ -435,8 +476,12 @@ class Geometry:
         input_shape: Sequence[int],
         weight_shape: Sequence[int],
         bias_shape: Sequence[int] | None = None,
+        check_output: bool = True,
     ) -> tuple[bool, tuple[int, ...]]:
         """Validate tensor shapes for a call; return (batched, input spatial size).
+
+        ``check_output=False`` skips the output-size checks (for a geometry about to be
+        adjusted to a requested output size).
 
         >>> Geometry.create((3, 3)).check_call((1, 4, 8, 8), (4, 2, 3, 3))
         (True, (8, 8))
@@ -482,8 +527,9 @@ class Geometry:
                 f"bias of shape {tuple(bias_shape)} is invalid: expected ({weight_shape[1] * g},) "
                 f"= out_channels (weight.shape[1] * groups)"
             )
-        self.output_size(spatial)
-        self.check_padding_mode(spatial)
+        if check_output:
+            self.output_size(spatial)
+            self.check_padding_mode(spatial)
         return batched, spatial
 
     def check_padding_mode(self, input_size: IntOrTuple) -> None:

@@ -1,0 +1,146 @@
+"""The one geometry: sizes agree with torch, named paddings mean what Keras/JAX/ONNX mean."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tconv import shapes
+from tconv.shapes import Geometry, ShapeError
+
+CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+
+dims = st.integers(1, 3)
+
+
+@st.composite
+def torch_settings(draw):
+    rank = draw(dims)
+    k = tuple(draw(st.integers(1, 5)) for _ in range(rank))
+    s = tuple(draw(st.integers(1, 4)) for _ in range(rank))
+    d = tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    p = tuple(draw(st.integers(0, 4)) for _ in range(rank))
+    op = tuple(draw(st.integers(0, max(a, b) - 1)) for a, b in zip(s, d))
+    i = tuple(draw(st.integers(1, 6)) for _ in range(rank))
+    return rank, i, k, s, p, op, d
+
+
+@given(torch_settings())
+def test_output_size_equals_torch_or_raises_where_torch_gives_nothing(settings):
+    rank, i, k, s, p, op, d = settings
+    x = torch.zeros(1, 1, *i)
+    w = torch.zeros(1, 1, *k)
+    try:
+        ref = CONV_T[rank](x, w, None, s, p, op, 1, d).shape[2:]
+    except RuntimeError:
+        with pytest.raises(ShapeError, match="every length must be >= 1"):
+            shapes.output_size(i, k, s, p, op, d)
+        return
+    if min(ref) < 1:
+        with pytest.raises(ShapeError):
+            shapes.output_size(i, k, s, p, op, d)
+    else:
+        assert shapes.output_size(i, k, s, p, op, d) == tuple(ref)
+
+
+@given(torch_settings())
+def test_range_and_output_padding_for_round_trip(settings):
+    rank, i, k, s, p, op, d = settings
+    g = Geometry.create(k, s, p, 0, d)
+    try:
+        lo_hi = g.output_size_range(i)
+    except ShapeError:
+        return
+    for j, (lo, hi) in enumerate(lo_hi):
+        assert hi - lo == max(s[j], d[j]) - 1
+    target = tuple(lo + (o % (hi - lo + 1)) for (lo, hi), o in zip(lo_hi, op))
+    found = shapes.output_padding_for(i, target, k, s, p, d)
+    assert shapes.output_size(i, k, s, p, found, d) == target
+    with pytest.raises(ShapeError, match="requested an output size of"):
+        shapes.output_padding_for(i, tuple(h + 1 for _, h in lo_hi), k, s, p, d)
+
+
+@given(st.integers(1, 9), st.integers(1, 7), st.integers(1, 4), st.integers(1, 3))
+def test_same_gives_input_times_stride_for_every_kernel_stride_dilation(i, k, s, d):
+    for name in ("same", "same_lower"):
+        assert shapes.output_size(i, k, s, name, 0, d) == (i * s,)
+    (lo, hi), = Geometry.create(k, s, "same", dilation=d).crop
+    (lo2, hi2), = Geometry.create(k, s, "same_lower", dilation=d).crop
+    total = d * (k - 1) + 1 - s
+    if total >= 0:
+        assert lo + hi == total and hi - lo == total % 2 and (lo2, hi2) == (hi, lo)
+    else:  # span shorter than stride: zero-extend at the end, as Keras and JAX do
+        assert (lo, hi) == (lo2, hi2) == (0, total)
+
+
+@given(st.integers(1, 9), st.integers(1, 7), st.integers(1, 4), st.integers(1, 3))
+def test_valid_is_the_full_output_extended_to_at_least_stride_per_input(i, k, s, d):
+    span = d * (k - 1) + 1
+    assert shapes.output_size(i, k, s, "valid", 0, d) == ((i - 1) * s + max(span, s),)
+
+
+def test_pairs_are_begin_end_crops_and_may_extend():
+    assert shapes.output_size(5, 3, 2, ((1, 2),)) == (8,)
+    assert shapes.output_size(5, 3, 2, ((-1, 0),)) == (12,)
+    assert Geometry.create((3, 3), 2, ((0, 1), (2, 0))).crop == ((0, 1), (2, 0))
+
+
+def test_int_or_tuple_in_tuple_out_and_numpy_ints():
+    assert shapes.output_size(16, 2, 2) == (32,)
+    assert shapes.output_size(np.int64(16), np.int64(2), np.int64(2)) == (32,)
+    assert shapes.output_size((16, 8, 4), 2, 2) == (32, 16, 8)
+    assert shapes.full_size(16, 3, 2) == (33,)
+
+
+def test_seed_article_example_two_is_32_not_33():
+    assert shapes.output_size((16, 16), 3, 2, 1, 1) == (32, 32)
+    assert shapes.output_size((16, 16), 3, 2, 0, 0) == (33, 33)
+
+
+@given(torch_settings())
+def test_torch_padding_round_trips(settings):
+    rank, i, k, s, p, op, d = settings
+    g = Geometry.create(k, s, p, op, d)
+    assert g.torch_padding() == (p, op)
+
+
+def test_torch_cannot_express_same_for_k3_s2():
+    assert Geometry.create(3, 2, "same").torch_padding() is None
+    assert Geometry.create(4, 2, "same").torch_padding() == ((1,), (0,))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (dict(kernel_size=0), r"kernel_size=\(0,\) is invalid: each kernel_size must be >= 1"),
+        (dict(kernel_size=3, stride=(1, 2, 3, 4)), r"tconv supports 1, 2 or 3 spatial"),
+        (dict(kernel_size=3, groups=0), r"groups=0 is invalid: groups must be an int >= 1"),
+        (dict(kernel_size=3, padding=((1, 2, 3),)), r"padding=\(\(1, 2, 3\),\) is invalid"),
+        (dict(kernel_size=(3, 3), stride=2, output_padding=(0, 3)),
+         r"output_padding=\(0, 3\) is invalid for stride=\(2, 2\)"),
+        (dict(kernel_size=3, padding_mode="wrap"), r"padding_mode='wrap' is invalid"),
+        (dict(kernel_size=3, stride=True), r"stride=True is invalid"),
+    ],
+)
+def test_create_errors(kwargs, match):
+    with pytest.raises(ShapeError, match=match):
+        Geometry.create(**kwargs)
+
+
+def test_with_output_size_lists_range_and_nearest():
+    g = Geometry.create((3, 3), 2, 1)
+    with pytest.raises(ShapeError, match=r"valid sizes range from \(31, 31\) to \(32, 32\).*"
+                                         r"nearest reachable size is \(32, 31\)"):
+        g.with_output_size((16, 16), (33, 31))
+    assert g.with_output_size((16, 16), (33, 31), allow_crop=True).output_size((16, 16)) == (33, 31)
+
+
+def test_padding_mode_limits():
+    g = Geometry.create(5, 1, 2, padding_mode="reflect")
+    with pytest.raises(ShapeError, match="padding_mode='reflect' needs every crop < the output"):
+        g.check_padding_mode(1)
+    Geometry.create(3, 1, 1, padding_mode="circular").check_padding_mode(1)
