@@ -13,6 +13,7 @@ phases), exact in size (one geometry in :mod:`tconv.shapes`), and a drop-in for 
 from . import nn
 from .functional import METHODS, conv_transpose
 # conv_matrix: see methods/matrix.py
+from .planning import Plan, inverse_of, plan
 from .shapes import (
     Geometry,
     ShapeError,
@@ -26,12 +27,15 @@ __version__ = "0.1.0"
 __all__ = [
     "METHODS",
     "Geometry",
+    "Plan",
     "ShapeError",
     "__version__",
 
     "conv_transpose",
+    "inverse_of",
     "nn",
     "output_padding_for",
     "output_size",
     "output_size_range",
+    "plan",
 ]

@@ -1,0 +1,358 @@
+"""Find transposed-convolution settings for a size: :func:`plan` and :func:`inverse_of`.
+
+Both search the one geometry in :mod:`tconv.shapes` and return :class:`Plan` objects that are
+verified to produce their target and turn into modules with :meth:`Plan.to_module`.
+
+>>> best = plan(16, 33)[0]
+>>> best.output_size((16,))
+(33,)
+>>> [str(p) for p in plan(16, 33, kernel_sizes=[3], strides=[2])]
+['kernel 3, stride 2, padding 0']
+>>> inverse_of(torch.nn.Conv2d(3, 8, 3, stride=2, padding=1), (39, 39)).output_padding
+(0, 0)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from .artifacts import overlap
+from .shapes import Crop, Geometry, IntOrTuple, ShapeError, as_tuple, conv_output_size
+
+__all__ = ["Plan", "inverse_of", "plan"]
+
+DEFAULT_KERNELS = tuple(range(1, 9))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Settings of a transposed convolution that maps ``input_size`` to ``target``.
+
+    ``padding``/``output_padding`` are PyTorch's arguments when they can express the crop;
+    otherwise ``padding`` holds explicit ``(begin, end)`` crops (tconv's modules accept both) and
+    ``output_padding`` is zeros.
+    """
+
+    input_size: tuple[int, ...]
+    target: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[Any, ...]
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    uniform_overlap: bool
+    macs_per_output: float  # multiply-adds per output element, per input/output channel pair
+    groups: int = 1
+    padding_mode: str = "zeros"
+    defaults: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def explicit_crop(self) -> bool:
+        """True when PyTorch's padding/output_padding cannot say it (``padding`` holds pairs)."""
+        return bool(self.padding) and isinstance(self.padding[0], tuple)
+
+    @property
+    def geometry(self) -> Geometry:
+        """The :class:`~tconv.shapes.Geometry` of these settings."""
+        return Geometry.create(
+            self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation,
+            self.groups, self.padding_mode, rank=len(self.kernel_size),
+        )
+
+    def output_size(self, input_size: IntOrTuple | None = None) -> tuple[int, ...]:
+        """Output size for ``input_size`` (default: the planned input)."""
+        return self.geometry.output_size(self.input_size if input_size is None else input_size)
+
+    def to_module(
+        self, in_channels: int | None = None, out_channels: int | None = None, **kwargs: Any
+    ) -> torch.nn.Module:
+        """A :mod:`tconv.nn` ConvTransposeNd with these settings (extra kwargs pass through).
+
+        >>> m = plan((16, 12), (33, 25))[0].to_module(8, 4)
+        >>> m(torch.randn(1, 8, 16, 12)).shape
+        torch.Size([1, 4, 33, 25])
+        """
+        from . import nn  # modules sit above planning in the dependency order
+
+        cin = self.defaults.get("in_channels") if in_channels is None else in_channels
+        cout = self.defaults.get("out_channels") if out_channels is None else out_channels
+        if cin is None or cout is None:
+            raise ValueError("to_module needs in_channels and out_channels")
+        options = {k: v for k, v in self.defaults.items() if k not in ("in_channels",
+                                                                        "out_channels")}
+        options.update(kwargs)
+        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[
+            len(self.kernel_size)
+        ]
+        module: torch.nn.Module = cls(
+            cin, cout, self.kernel_size, self.stride, self.padding, self.output_padding,
+            self.groups, dilation=self.dilation, padding_mode=self.padding_mode, **options,
+        )
+        return module
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (for JSON)."""
+        return {
+            "input_size": list(self.input_size),
+            "output_size": list(self.target),
+            "kernel_size": list(self.kernel_size),
+            "stride": list(self.stride),
+            "padding": [list(p) if isinstance(p, tuple) else p for p in self.padding],
+            "output_padding": list(self.output_padding),
+            "dilation": list(self.dilation),
+            "explicit_crop": self.explicit_crop,
+            "uniform_overlap": self.uniform_overlap,
+            "macs_per_output": self.macs_per_output,
+        }
+
+    def __str__(self) -> str:
+        def one(values: Sequence[Any]) -> str:
+            if len(set(values)) == 1:
+                v = values[0]
+                return f"({v[0]}, {v[1]})" if isinstance(v, tuple) else str(v)
+            return "x".join(f"({v[0]}, {v[1]})" if isinstance(v, tuple) else str(v)
+                            for v in values)
+
+        parts = [f"kernel {one(self.kernel_size)}", f"stride {one(self.stride)}"]
+        parts.append(("crop " if self.explicit_crop else "padding ") + one(self.padding))
+        if any(self.output_padding):
+            parts.append(f"output_padding {one(self.output_padding)}")
+        if any(d != 1 for d in self.dilation):
+            parts.append(f"dilation {one(self.dilation)}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Dim:
+    """One dimension's candidate."""
+
+    k: int
+    s: int
+    d: int
+    padding: Any  # int, or (lo, hi) when torch cannot say it
+    op: int
+    uniform: bool
+    macs: float  # input taps per output element: i * k / target
+
+    def key(self) -> tuple[Any, ...]:
+        return (not self.uniform, self.macs, self.k, self.s, self.d)
+
+
+def _dim_candidates(
+    i: int, target: int, kernels: Iterable[int], strides: Iterable[int], dilations: Iterable[int],
+    allow_crop: bool,
+) -> list[_Dim]:
+    found = []
+    for k, s, d in itertools.product(kernels, strides, dilations):
+        g = Geometry.create(k, s, 0, 0, d)
+        excess = g.full_size(i)[0] - target  # what the crop must remove (lo + hi)
+        m = max(s, d)
+        # PyTorch: lo = p, hi = p - op with 0 <= op < m, so 2p - op = excess
+        op = excess % 2 if excess >= 0 else -excess
+        p = (excess + op) // 2
+        padding: Any = p
+        if not (p >= 0 and op < m):
+            if not allow_crop:
+                continue
+            lo = max(excess, 0) // 2  # as 'same': the odd pixel at the end; extend at the end
+            padding, op = (lo, excess - lo), 0
+        candidate = g.with_crop(((padding, padding - op),) if isinstance(padding, int)
+                                else (padding,))
+        if candidate.output_size(i) != (target,):  # verify (cannot fail unless the math is off)
+            raise AssertionError(f"plan arithmetic failed for k={k} s={s} d={d}")
+        counts = overlap(k, s, d)
+        found.append(_Dim(k, s, d, padding, op, bool((counts == counts[0]).all()),
+                          i * k / target))
+    return sorted(found, key=_Dim.key)
+
+
+def plan(
+    input_size: IntOrTuple,
+    output_size: IntOrTuple,
+    *,
+    kernel_sizes: Iterable[int] | None = None,
+    strides: Iterable[int] | None = None,
+    dilations: Iterable[int] = (1,),
+    allow_crop: bool = False,
+    max_results: int = 20,
+) -> list[Plan]:
+    """Transposed-convolution settings that map ``input_size`` exactly to ``output_size``.
+
+    Candidates per dimension: every kernel in ``kernel_sizes`` (default 1..8), stride in
+    ``strides`` (default 1 .. ceil(output / input) + 1) and dilation, with the padding and
+    output_padding that give the target — or, with ``allow_crop=True``, an explicit
+    ``(begin, end)`` crop where PyTorch's arguments cannot. Every plan is verified through
+    :mod:`tconv.shapes`. Ranked: even overlap first (every output phase gets the same number of
+    kernel taps: no checkerboard from overlap), then fewest multiply-adds per output element,
+    then the smallest kernel. N-d targets are planned per dimension and combined.
+
+    Raises:
+        ShapeError: nothing under the constraints reaches the target; the message names the
+            reachable range.
+
+    >>> [str(p) for p in plan(16, 33, kernel_sizes=[3, 4], strides=[2])]
+    ['kernel 4, stride 2, padding 1, output_padding 1', 'kernel 3, stride 2, padding 0']
+    >>> [str(p) for p in plan(16, 32, kernel_sizes=[3], strides=[2], allow_crop=True)]
+    ['kernel 3, stride 2, padding 1, output_padding 1']
+    """
+    target = as_tuple(output_size, _rank(input_size, output_size), "output_size")
+    rank = len(target)
+    i = as_tuple(input_size, rank, "input_size")
+    if any(v < 1 for v in i) or any(v < 1 for v in target):
+        raise ShapeError(
+            f"input_size={i} and output_size={target} are invalid: every length must be >= 1"
+        )
+    if max_results < 1:
+        raise ValueError(f"max_results={max_results} is invalid: it must be >= 1")
+    kernels = tuple(kernel_sizes) if kernel_sizes is not None else DEFAULT_KERNELS
+    dils = tuple(dilations)
+    per_dim = []
+    for ii, t in zip(i, target):
+        ss = tuple(strides) if strides is not None else tuple(range(1, -(-t // ii) + 2))
+        found = _dim_candidates(ii, t, kernels, ss, dils, allow_crop)
+        if not found:
+            low, high = _reachable(ii, kernels, ss, dils, allow_crop)
+            raise ShapeError(
+                f"no settings map input {ii} to output {t} with kernel_sizes={list(kernels)}, "
+                f"strides={list(ss)}, dilations={list(dils)}"
+                + ("" if allow_crop else " without an explicit crop")
+                + f": reachable output sizes range from {low} to {high}"
+                + ("" if allow_crop else "; pass allow_crop=True to allow crops/extensions")
+            )
+        per_dim.append(found[:max_results])
+    combos = sorted(
+        itertools.product(*per_dim),
+        key=lambda c: (not all(d.uniform for d in c), math.prod(d.macs for d in c),
+                       sum(d.k for d in c), tuple(d.key() for d in c)),
+    )[:max_results]
+    return [_to_plan(i, target, c) for c in combos]
+
+
+def _to_plan(i: tuple[int, ...], target: tuple[int, ...], dims: Sequence[_Dim],
+             **extra: Any) -> Plan:
+    explicit = any(not isinstance(d.padding, int) for d in dims)
+    padding = tuple(
+        ((d.padding, d.padding - d.op) if isinstance(d.padding, int) else d.padding)
+        if explicit else d.padding
+        for d in dims
+    )
+    out = Plan(
+        input_size=i, target=target, kernel_size=tuple(d.k for d in dims),
+        stride=tuple(d.s for d in dims), padding=padding,
+        output_padding=tuple(0 if explicit else d.op for d in dims),
+        dilation=tuple(d.d for d in dims), uniform_overlap=all(d.uniform for d in dims),
+        macs_per_output=math.prod(d.macs for d in dims), **extra,
+    )
+    if out.output_size() != target:
+        raise AssertionError(f"plan {out} does not reach {target}")
+    return out
+
+
+def _rank(*values: object) -> int:
+    lengths = {len(v) for v in values if isinstance(v, Sequence) and not isinstance(v, str)}
+    lengths.discard(1)
+    if len(lengths) > 1:
+        raise ShapeError(f"input and output sizes disagree on the rank: lengths {sorted(lengths)}")
+    return lengths.pop() if lengths else 1
+
+
+def _reachable(
+    i: int, kernels: Sequence[int], strides: Sequence[int], dilations: Sequence[int],
+    allow_crop: bool,
+) -> tuple[int, int]:
+    """Smallest and largest output length reachable for one dimension."""
+    sizes = []
+    for k, s, d in itertools.product(kernels, strides, dilations):
+        g = Geometry.create(k, s, 0, 0, d)
+        full = g.full_size(i)[0]
+        sizes += [1 if allow_crop else (full - 2 * ((full - 1) // 2)), full + max(s, d) - 1]
+    return min(sizes), max(sizes)
+
+
+def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -> Plan:
+    """The transposed convolution that maps ``conv``'s output back to exactly ``input_size``.
+
+    ``conv`` is an ``nn.Conv1d/2d/3d`` (or a dict of its settings: kernel_size, stride=1,
+    padding=0 (int, tuple, 'same', 'valid' or (begin, end) pairs), dilation=1, groups=1,
+    padding_mode='zeros', in_channels, out_channels). The result keeps kernel, stride,
+    dilation, groups and padding mode (so with the same weight it is the conv's exact adjoint)
+    and picks the output_padding that restores every input size, e.g. the U-Net skip
+    connection 39 -> 20 -> 39 with k3 s2 p1. ``plan.to_module()`` builds it with the channels
+    swapped.
+
+    >>> conv = torch.nn.Conv1d(4, 8, 3, stride=2, padding=1)
+    >>> p = inverse_of(conv, 39)
+    >>> p.kernel_size, p.stride, p.padding, p.output_padding
+    ((3,), (2,), (1,), (0,))
+    >>> [inverse_of(conv, n).output_size(conv_output_size(n, 3, 2, 1)) == (n,) for n in (39, 40)]
+    [True, True]
+    >>> p.to_module()
+    ConvTranspose1d(8, 4, kernel_size=(3,), stride=(2,), padding=(1,))
+    """
+    if isinstance(conv, torch.nn.modules.conv._ConvNd):
+        if conv.transposed:
+            raise ValueError(f"{type(conv).__name__} is already a transposed convolution")
+        settings: dict[str, Any] = dict(
+            kernel_size=conv.kernel_size, stride=conv.stride, padding=conv.padding,
+            dilation=conv.dilation, groups=conv.groups, padding_mode=conv.padding_mode,
+            in_channels=conv.in_channels, out_channels=conv.out_channels,
+            bias=conv.bias is not None,
+        )
+        rank = len(conv.kernel_size)
+    elif isinstance(conv, dict):
+        settings = dict(conv)
+        if "kernel_size" not in settings:
+            raise ValueError("inverse_of needs the convolution's kernel_size")
+        rank = _rank(settings["kernel_size"], settings.get("stride", 1), input_size)
+    else:
+        raise TypeError(f"conv must be an nn.Conv1d/2d/3d or a dict, got {type(conv).__name__}")
+    k = as_tuple(settings["kernel_size"], rank, "kernel_size")
+    s = as_tuple(settings.get("stride", 1), rank, "stride")
+    d = as_tuple(settings.get("dilation", 1), rank, "dilation")
+    n = as_tuple(input_size, rank, "input_size")
+    padding = settings.get("padding", 0)
+    crop: Crop
+    if isinstance(padding, str):  # torch Conv's 'same' (stride 1; extra at the end) / 'valid'
+        if padding == "valid":
+            crop = ((0, 0),) * rank
+        elif padding == "same":
+            totals = [dd * (kk - 1) for kk, dd in zip(k, d)]
+            crop = tuple((t // 2, t - t // 2) for t in totals)
+        else:
+            raise ShapeError(f"padding={padding!r} is invalid for a convolution: use 'same', "
+                             "'valid', ints or (begin, end) pairs")
+    else:
+        crop = Geometry.create(k, s, padding, 0, d, rank=rank).crop
+    if any(a < 0 or b < 0 for a, b in crop):
+        raise ShapeError(f"padding={padding!r} is invalid for a convolution: pads must be >= 0")
+    m = conv_output_size(n, k, s, crop, d)
+    base = Geometry.create(k, s, crop, 0, d, settings.get("groups", 1),
+                           settings.get("padding_mode", "zeros"))
+    exact = base.with_output_size(m, n)  # within the output_padding range: never raises
+    ops = tuple(b0 - b1 for (_, b0), (_, b1) in zip(base.crop, exact.crop))
+    symmetric = all(a == b for a, b in crop)
+    defaults = {}
+    if "in_channels" in settings and "out_channels" in settings:
+        defaults = {"in_channels": settings["out_channels"],
+                    "out_channels": settings["in_channels"]}
+    if "bias" in settings:
+        defaults["bias"] = settings["bias"]
+    counts = [overlap(kk, ss, dd) for kk, ss, dd in zip(k, s, d)]
+    result = Plan(
+        input_size=m, target=n, kernel_size=k, stride=s,
+        padding=tuple(a for a, _ in crop) if symmetric else exact.crop,
+        output_padding=ops if symmetric else (0,) * rank, dilation=d,
+        uniform_overlap=all(bool((c == c[0]).all()) for c in counts),
+        macs_per_output=math.prod(mm * kk / nn for mm, kk, nn in zip(m, k, n)),
+        groups=int(settings.get("groups", 1)),
+        padding_mode=str(settings.get("padding_mode", "zeros")), defaults=defaults,
+    )
+    if result.output_size() != n:
+        raise AssertionError(f"inverse {result} does not restore {n}")
+    return result

@@ -1,0 +1,115 @@
+"""plan() and inverse_of(): every result verified by running it through torch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tconv
+from tconv import ShapeError
+from tconv.planning import Plan, inverse_of, plan
+from tconv.shapes import conv_output_size
+
+
+def _run(p: Plan, cin=2, cout=3):
+    m = p.to_module(cin, cout).double()
+    x = torch.randn(1, cin, *p.input_size, dtype=torch.float64)
+    return m, x, m(x)
+
+
+def test_seed_target_16_to_33_finds_k3_s2_p0_and_ranks_even_overlap_first():
+    plans = plan(16, 33)
+    assert any((p.kernel_size, p.stride, p.padding, p.output_padding) ==
+               ((3,), (2,), (0,), (0,)) for p in plans)
+    flags = [p.uniform_overlap for p in plans]
+    assert flags == sorted(flags, reverse=True)  # uniform ones first
+    for p in plans:
+        assert _run(p)[2].shape[-1] == 33
+
+
+@given(st.integers(1, 12), st.integers(1, 40), st.booleans())
+def test_every_plan_reaches_its_target_in_torch(i, t, allow_crop):
+    try:
+        plans = plan(i, t, kernel_sizes=range(1, 6), allow_crop=allow_crop, max_results=5)
+    except ShapeError as err:
+        assert not allow_crop and "reachable output sizes range from" in str(err)
+        return
+    assert plans
+    keys = [(not p.uniform_overlap, p.macs_per_output) for p in plans]
+    assert keys == sorted(keys)
+    for p in plans:
+        m, x, y = _run(p)
+        assert y.shape[-1] == t
+        if not p.explicit_crop:  # torch's own module with the same arguments agrees
+            ref = F.conv_transpose1d(x, m.weight, m.bias, p.stride, p.padding, p.output_padding,
+                                     1, p.dilation)
+            torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
+
+
+def test_n_d_targets_are_planned_per_dimension():
+    plans = plan((16, 12), (33, 25), kernel_sizes=[3, 4], strides=[2])
+    assert plans[0].uniform_overlap
+    for p in plans:
+        assert _run(p)[2].shape[-2:] == (33, 25)
+
+
+def test_explicit_crop_when_allowed_and_error_names_the_range():
+    with pytest.raises(ShapeError, match=r"reachable output sizes range from \d+ to \d+"):
+        plan(16, 100, kernel_sizes=[3], strides=[2])
+    (p,) = plan(16, 100, kernel_sizes=[3], strides=[2], allow_crop=True)
+    assert p.explicit_crop and p.output_size() == (100,)
+    assert _run(p)[2].shape[-1] == 100
+
+
+def test_to_module_needs_channels():
+    with pytest.raises(ValueError, match="needs in_channels and out_channels"):
+        plan(4, 8)[0].to_module()
+
+
+@pytest.mark.parametrize("n", range(30, 45))
+def test_inverse_of_restores_every_input_size_unet_skip(n):
+    conv = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+    p = inverse_of(conv, (n, n + 1))
+    up = p.to_module()
+    assert (up.in_channels, up.out_channels) == (8, 3)
+    z = conv(torch.randn(1, 3, n, n + 1))
+    assert up(z).shape == (1, 3, n, n + 1)
+
+
+@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 4), st.integers(0, 3),
+       st.integers(1, 3), st.integers(1, 30), st.sampled_from(["zeros", "circular"]))
+def test_inverse_is_the_exact_adjoint_with_the_same_weight(rank, k, s, pad, d, n, mode):
+    span = d * (k - 1) + 1
+    if n + 2 * pad < span or (mode == "circular" and pad > n):
+        return
+    conv_cls = {1: torch.nn.Conv1d, 2: torch.nn.Conv2d, 3: torch.nn.Conv3d}[rank]
+    sizes = (n,) + (4,) * (rank - 1) if rank > 1 else (n,)
+    if any(v + 2 * pad < span or (mode == "circular" and pad > v) for v in sizes):
+        return
+    conv = conv_cls(2, 3, k, stride=s, padding=pad, dilation=d, bias=False,
+                    padding_mode=mode).double()
+    p = inverse_of(conv, sizes)
+    x = torch.randn(1, 2, *sizes, dtype=torch.float64)
+    cx = conv(x)
+    y = torch.randn_like(cx)
+    up = p.to_module().double()
+    up.weight.data.copy_(conv.weight)
+    ty = up(y)
+    assert ty.shape == x.shape
+    torch.testing.assert_close((cx * y).sum(), (x * ty).sum(), rtol=1e-10, atol=1e-10)
+
+
+def test_inverse_of_settings_dict_and_same_padding():
+    p = inverse_of({"kernel_size": 4, "padding": "same"}, 10)
+    assert p.output_size(conv_output_size(10, 4, 1, ((1, 2),))) == (10,)
+    with pytest.raises(TypeError, match="must be an nn.Conv1d/2d/3d or a dict"):
+        inverse_of("conv", 10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="already a transposed convolution"):
+        inverse_of(torch.nn.ConvTranspose1d(1, 1, 3), 10)
+
+
+def test_public_names():
+    assert tconv.plan is plan and tconv.inverse_of is inverse_of
