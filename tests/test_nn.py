@@ -92,13 +92,15 @@ def test_torch_compile_gives_the_same_output():
     torch.testing.assert_close(compiled(x), m(x))
 
 
-def test_onnx_export_of_the_native_method(tmp_path, monkeypatch):
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::torch.jit.TracerWarning")
+@pytest.mark.parametrize("dynamo", [True, False], ids=["torch.export", "torchscript"])
+def test_onnx_export_of_the_native_method(tmp_path, monkeypatch, dynamo):
     import onnxruntime  # in the interop extra, which `make test` installs
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     m = tnn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1).eval()
     x = torch.randn(1, 2, 6, 5)
     path = tmp_path / "m.onnx"
-    torch.onnx.export(m, (x,), str(path), dynamo=False)
+    torch.onnx.export(m, (x,), str(path), dynamo=dynamo)
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
     torch.testing.assert_close(torch.from_numpy(y), m(x).detach(), rtol=1e-5, atol=1e-5)

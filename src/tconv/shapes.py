@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Union, cast, get_args
@@ -74,8 +75,16 @@ class ShapeError(ValueError):
 
 
 def _is_int(value: object) -> bool:
-    # numpy integers register as numbers.Integral; bool is refused on purpose
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    """int-like: ints, numpy integers, sizes traced as 0-d integer tensors; never bool."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, numbers.Integral):
+        return True
+    try:
+        operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return False
+    return True
 
 
 def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
