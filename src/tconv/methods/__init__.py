@@ -13,12 +13,12 @@ through ordinary autograd. ``"auto"`` picks one of the others per call (see :fun
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable
 
 from torch import Tensor
 
 from ..shapes import Geometry
+from . import dilate, matrix, native, scatter, subpixel
 
 Forward = Callable[[Tensor, Tensor, "Tensor | None", Geometry], Tensor]
 
@@ -45,6 +45,15 @@ def get(name: str, x: Tensor, weight: Tensor, geom: Geometry) -> Forward:
         name = choose(x, weight, geom)
     if name not in EXACT_METHODS:
         raise ValueError(f"method={name!r} is invalid: valid methods are {EXACT_METHODS + ('auto',)}")
-    module = importlib.import_module(f"{__name__}.{name}")
-    fn: Forward = module.forward
+    fn: Forward = _FORWARD[name]
     return fn
+
+
+# static imports (not importlib) so that torch.compile can trace the dispatch
+_FORWARD: dict[str, Forward] = {
+    "native": native.forward,
+    "matrix": matrix.forward,
+    "dilate": dilate.forward,
+    "scatter": scatter.forward,
+    "subpixel": subpixel.forward,
+}
