@@ -153,14 +153,15 @@ def _dim_candidates(
         g = Geometry.create(k, s, 0, 0, d)
         excess = g.full_size(i)[0] - target  # what the crop must remove (lo + hi)
         m = max(s, d)
+        limit = g.span[0] - 1  # a larger crop would cut every tap of a border input away
         # PyTorch: lo = p, hi = p - op with 0 <= op < m, so 2p - op = excess
         op = excess % 2 if excess >= 0 else -excess
         p = (excess + op) // 2
         padding: Any = p
-        if not (p >= 0 and op < m):
-            if not allow_crop:
-                continue
+        if not (0 <= p <= limit and op < m):
             lo = max(excess, 0) // 2  # as 'same': the odd pixel at the end; extend at the end
+            if not allow_crop or max(lo, excess - lo) > limit:
+                continue
             padding, op = (lo, excess - lo), 0
         candidate = g.with_crop(((padding, padding - op),) if isinstance(padding, int)
                                 else (padding,))
@@ -187,7 +188,8 @@ def plan(
     Candidates per dimension: every kernel in ``kernel_sizes`` (default 1..8), stride in
     ``strides`` (default 1 .. ceil(output / input) + 1) and dilation, with the padding and
     output_padding that give the target — or, with ``allow_crop=True``, an explicit
-    ``(begin, end)`` crop where PyTorch's arguments cannot. Every plan is verified through
+    ``(begin, end)`` crop where PyTorch's arguments cannot. Crops stay below the kernel span
+    (a larger one would cut the border inputs away entirely). Every plan is verified through
     :mod:`tconv.shapes`. Ranked: even overlap first (every output phase gets the same number of
     kernel taps: no checkerboard from overlap), then fewest multiply-adds per output element,
     then the smallest kernel. N-d targets are planned per dimension and combined.
@@ -218,11 +220,13 @@ def plan(
         found = _dim_candidates(ii, t, kernels, ss, dils, allow_crop)
         if not found:
             low, high = _reachable(ii, kernels, ss, dils, allow_crop)
+            span = f"from {low} to {high}" if high is not None else f"from {low} up"
             raise ShapeError(
                 f"no settings map input {ii} to output {t} with kernel_sizes={list(kernels)}, "
                 f"strides={list(ss)}, dilations={list(dils)}"
                 + ("" if allow_crop else " without an explicit crop")
-                + f": reachable output sizes range from {low} to {high}"
+                + f": reachable output sizes range {span} (nearest: "
+                + f"{low if t < low else high})"
                 + ("" if allow_crop else "; pass allow_crop=True to allow crops/extensions")
             )
         per_dim.append(found[:max_results])
@@ -265,14 +269,19 @@ def _rank(*values: object) -> int:
 def _reachable(
     i: int, kernels: Sequence[int], strides: Sequence[int], dilations: Sequence[int],
     allow_crop: bool,
-) -> tuple[int, int]:
-    """Smallest and largest output length reachable for one dimension."""
-    sizes = []
+) -> tuple[int, int | None]:
+    """Smallest and largest output length reachable for one dimension (None: unbounded).
+
+    Crops are at most span - 1 per side (a larger one cuts a border input away entirely);
+    output_padding adds up to max(stride, dilation) - 1; allow_crop extends without bound.
+    """
+    low, high = [], []
     for k, s, d in itertools.product(kernels, strides, dilations):
         g = Geometry.create(k, s, 0, 0, d)
         full = g.full_size(i)[0]
-        sizes += [1 if allow_crop else (full - 2 * ((full - 1) // 2)), full + max(s, d) - 1]
-    return min(sizes), max(sizes)
+        low.append(max(1, full - 2 * (g.span[0] - 1)))
+        high.append(full + max(s, d) - 1)
+    return min(low), None if allow_crop else max(high)
 
 
 def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -> Plan:

@@ -1,0 +1,68 @@
+"""`tconv plan` and `tconv inverse`: tables, JSON, errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tconv.cli import main
+from tconv.planning import inverse_of, plan
+
+
+def status(argv):
+    """Exit status: argparse usage errors raise SystemExit, library errors return 2."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def test_plan_table_lists_verified_plans_best_first(capsys):
+    assert main(["plan", "16", "33"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("16 -> 33: ")
+    first_row = out.splitlines()[2].split()
+    best = plan(16, 33)[0]
+    assert first_row[1:3] == [str(best.kernel_size[0]), str(best.stride[0])]
+
+
+def test_plan_n_d_with_constraints_and_json(capsys):
+    assert main(["plan", "16x12", "33x25", "--kernel", "3", "4", "--stride", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [p.as_dict() for p in plan((16, 12), (33, 25), kernel_sizes=[3, 4],
+                                                strides=[2])]
+    assert all(r["output_size"] == [33, 25] for r in rows)
+
+
+def test_plan_unreachable_exits_2_with_reason_and_nearest(capsys):
+    assert status(["plan", "16", "100", "--kernel", "3", "--stride", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tconv plan: error: no settings map input 16 to output 100")
+    assert "(nearest: 34)" in err and len(err.strip().splitlines()) == 1
+
+
+def test_inverse_restores_sizes(capsys):
+    assert main(["inverse", "--kernel", "3", "--stride", "2", "--padding", "1", "39", "40"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("39 -> conv -> 20 -> ") and lines[0].endswith("-> 39")
+    assert "output_padding 1" in lines[1] and lines[1].endswith("-> 40")
+
+
+def test_inverse_json_matches_library(capsys):
+    assert main(["inverse", "--kernel", "3x5", "--stride", "2", "--padding", "1x2", "64x48",
+                 "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    want = inverse_of({"kernel_size": (3, 5), "stride": (2,), "padding": (1, 2)}, (64, 48))
+    assert row["output_padding"] == list(want.output_padding)
+    assert row["output_size"] == [64, 48]
+
+
+@pytest.mark.parametrize("argv", [
+    ["inverse", "--kernel", "3", "--padding", "1y", "4"],
+    ["inverse", "--kernel", "3", "2x2x2x2"],
+    ["plan", "16", "0"],
+])
+def test_bad_input_exits_2(argv, capsys):
+    assert status(argv) == 2
+    assert "error:" in capsys.readouterr().err
