@@ -104,3 +104,25 @@ def test_onnx_export_of_the_native_method(tmp_path, monkeypatch, dynamo):
     sess = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     (y,) = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})
     torch.testing.assert_close(torch.from_numpy(y), m(x).detach(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["circular", "reflect", "replicate"])
+def test_padding_mode_module_is_the_adjoint_of_torchs_conv(mode):
+    conv = torch.nn.Conv2d(3, 4, 3, stride=2, padding=1, padding_mode=mode, bias=False).double()
+    up = tnn.ConvTranspose2d(4, 3, 3, stride=2, padding=1, padding_mode=mode, bias=False).double()
+    up.weight.data.copy_(conv.weight)
+    x = torch.randn(2, 3, 9, 8, dtype=torch.float64)
+    cx = conv(x)
+    y = torch.randn_like(cx)
+    ty = up(y, output_size=x.shape[-2:])
+    torch.testing.assert_close((cx * y).sum(), (x * ty).sum(), rtol=1e-10, atol=1e-10)
+    assert f"padding_mode={mode}" in repr(up)
+
+
+def test_output_size_replaces_output_padding_as_in_torch():
+    ours = tnn.ConvTranspose1d(1, 1, 3, stride=2, padding=1, output_padding=1).double()
+    theirs = torch.nn.ConvTranspose1d(1, 1, 3, stride=2, padding=1, output_padding=1).double()
+    theirs.load_state_dict(ours.state_dict())
+    x = torch.randn(1, 1, 16, dtype=torch.float64)
+    for size in (31, 32):
+        torch.testing.assert_close(ours(x, output_size=[size]), theirs(x, output_size=[size]))

@@ -50,7 +50,8 @@ def conv_transpose(
             start, ONNX SAME_LOWER) or ``(begin, end)`` pairs per dimension (negative values
             extend with zeros).
         output_size: the exact spatial output size (the trailing ``rank`` entries are used);
-            chooses the output_padding, or with ``allow_crop=True`` crops/extends the end.
+            chooses the output_padding (replacing the ``output_padding`` argument, as PyTorch's
+            modules do), or with ``allow_crop=True`` crops/extends the end.
         padding_mode: ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``; a non-zeros
             mode is the exact adjoint of ``torch.nn.ConvNd`` with that padding and mode.
         method: one of :data:`METHODS`: ``"native"`` (torch), ``"matrix"`` (the transposed
@@ -96,6 +97,10 @@ def conv_transpose(
         tuple(weight.shape[2:]), stride, padding, output_padding, dilation, groups, padding_mode,
         rank=rank,
     )
+    if output_size is not None:  # as in PyTorch, output_size takes output_padding's place
+        geom = Geometry.create(
+            tuple(weight.shape[2:]), stride, padding, 0, dilation, groups, padding_mode, rank=rank
+        )
     bias_shape = None if bias is None else tuple(bias.shape)
     if output_size is not None:
         size = tuple(int(v) for v in output_size)
@@ -238,7 +243,7 @@ def pixel_shuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
         )
     y = x.reshape(n, c // p, *r, *size)
     perm = [0, 1] + [d for j in range(rank) for d in (2 + rank + j, 2 + j)]
-    return y.permute(perm).reshape(n, c // p, *(sz * f for sz, f in zip(size, r)))
+    return y.permute(perm).reshape(n, c // p, *(sz * f for sz, f in zip(size, r, strict=True)))
 
 
 def pixel_unshuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
@@ -272,7 +277,7 @@ def pixel_unshuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
     r = _shuffle_scale(x, scale, "pixel_unshuffle")
     rank = len(r)
     n, c, *size = x.shape
-    bad = [j for j, (sz, f) in enumerate(zip(size, r)) if sz % f]
+    bad = [j for j, (sz, f) in enumerate(zip(size, r, strict=True)) if sz % f]
     if bad:
         raise ShapeError(
             f"input spatial size {tuple(size)} is invalid for pixel_unshuffle with scale={r}: "
@@ -283,7 +288,7 @@ def pixel_unshuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
                 for j in bad
             )
         )
-    inner = [sz // f for sz, f in zip(size, r)]
+    inner = [sz // f for sz, f in zip(size, r, strict=True)]
     y = x.reshape(n, c, *(v for j in range(rank) for v in (inner[j], r[j])))
     perm = [0, 1] + [3 + 2 * j for j in range(rank)] + [2 + 2 * j for j in range(rank)]
     return y.permute(perm).reshape(n, c * math.prod(r), *inner)

@@ -22,10 +22,17 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .functional import METHODS, conv_transpose
+from .functional import METHODS, conv_transpose, pixel_shuffle, pixel_unshuffle
 from .shapes import Geometry, PaddingSpec, ShapeError
 
-__all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+__all__ = [
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "Upsample",
+]
 
 
 class _ConvTransposeMixin:
@@ -182,3 +189,67 @@ ConvTranspose3d.__doc__ = """Drop-in ``torch.nn.ConvTranspose3d`` with tconv's p
         >>> m(torch.randn(1, 4, 4, 5, 6)).shape
         torch.Size([1, 2, 8, 10, 12])
     """
+
+
+class PixelShuffle(torch.nn.Module):
+    """Sub-pixel interleave in 1, 2 or 3 dimensions: ``(N, C * prod(r), *S) -> (N, C, *(S * r))``.
+
+    The module form of :func:`tconv.functional.pixel_shuffle`; in 2-D it equals
+    ``torch.nn.PixelShuffle`` (same channel order: channel ``c * prod(r) + p``, ``p`` the
+    row-major phase index). ``upscale_factor`` is an int (any rank, taken from the input) or
+    one int per spatial dimension.
+
+    Shape:
+        - Input: ``(N, C * prod(r), *S)`` with 1 to 3 spatial dimensions
+        - Output: ``(N, C, *(S * r))``
+
+    Example:
+        >>> PixelShuffle(2)(torch.randn(1, 8, 5)).shape
+        torch.Size([1, 4, 10])
+        >>> PixelShuffle((1, 2, 2))(torch.randn(1, 8, 3, 4, 5)).shape
+        torch.Size([1, 2, 3, 8, 10])
+        >>> PixelShuffle(3)
+        PixelShuffle(upscale_factor=3)
+    """
+
+    def __init__(self, upscale_factor: int | tuple[int, ...]) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(torch.nn.Module):
+    """Inverse of :class:`PixelShuffle`: ``(N, C, *(S * r)) -> (N, C * prod(r), *S)``, 1-3 D.
+
+    The module form of :func:`tconv.functional.pixel_unshuffle`; in 2-D it equals
+    ``torch.nn.PixelUnshuffle``.
+
+    Shape:
+        - Input: ``(N, C, *(S * r))`` with 1 to 3 spatial dimensions
+        - Output: ``(N, C * prod(r), *S)``
+
+    Example:
+        >>> x = torch.randn(2, 3, 4, 6, 8)
+        >>> PixelUnshuffle(2)(x).shape
+        torch.Size([2, 24, 2, 3, 4])
+        >>> torch.equal(PixelShuffle(2)(PixelUnshuffle(2)(x)), x)
+        True
+    """
+
+    def __init__(self, downscale_factor: int | tuple[int, ...]) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+from .blocks import Upsample  # noqa: E402  (blocks builds on the modules above)

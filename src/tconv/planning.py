@@ -23,7 +23,15 @@ from typing import Any
 import torch
 
 from .artifacts import overlap
-from .shapes import Crop, Geometry, IntOrTuple, ShapeError, as_tuple, conv_output_size
+from .shapes import (
+    Crop,
+    Geometry,
+    IntOrTuple,
+    ShapeError,
+    as_tuple,
+    conv_output_size,
+    rank_of,
+)
 
 __all__ = ["Plan", "inverse_of", "plan"]
 
@@ -203,7 +211,7 @@ def plan(
     >>> [str(p) for p in plan(16, 32, kernel_sizes=[3], strides=[2], allow_crop=True)]
     ['kernel 3, stride 2, padding 1, output_padding 1']
     """
-    target = as_tuple(output_size, _rank(input_size, output_size), "output_size")
+    target = as_tuple(output_size, rank_of(input_size, output_size), "output_size")
     rank = len(target)
     i = as_tuple(input_size, rank, "input_size")
     if any(v < 1 for v in i) or any(v < 1 for v in target):
@@ -258,14 +266,6 @@ def _to_plan(i: tuple[int, ...], target: tuple[int, ...], dims: Sequence[_Dim],
     return out
 
 
-def _rank(*values: object) -> int:
-    lengths = {len(v) for v in values if isinstance(v, Sequence) and not isinstance(v, str)}
-    lengths.discard(1)
-    if len(lengths) > 1:
-        raise ShapeError(f"input and output sizes disagree on the rank: lengths {sorted(lengths)}")
-    return lengths.pop() if lengths else 1
-
-
 def _reachable(
     i: int, kernels: Sequence[int], strides: Sequence[int], dilations: Sequence[int],
     allow_crop: bool,
@@ -318,7 +318,7 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
         settings = dict(conv)
         if "kernel_size" not in settings:
             raise ValueError("inverse_of needs the convolution's kernel_size")
-        rank = _rank(settings["kernel_size"], settings.get("stride", 1), input_size)
+        rank = rank_of(settings["kernel_size"], settings.get("stride", 1), input_size)
     else:
         raise TypeError(f"conv must be an nn.Conv1d/2d/3d or a dict, got {type(conv).__name__}")
     k = as_tuple(settings["kernel_size"], rank, "kernel_size")

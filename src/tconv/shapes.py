@@ -110,7 +110,12 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
     raise ShapeError(f"{name}={value!r} is invalid: expected an int or a tuple of {rank} ints")
 
 
-def _rank_of(*values: object) -> int:
+def rank_of(*values: object) -> int:
+    """Number of spatial dimensions implied by int-or-tuple arguments (1 if all are ints).
+
+    >>> rank_of(3, (1, 2), 1)
+    2
+    """
     ranks = {
         len(v) for v in values if isinstance(v, Sequence) and not isinstance(v, str) and len(v) > 1
     }
@@ -142,7 +147,7 @@ def full_size(
     >>> full_size((4, 5), (2, 3), (2, 1), (1, 2))
     (8, 9)
     """
-    rank = _rank_of(input_size, kernel_size, stride, dilation)
+    rank = rank_of(input_size, kernel_size, stride, dilation)
     i = as_tuple(input_size, rank, "input_size")
     k = as_tuple(kernel_size, rank, "kernel_size")
     s = as_tuple(stride, rank, "stride")
@@ -166,7 +171,7 @@ def conv_output_size(
     >>> conv_output_size((8, 8), 3, 1, ((0, 2), (1, 1)))
     (8, 8)
     """
-    rank = _rank_of(input_size, kernel_size, stride, dilation, padding)
+    rank = rank_of(input_size, kernel_size, stride, dilation, padding)
     n = as_tuple(input_size, rank, "input_size")
     k = as_tuple(kernel_size, rank, "kernel_size")
     s = as_tuple(stride, rank, "stride")
@@ -279,7 +284,7 @@ class Geometry:
         ((0, -1),)
         """
         if rank is None:
-            rank = _rank_of(kernel_size, stride, dilation, output_padding)
+            rank = rank_of(kernel_size, stride, dilation, output_padding)
             if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
                 rank = max(rank, len(padding))
         if rank not in (1, 2, 3):
@@ -589,7 +594,7 @@ def output_size(
     >>> output_size(16, 3, stride=2, padding="same")
     (32,)
     """
-    rank = _rank_of(input_size, kernel_size, stride, output_padding, dilation)
+    rank = rank_of(input_size, kernel_size, stride, output_padding, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
         rank = max(rank, len(padding))
     g = Geometry.create(kernel_size, stride, padding, output_padding, dilation, rank=rank)
@@ -610,7 +615,7 @@ def output_size_range(
     >>> output_size_range(16, 3, stride=1, padding=1, dilation=3)
     ((20, 22),)
     """
-    rank = _rank_of(input_size, kernel_size, stride, dilation)
+    rank = rank_of(input_size, kernel_size, stride, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
         rank = max(rank, len(padding))
     g = Geometry.create(kernel_size, stride, padding, 0, dilation, rank=rank)
@@ -634,7 +639,7 @@ def output_padding_for(
     >>> output_padding_for((16, 16), (31, 32), 3, stride=2, padding=1)
     (0, 1)
     """
-    rank = _rank_of(input_size, output_size, kernel_size, stride, dilation)
+    rank = rank_of(input_size, output_size, kernel_size, stride, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
         rank = max(rank, len(padding))
     g = Geometry.create(kernel_size, stride, padding, 0, dilation, rank=rank)

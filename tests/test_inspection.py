@@ -1,0 +1,230 @@
+"""tconv inspect: the hook walk, the table, JSON, advice, model loading and the command line."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+import torch
+
+import tconv
+from tconv.cli import main
+from tconv.convert import to_subpixel
+from tconv.init import bilinear_, icnr_
+from tconv.inspection import InspectError, inspect_model, load_model, parse_shape
+
+
+def net_with_an_uneven_layer():
+    up = torch.nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1)
+    bilinear_(up.weight)
+    torch.nn.init.zeros_(up.bias)
+    return torch.nn.Sequential(
+        torch.nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1),
+        torch.nn.ReLU(),
+        up,
+        torch.nn.Conv2d(4, 3, 3, padding=1),
+    )
+
+
+def test_rows_settings_overlap_scores_and_macs():
+    report = inspect_model(net_with_an_uneven_layer(), (2, 8, 8, 8))
+    rows = {r.name: r for r in report.layers}
+    assert [r.name for r in report.layers] == ["0", "1", "2", "3"]
+    assert rows["0"].input_shape == (2, 8, 8, 8) and rows["0"].output_shape == (2, 4, 16, 16)
+    assert rows["0"].settings == "k3 s2 p1 op1"
+    assert rows["0"].overlap == [[4, 2], [2, 1]] and rows["0"].uniform is False
+    assert rows["0"].score > 0
+    assert rows["2"].settings == "k4 s2 p1" and rows["2"].uniform is True
+    assert rows["2"].score == pytest.approx(0.0, abs=1e-6)  # bilinear weights
+    assert rows["1"].uniform is None and rows["1"].score is None and rows["1"].macs == 0
+    # multiply-adds by hand: transposed N * C_in * I * C_out * K, conv N * O * C_out * C_in * K
+    assert rows["0"].macs == 2 * 8 * 64 * 4 * 9
+    assert rows["2"].macs == 2 * 4 * 256 * 4 * 16
+    assert rows["3"].macs == 2 * 1024 * 3 * 4 * 9
+    assert report.total_macs == sum(r.macs for r in report.layers)
+    assert report.output_shape == (2, 3, 32, 32)
+    assert report.advice == [
+        "0: k3 s2: uneven overlap (4/2/1 taps per output phase), consider k4 s2 or resize-conv"
+    ]
+
+
+def test_advice_for_weights_gaps_and_clean_models():
+    even = torch.nn.ConvTranspose1d(2, 2, 4, stride=2, padding=1)
+    torch.nn.init.normal_(even.weight)
+    report = inspect_model(torch.nn.Sequential(even), (1, 2, 16))
+    assert report.advice[0].startswith("0: checkerboard score ")
+    assert "tconv.init.icnr_" in report.advice[0]
+    gaps = torch.nn.ConvTranspose1d(2, 2, 3, stride=2, dilation=2)
+    report = inspect_model(torch.nn.Sequential(gaps), (1, 2, 16))
+    assert report.layers[0].overlap == [3, 0]
+    assert "some output phases get no kernel taps" in report.advice[0]
+    clean = tconv.nn.Upsample(2, 2, 2)  # ICNR transposed: even and score 0
+    report = inspect_model(torch.nn.Sequential(clean), (1, 2, 8, 8))
+    assert report.advice == ["no checkerboard risk found in 1 upsampling layer(s)"]
+    report = inspect_model(torch.nn.Sequential(torch.nn.Conv2d(2, 2, 3)), (1, 2, 8, 8))
+    assert report.advice == ["no upsampling layers found"]
+
+
+def test_conv_pixel_shuffle_pair_is_scored_together():
+    conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+    icnr_(conv.weight, 2)
+    report = inspect_model(torch.nn.Sequential(conv, torch.nn.PixelShuffle(2)), (1, 3, 8, 8))
+    shuffle = report.layers[1]
+    assert shuffle.settings == "r2 (with 0)" and shuffle.uniform is True
+    assert shuffle.overlap == [[9, 9], [9, 9]]
+    assert shuffle.score == pytest.approx(0.0, abs=1e-6)
+
+
+def test_blocks_are_one_row_and_tconv_layers_work():
+    net = torch.nn.Sequential(
+        tconv.nn.Upsample(4, 4, 2, "subpixel"),
+        tconv.nn.ConvTranspose2d(4, 2, 3, stride=2, padding="same"),
+    )
+    report = inspect_model(net, (1, 4, 8, 8))
+    assert [r.name for r in report.layers] == ["0", "1"]
+    block, layer = report.layers
+    assert block.type == "Upsample" and block.uniform is True
+    assert block.macs == 1 * 64 * 16 * 4 * 9  # its convolution
+    assert block.score == pytest.approx(0.0, abs=1e-6)  # ICNR
+    assert layer.settings == "k3 s2 p=same" and layer.uniform is False
+    assert report.total_macs == block.macs + layer.macs
+
+
+def test_converted_models_keep_the_overlap_of_the_original():
+    net = to_subpixel(torch.nn.Sequential(torch.nn.ConvTranspose2d(2, 2, 3, 2, 1, 1)))
+    row = inspect_model(net, (1, 2, 8, 8)).layers[0]
+    assert row.type == "SubpixelConvTranspose" and row.overlap == [[4, 2], [2, 1]]
+
+
+def test_shared_module_called_twice_gives_two_rows_and_training_is_restored():
+    up = torch.nn.ConvTranspose1d(2, 2, 2, stride=2)
+    net = torch.nn.Sequential(up, torch.nn.BatchNorm1d(2), up)
+    net.train()
+    report = inspect_model(net, (1, 2, 8))
+    assert [r.name for r in report.layers] == ["0", "1", "0"]
+    assert [r.output_shape for r in report.layers] == [(1, 2, 16), (1, 2, 16), (1, 2, 32)]
+    assert net.training and net[1].training
+
+
+def test_table_and_json():
+    report = inspect_model(net_with_an_uneven_layer(), (1, 8, 8, 8), name="demo")
+    text = report.format()
+    lines = text.splitlines()
+    assert lines[0].split() == [
+        "layer",
+        "type",
+        "input",
+        "->",
+        "output",
+        "settings",
+        "overlap",
+        "score",
+        "MACs",
+    ]
+    assert "1x8x8x8 -> 1x4x16x16" in lines[2] and "uneven 4/2/1" in lines[2]
+    assert "model: demo  input 1x8x8x8 -> output 1x3x32x32" in text
+    assert text.splitlines()[-1].startswith("advice: 0: k3 s2: uneven overlap")
+    data = json.loads(report.to_json())
+    assert data["input_shape"] == [1, 8, 8, 8] and data["output_shape"] == [1, 3, 32, 32]
+    assert data["layers"][0]["overlap"] == [[4, 2], [2, 1]]
+    assert data["layers"][0]["uniform"] is False
+    assert data["total_macs"] == report.total_macs
+
+
+def test_parse_shape():
+    assert parse_shape("1x3x64x64") == (1, 3, 64, 64)
+    assert parse_shape("2,1,100") == (2, 1, 100)
+    for bad in ("1x3", "1xAx4", "1x0x4", ""):
+        with pytest.raises(tconv.ShapeError, match="is invalid: expected N x C x spatial"):
+            parse_shape(bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# loading and the command line
+
+
+@pytest.fixture
+def models_package(tmp_path, monkeypatch):
+    (tmp_path / "inspect_fixture_models.py").write_text(
+        textwrap.dedent("""
+        import torch
+
+        def build():
+            return torch.nn.Sequential(
+                torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1, output_padding=1),
+                torch.nn.Tanh(),
+            )
+
+        def broken():
+            raise RuntimeError("no weights here")
+
+        NOT_A_MODEL = 3
+    """)
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_load_model_from_callable_and_files(models_package, tmp_path):
+    model = load_model("inspect_fixture_models:build")
+    assert isinstance(model, torch.nn.Sequential)
+    assert isinstance(load_model("torch.nn:ReLU"), torch.nn.ReLU)  # a class is called
+    torch.save(model, tmp_path / "pickled.pt")
+    assert isinstance(load_model(str(tmp_path / "pickled.pt"))[0], torch.nn.ConvTranspose2d)
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    with pytest.raises(InspectError, match="holds a state_dict, not a module"):
+        load_model(str(tmp_path / "weights.pt"))
+    with pytest.raises(
+        InspectError,
+        match="calling inspect_fixture_models:broken failed: RuntimeError: no weights here",
+    ):
+        load_model("inspect_fixture_models:broken")
+    with pytest.raises(InspectError, match="is a int, not a module or a callable"):
+        load_model("inspect_fixture_models:NOT_A_MODEL")
+    with pytest.raises(InspectError, match="has no attribute 'nope'"):
+        load_model("inspect_fixture_models:nope")
+    with pytest.raises(InspectError, match="neither a file nor"):
+        load_model("no_such_thing")
+
+
+def test_torchscript_files_report_layers_without_shapes(models_package, tmp_path):
+    scripted = torch.jit.script(load_model("inspect_fixture_models:build"))
+    torch.jit.save(scripted, str(tmp_path / "scripted.pt"))
+    model = load_model(str(tmp_path / "scripted.pt"))
+    report = inspect_model(model, (1, 3, 8, 8))
+    assert report.output_shape == (1, 2, 16, 16)
+    row = report.layers[0]
+    assert row.type == "ConvTranspose2d" and row.input_shape is None
+    assert row.overlap == [[4, 2], [2, 1]] and row.score is not None
+    assert report.total_macs is None
+    assert "TorchScript" in report.advice[-1]
+
+
+def test_cli_table_json_and_errors(models_package, capsys):
+    assert main(["inspect", "inspect_fixture_models:build", "--input", "1x3x16x16"]) == 0
+    out = capsys.readouterr().out
+    assert "ConvTranspose2d" in out and "uneven 4/2/1" in out
+    assert "advice: 0: k3 s2: uneven overlap (4/2/1 taps per output phase), consider k4 s2" in out
+    assert main(["inspect", "inspect_fixture_models:build", "--input", "1x3x16x16", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["layers"][0]["settings"] == "k3 s2 p1 op1"
+    # errors: one line on stderr, status 2
+    for argv, message in [
+        (
+            ["inspect", "inspect_fixture_models:build", "--input", "1x5x16x16"],
+            "tconv inspect: error: running the model on an input of shape (1, 5, 16, 16) failed: ",
+        ),
+        (
+            ["inspect", "missing_module_xyz:build", "--input", "1x3x8x8"],
+            "tconv inspect: error: cannot import 'missing_module_xyz'",
+        ),
+        (
+            ["inspect", "inspect_fixture_models:build", "--input", "3x8"],
+            "tconv inspect: error: input shape '3x8' is invalid",
+        ),
+    ]:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(message) and err.count("\n") == 1, err
