@@ -12,7 +12,7 @@ phases), exact in size (one geometry in :mod:`tconv.shapes`), and a drop-in for 
 
 from . import nn
 from .functional import METHODS, conv_transpose
-# conv_matrix: see methods/matrix.py
+from .methods.matrix import conv_matrix
 from .planning import Plan, inverse_of, plan
 from .shapes import (
     Geometry,
@@ -30,6 +30,7 @@ __all__ = [
     "Plan",
     "ShapeError",
     "__version__",
+    "conv_matrix",
 
     "conv_transpose",
     "inverse_of",
