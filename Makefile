@@ -1,0 +1,56 @@
+# tconv: two commands do all set-up on a fresh machine.
+#   make demo   the main job: the seed article's examples and a `tconv shape` demo
+#   make test   the whole suite: ruff (lint + format), mypy, pytest (tests + doctests)
+# Each creates .venv when missing and installs what it needs, once: a stamp file per target
+# is rebuilt only when pyproject.toml changes.
+#
+# torch is pinned (TORCH) and installed first, and stays on every later pip command line, so
+# pip never swaps it for an unpinned (multi-GB CUDA) build.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TORCH := torch==2.13.0
+PIP := $(BIN)/python -m pip install --quiet
+TCONV_HYPOTHESIS ?= default
+
+.PHONY: demo test test-thorough bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
+	$(PIP) $(TORCH)
+	$(PIP) $(TORCH) -e .
+	touch $@
+
+$(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	$(PIP) $(TORCH)
+	$(PIP) $(TORCH) -e '.[dev,plots,interop,train]'
+	touch $@
+
+demo: $(VENV)/.stamp-demo
+	@for script in examples/[0-9]*.py; do \
+		echo "== $$script"; $(BIN)/python "$$script" || exit 1; echo; \
+	done
+	@echo "== tconv shape --input 16 16 --kernel 3 --stride 2 --padding 1 --output-padding 1"
+	@$(BIN)/tconv shape --input 16 16 --kernel 3 --stride 2 --padding 1 --output-padding 1
+
+test: $(VENV)/.stamp-test
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+	$(BIN)/mypy
+	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
+		XDG_CACHE_HOME="$$cache" MPLBACKEND=Agg TCONV_HYPOTHESIS=$(TCONV_HYPOTHESIS) \
+		$(BIN)/python -m pytest
+
+test-thorough:
+	$(MAKE) test TCONV_HYPOTHESIS=thorough
+
+bench: $(VENV)/.stamp-demo
+	$(BIN)/python benchmarks/methods.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis out
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,6 @@
+"""``python -m tconv``: the same command line as ``tconv``."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())

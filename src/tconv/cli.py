@@ -1,0 +1,482 @@
+"""The ``tconv`` command line.
+
+Each subcommand is two functions, registered once in :data:`COMMANDS`:
+
+- ``_add_<name>(subparsers)`` declares the subcommand and its flags and returns its parser;
+- ``_run_<name>(args)`` calls the library with the parsed values, prints, and returns the exit
+  status.
+
+A subcommand only parses and prints; the work is done by the library. A
+:class:`~tconv.shapes.ShapeError` raised by the library becomes one line on stderr,
+``tconv <name>: error: <message>``, and exit status 2 (as for any other usage error).
+
+Example:
+    >>> main(["shape", "--input", "16", "--kernel", "2", "--stride", "2"])
+    formula: (input - 1)*stride - lo - hi + dilation*(kernel - 1) + 1
+    crop: (lo, hi) = (padding, padding - output_padding)
+    dim 0: (16 - 1)*2 - 0 - 0 + 1*(2 - 1) + 1 = 32
+    output: 32
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from . import __version__
+from .shapes import PADDING_NAMES, Geometry, ShapeError, as_tuple
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+PROG = "tconv"
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the epilog's line breaks and show every default."""
+
+
+# ---------------------------------------------------------------------------------------------
+# tconv shape
+
+_SHAPE_DESCRIPTION = """\
+Print the output size of a transposed convolution per dimension, with the formula filled in:
+
+  output = (input - 1)*stride - lo - hi + dilation*(kernel - 1) + 1
+
+where the crop (lo, hi) is (padding, padding - output_padding) for numeric padding (a negative
+crop extends the output with zeros).
+"""
+
+_SHAPE_EPILOG = """\
+examples:
+  tconv shape --input 16 16 --kernel 2 --stride 2
+  tconv shape --input 16 16 --kernel 3 --stride 2 --padding 1 --output-padding 1
+  tconv shape --input 16 16 --kernel 4 --stride 2 --padding same
+  tconv shape --input 8 12 --kernel 3 5 --stride 2 1 --dilation 1 2 --json
+
+Each of --kernel, --stride, --padding, --output-padding and --dilation takes one value (used
+for every dimension) or one value per dimension of --input. --padding also takes a name:
+valid (the full output), same (output = input * stride, odd extra crop at the end) or
+same_lower (odd extra crop at the start). Invalid settings print the reason and exit with
+status 2.
+"""
+
+
+def _add_shape(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "shape",
+        help="output size of a transposed convolution, with the formula filled in",
+        description=_SHAPE_DESCRIPTION,
+        epilog=_SHAPE_EPILOG,
+        formatter_class=_Formatter,
+    )
+    each = "one value, or one per dimension"
+    p.add_argument(
+        "--input",
+        type=int,
+        nargs="+",
+        required=True,
+        default=argparse.SUPPRESS,
+        metavar="N",
+        help="input spatial size, one value per dimension (1 to 3 values)",
+    )
+    p.add_argument(
+        "--kernel",
+        type=int,
+        nargs="+",
+        required=True,
+        default=argparse.SUPPRESS,
+        metavar="K",
+        help=f"kernel size: {each}",
+    )
+    p.add_argument("--stride", type=int, nargs="+", default=1, metavar="S", help=f"stride: {each}")
+    p.add_argument(
+        "--padding",
+        nargs="+",
+        default=0,
+        metavar="P",
+        help=f"padding: {each}, or one of " + ", ".join(PADDING_NAMES),
+    )
+    p.add_argument(
+        "--output-padding",
+        type=int,
+        nargs="+",
+        default=0,
+        metavar="OP",
+        help=f"extra length at the end: {each}; each must be < max(stride, dilation)",
+    )
+    p.add_argument(
+        "--dilation", type=int, nargs="+", default=1, metavar="D", help=f"dilation: {each}"
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
+    return p
+
+
+def _padding_arg(values: int | Sequence[str]) -> Any:
+    """``--padding`` values as the library takes them: ints, or one name (shapes validates)."""
+    if isinstance(values, int):
+        return values
+    items: list[int | str] = [int(v) if v.lstrip("-").isdigit() else v for v in values]
+    if len(items) == 1:
+        return items[0]
+    return tuple(items)
+
+
+def _run_shape(args: argparse.Namespace) -> int:
+    rank = len(args.input)
+    padding = _padding_arg(args.padding)
+    geom = Geometry.create(
+        args.kernel, args.stride, padding, args.output_padding, args.dilation, rank=rank
+    )
+    size = tuple(args.input)
+    out = geom.output_size(size)
+    if args.json:
+        torch_padding = geom.torch_padding()
+        result = {
+            "input": list(size),
+            "kernel": list(geom.kernel_size),
+            "stride": list(geom.stride),
+            "dilation": list(geom.dilation),
+            "padding": padding if isinstance(padding, str) else list(as_tuple(padding, rank, "")),
+            "output_padding": list(as_tuple(args.output_padding, rank, "")),
+            "crop": [list(c) for c in geom.crop],
+            "full": list(geom.full_size(size)),
+            "output": list(out),
+            "torch": None
+            if torch_padding is None
+            else {"padding": list(torch_padding[0]), "output_padding": list(torch_padding[1])},
+        }
+        print(json.dumps(result))
+        return 0
+    print("formula: (input - 1)*stride - lo - hi + dilation*(kernel - 1) + 1")
+    if isinstance(padding, str):
+        print(f"crop: (lo, hi) from padding={padding!r}")
+    else:
+        print("crop: (lo, hi) = (padding, padding - output_padding)")
+    for j, line in enumerate(geom.explain(size)):
+        print(f"dim {j}: {line}")
+    print("output: " + " x ".join(str(o) for o in out))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# tconv inspect
+
+_INSPECT_DESCRIPTION = """\
+Run a model once with forward hooks and print a table of its layers: name, type,
+input -> output shape, settings, whether the kernel taps overlap evenly over the output phases,
+the checkerboard score of each upsampling layer (0 = none; see docs/artifacts.md) and
+multiply-adds, then a summary with advice.
+
+TARGET is 'package.module:callable' (called with no arguments; it returns an nn.Module, or is
+one) or the path of a module saved with torch.jit.save (TorchScript) or torch.save (pickled;
+load only files you trust).
+"""
+
+_INSPECT_EPILOG = """\
+examples:
+  tconv inspect mypkg.models:build_unet --input 1x3x64x64
+  tconv inspect generator.pt --input 1x100x1x1 --json
+
+A model that cannot be imported, loaded or run on the input prints one line and exits with
+status 2.
+"""
+
+
+def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "inspect",
+        help="table of a model's upsampling layers: overlap, checkerboard score, advice",
+        description=_INSPECT_DESCRIPTION,
+        epilog=_INSPECT_EPILOG,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("target", metavar="TARGET", help="package.module:callable, or a saved module")
+    p.add_argument(
+        "--input",
+        required=True,
+        default=argparse.SUPPRESS,
+        metavar="NxCxHxW",
+        help="input shape, batch and channels first, e.g. 1x3x64x64 (1 to 3 spatial sizes)",
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
+    return p
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    from .inspection import InspectError, inspect_model, load_model, parse_shape
+
+    try:
+        shape = parse_shape(args.input)
+        report = inspect_model(load_model(args.target), shape, name=args.target)
+    except InspectError as err:
+        print(f"{PROG} inspect: error: {err}", file=sys.stderr)
+        return 2
+    print(report.to_json() if args.json else report.format())
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# tconv plan / tconv inverse
+
+_PLAN_DESCRIPTION = """\
+List transposed-convolution settings that map an input size exactly to an output size, each
+verified through the geometry, ranked: even overlap first (no checkerboard from overlap), then
+fewest multiply-adds per output element, then the smallest kernel. Sizes are per dimension,
+written 16 or 16x12.
+"""
+
+_PLAN_EPILOG = """\
+examples:
+  tconv plan 16 33
+  tconv plan 16x12 33x25 --kernel 3 4 --stride 2
+  tconv plan 16 100 --kernel 3 --stride 2 --allow-crop
+  tconv plan 7 28 --dilation 1 2 --json
+
+When nothing under the constraints reaches the target, the reason and the reachable range are
+printed and the exit status is 2.
+"""
+
+
+def _size(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid size {text!r}: expected lengths joined by 'x', e.g. 16 or 16x12"
+        ) from None
+    if not 1 <= len(values) <= 3:
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected 1 to 3 lengths")
+    return values
+
+
+def _add_plan(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "plan",
+        help="settings that map an input size exactly to an output size",
+        description=_PLAN_DESCRIPTION,
+        epilog=_PLAN_EPILOG,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("input", type=_size, metavar="INPUT", help="input size, e.g. 16 or 16x12")
+    p.add_argument("output", type=_size, metavar="OUTPUT", help="target size, e.g. 33 or 33x25")
+    p.add_argument(
+        "--kernel",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="K",
+        help="kernel sizes to consider (default: 1 to 8)",
+    )
+    p.add_argument(
+        "--stride",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="S",
+        help="strides to consider (default: 1 to ceil(output / input) + 1)",
+    )
+    p.add_argument(
+        "--dilation", type=int, nargs="+", default=[1], metavar="D", help="dilations to consider"
+    )
+    p.add_argument(
+        "--allow-crop",
+        action="store_true",
+        help="allow explicit (begin, end) crops that PyTorch's arguments cannot say",
+    )
+    p.add_argument("--max-results", type=int, default=20, metavar="N", help="plans to list")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
+
+
+def _plan_table(plans: Sequence[Any]) -> str:
+    header = ("#", "kernel", "stride", "padding", "out pad", "dilation", "overlap", "MACs/out")
+    rows = []
+    for n, p in enumerate(plans, 1):
+
+        def cell(values: Sequence[Any]) -> str:
+            return "x".join(f"({v[0]},{v[1]})" if isinstance(v, tuple) else str(v) for v in values)
+
+        rows.append(
+            (
+                str(n),
+                cell(p.kernel_size),
+                cell(p.stride),
+                ("crop " if p.explicit_crop else "") + cell(p.padding),
+                cell(p.output_padding),
+                cell(p.dilation),
+                "even" if p.uniform_overlap else "uneven",
+                f"{p.macs_per_output:.2f}",
+            )
+        )
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in (header, *rows)]
+    return "\n".join(lines)
+
+
+def _run_plan(args: argparse.Namespace) -> int:
+    from .planning import plan
+
+    plans = plan(
+        args.input,
+        args.output,
+        kernel_sizes=args.kernel,
+        strides=args.stride,
+        dilations=args.dilation,
+        allow_crop=args.allow_crop,
+        max_results=args.max_results,
+    )
+    if args.json:
+        print(json.dumps([p.as_dict() for p in plans]))
+        return 0
+    size = "x".join(map(str, args.input))
+    target = "x".join(map(str, args.output))
+    print(
+        f"{size} -> {target}: {len(plans)} plan(s), best first "
+        "(MACs/out = multiply-adds per output element per channel pair)"
+    )
+    print(_plan_table(plans))
+    return 0
+
+
+_INVERSE_DESCRIPTION = """\
+The transposed convolution that maps a convolution's output back to exactly its input size
+(the U-Net skip-connection problem): same kernel, stride, dilation and padding, with the
+output_padding that restores SIZE. With the convolution's weight it is its exact adjoint.
+"""
+
+_INVERSE_EPILOG = """\
+examples:
+  tconv inverse --kernel 3 --stride 2 --padding 1 39
+  tconv inverse --kernel 3 --stride 2 --padding 1 39x40 --json
+  tconv inverse --kernel 4 --stride 4 30 31 32 33
+  tconv inverse --kernel 3x5 --stride 2 --padding 1x2 64x48
+"""
+
+
+def _add_inverse(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "inverse",
+        help="the transposed convolution that restores a convolution's input size",
+        description=_INVERSE_DESCRIPTION,
+        epilog=_INVERSE_EPILOG,
+        formatter_class=_Formatter,
+    )
+    p.add_argument(
+        "sizes",
+        type=_size,
+        nargs="+",
+        metavar="SIZE",
+        help="the convolution's input size(s), e.g. 39 or 39x40",
+    )
+    p.add_argument(
+        "--kernel",
+        type=_size,
+        required=True,
+        default=argparse.SUPPRESS,
+        metavar="K",
+        help="the convolution's kernel size, e.g. 3 or 3x5",
+    )
+    p.add_argument("--stride", type=_size, default=(1,), metavar="S", help="its stride")
+    p.add_argument(
+        "--padding", default="0", metavar="P", help="its padding: e.g. 1 or 1x0, or same / valid"
+    )
+    p.add_argument("--dilation", type=_size, default=(1,), metavar="D", help="its dilation")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return p
+
+
+def _run_inverse(args: argparse.Namespace) -> int:
+    from .planning import inverse_of
+
+    padding: Any = args.padding
+    if padding not in ("same", "valid"):
+        try:
+            padding = _size(padding)
+        except argparse.ArgumentTypeError:
+            raise ShapeError(
+                f"--padding {padding!r} is invalid: expected e.g. 1 or 1x0, or same / valid"
+            ) from None
+    rows = []
+    for size in args.sizes:
+        conv = {
+            "kernel_size": args.kernel,
+            "stride": args.stride,
+            "padding": padding,
+            "dilation": args.dilation,
+        }
+        inv = inverse_of(conv, size)
+        rows.append((size, inv))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"input": list(s), "conv_output": list(p.input_size), **p.as_dict()}
+                    for s, p in rows
+                ]
+            )
+        )
+        return 0
+    for size, inv in rows:
+        n = "x".join(map(str, size))
+        m = "x".join(map(str, inv.input_size))
+        print(
+            f"{n} -> conv -> {m} -> transposed conv ({inv}) -> "
+            f"{'x'.join(map(str, inv.output_size()))}"
+        )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# the registry and the entry point
+
+#: (declare, run) for each subcommand, in the order ``--help`` lists them.
+COMMANDS: list[
+    tuple[Callable[[Subparsers], argparse.ArgumentParser], Callable[[argparse.Namespace], int]]
+] = [
+    (_add_shape, _run_shape),
+    (_add_plan, _run_plan),
+    (_add_inverse, _run_inverse),
+    (_add_inspect, _run_inspect),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``tconv`` parser with every subcommand of :data:`COMMANDS`.
+
+    >>> build_parser().parse_args(["shape", "--input", "16", "--kernel", "3"]).kernel
+    [3]
+    """
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="tconv: upsampling with transposed convolution, done right.",
+        epilog="Run 'tconv COMMAND --help' for a command's flags and examples.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for declare, run in COMMANDS:
+        declare(subparsers).set_defaults(run=run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Usage errors exit through argparse (status 2); a :class:`~tconv.shapes.ShapeError` from
+    the library prints ``tconv <command>: error: <message>`` to stderr and returns 2.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except ShapeError as err:
+        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return status

@@ -1,0 +1,137 @@
+"""Exact conversion of transposed convolutions to and from other frameworks.
+
+Each submodule speaks one framework and imports it only inside its functions, so
+``import tconv`` and ``import tconv.interop`` need neither of them:
+
+- :mod:`tconv.interop.keras` -- Keras 3 ``Conv{1,2,3}DTranspose`` (``from_keras``/``to_keras``);
+- :mod:`tconv.interop.jax` -- ``jax.lax.conv_transpose`` arguments (``from_lax``/``to_lax``) and
+  ``flax.linen.ConvTranspose`` (``from_flax``/``to_flax``);
+- :mod:`tconv.interop.onnx` -- an ONNX ``ConvTranspose`` node (``from_node``/``from_model``) and
+  ``export`` to a one-node ONNX model.
+
+Every converter goes through the one geometry of :mod:`tconv.shapes`: a framework's padding
+convention becomes per-dimension crops ``(lo, hi)`` of the full output, and a module's crops
+become the framework's arguments (or a :class:`~tconv.ShapeError` naming what the framework
+cannot express). The conventions, verified against the frameworks themselves, are tabulated in
+``docs/conventions.md``.
+
+>>> import tconv.interop.onnx as tonnx     # imports no framework until a function needs it
+>>> tonnx.output_shape_crop(11, 0, 8, "SAME_UPPER")
+(1, 2)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .. import nn as _nn
+from ..shapes import Geometry, PaddingSpec, ShapeError
+
+__all__: list[str] = []
+
+_MODULES: dict[int, Any] = {
+    1: _nn.ConvTranspose1d,
+    2: _nn.ConvTranspose2d,
+    3: _nn.ConvTranspose3d,
+}
+
+
+def _geometry_of(module: torch.nn.Module) -> Geometry:
+    """The :class:`Geometry` of a tconv or plain torch ``ConvTranspose{1,2,3}d`` module.
+
+    >>> _geometry_of(torch.nn.ConvTranspose1d(1, 1, 3, stride=2, padding=1)).crop
+    ((1, 1),)
+    """
+    if callable(getattr(module, "geometry_for", None)):
+        raise ShapeError(
+            f"{type(module).__name__} has output_shape={getattr(module, 'output_shape', None)}: "
+            "its crop depends on the input size, so no fixed padding says it; convert the "
+            "geometry for one input size instead (module.geometry_for(input_size))"
+        )
+    geometry = getattr(module, "geometry", None)
+    if isinstance(geometry, Geometry):
+        return geometry
+    if isinstance(module, torch.nn.modules.conv._ConvTransposeNd):
+        rank = len(module.kernel_size)
+        return Geometry.create(
+            module.kernel_size,
+            module.stride,
+            module.padding,
+            module.output_padding,
+            module.dilation,
+            module.groups,
+            module.padding_mode,
+            rank=rank,
+        )
+    raise TypeError(
+        f"expected a tconv.nn.ConvTranspose{{1,2,3}}d or torch.nn.ConvTranspose{{1,2,3}}d "
+        f"module, got {type(module).__name__}"
+    )
+
+
+def _parameters(module: torch.nn.Module) -> tuple[Tensor, Tensor | None]:
+    """A module's weight and bias (None without one), detached, on the CPU."""
+    weight, bias = module.weight, module.bias
+    if not isinstance(weight, Tensor) or not (bias is None or isinstance(bias, Tensor)):
+        raise TypeError(f"{type(module).__name__} has no weight/bias tensors")
+    return weight.detach().cpu(), None if bias is None else bias.detach().cpu()
+
+
+def _build(
+    geometry: Geometry,
+    weight: Tensor,
+    bias: Tensor | None,
+    padding: PaddingSpec | None = None,
+    output_padding: int | tuple[int, ...] = 0,
+    cls: Any = None,
+) -> torch.nn.Module:
+    """A tconv module with ``geometry`` and these parameters (copied).
+
+    ``padding``/``output_padding`` spell the crops when given (checked against ``geometry``);
+    otherwise PyTorch's own ``padding, output_padding`` are used where they can say it, else
+    explicit ``(begin, end)`` pairs.
+    """
+    rank = geometry.rank
+    if weight.dim() != rank + 2:
+        raise ShapeError(
+            f"weight of shape {tuple(weight.shape)} is invalid: expected {rank + 2} dimensions "
+            f"(in_channels, out_channels // groups, *kernel_size)"
+        )
+    if padding is None:
+        torch_style = geometry.torch_padding()
+        if torch_style is not None:
+            padding, output_padding = torch_style
+        else:
+            padding, output_padding = geometry.crop, 0
+    cls = cls or _MODULES[rank]
+    module = cls(
+        weight.shape[0],
+        weight.shape[1] * geometry.groups,
+        geometry.kernel_size,
+        stride=geometry.stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=geometry.groups,
+        bias=bias is not None,
+        dilation=geometry.dilation,
+        padding_mode=geometry.padding_mode,
+        dtype=weight.dtype,
+    )
+    if module.geometry.crop != geometry.crop:  # pragma: no cover - a bug, not a user error
+        raise AssertionError(f"crop {module.geometry.crop} != {geometry.crop}")
+    with torch.no_grad():
+        module.weight.copy_(weight)
+        if bias is not None:
+            module.bias.copy_(bias.reshape(-1))
+    return module
+
+
+def _describe_crop(geometry: Geometry) -> str:
+    """One line naming a geometry's settings, for error messages."""
+    return (
+        f"kernel_size={geometry.kernel_size}, stride={geometry.stride}, "
+        f"dilation={geometry.dilation}"
+    )

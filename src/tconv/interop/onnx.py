@@ -1,0 +1,553 @@
+"""ONNX ``ConvTranspose`` <-> tconv, exactly.
+
+A ``ConvTranspose`` node's weight ``(C, M / group, *kernel_shape)`` is PyTorch's layout, **no
+flip**. Its padding attributes become crops ``(lo, hi)`` of the full output per dimension
+(``L`` the full length, ``op`` the ``output_padding``; checked against the onnx package's
+reference implementation ``onnx.reference`` and against onnxruntime in
+``tests/conformance/test_onnx.py``):
+
+- ``pads`` (``auto_pad="NOTSET"``, no ``output_shape``): crop ``(begin, end - op)``; negative
+  pads (which the spec excludes, but both implementations accept) extend with zeros;
+- ``auto_pad="VALID"``: crop ``(0, -op)``: the full output, **not** zero-extended when the
+  kernel span is shorter than the stride (unlike Keras/JAX ``"valid"``);
+- ``auto_pad="SAME_UPPER"`` / ``"SAME_LOWER"``: total ``t = L + op - i * s``, split as the
+  reference does with floor division: ``lo = t // 2`` (UPPER, odd crop at the end) or
+  ``lo = t - t // 2`` (LOWER, odd crop at the start), ``hi = t - lo - op``. For ``t >= 0``
+  this is tconv ``"same"`` / ``"same_lower"``;
+- ``output_shape`` ``O`` (pads ignored, as the spec says): ``t = L + op - O``, split as above
+  for SAME_UPPER/SAME_LOWER; for NOTSET/VALID the odd crop goes to the start
+  (``lo = t - t // 2``) when ``t > 0`` and ``lo = 0`` (zero extension at the end) when ``t <= 0``.
+  The crop then depends on the input size, so :func:`from_node` returns an
+  :class:`OnnxConvTranspose1d`/``2d``/``3d`` that resolves it per call.
+
+Where the two implementations differ (see ``docs/conventions.md``): onnxruntime computes SAME
+with ``t < 0`` (kernel span + op shorter than the stride, or an ``output_shape`` larger than
+``L + op``) as ``lo = 0`` and the whole extension at the end, and without ``output_shape`` does
+not extend at all; the reference ignores ``output_shape`` (and ``output_padding``) in
+NOTSET/VALID mode, using ``pads`` as the start crop and failing when ``O < L``, and computes
+``group > 1`` wrongly (it slices the weight by output channels). tconv follows the reference for
+SAME and the spec text with onnxruntime for the rest.
+
+:func:`export` writes a model with one ``ConvTranspose`` node whose ``pads``/``output_padding``
+(or, for an :class:`OnnxConvTranspose1d`, ``output_shape``/``auto_pad``) say the module's
+geometry; onnx is imported only inside the functions.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .. import nn as _nn
+from ..functional import conv_transpose
+from ..shapes import Crop, Geometry, ShapeError, as_tuple
+from . import _build, _describe_crop, _geometry_of, _parameters
+
+__all__ = [
+    "AUTO_PADS",
+    "OnnxConvTranspose1d",
+    "OnnxConvTranspose2d",
+    "OnnxConvTranspose3d",
+    "export",
+    "from_model",
+    "from_node",
+    "onnx_attributes",
+    "output_shape_crop",
+]
+
+AUTO_PADS = ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID")
+
+
+def output_shape_crop(
+    full_length: int, output_padding: int, target: int, auto_pad: str = "NOTSET"
+) -> tuple[int, int]:
+    """The crop ``(lo, hi)`` of the full output for an ONNX output size ``target``.
+
+    ``full_length`` is the uncropped length ``L``; the total padding is
+    ``t = L + output_padding - target``; ``hi`` is net of ``output_padding``.
+
+    >>> output_shape_crop(11, 0, 8, "SAME_UPPER")    # t = 3: the odd crop at the end
+    (1, 2)
+    >>> output_shape_crop(11, 0, 8, "NOTSET")        # spec: the odd crop at the start
+    (2, 1)
+    >>> output_shape_crop(11, 0, 12, "NOTSET")       # t = -1: one zero at the end
+    (0, -1)
+    >>> output_shape_crop(11, 0, 12, "SAME_UPPER")   # reference: floor(-1 / 2) at the start
+    (-1, 0)
+    >>> output_shape_crop(11, 1, 11, "SAME_LOWER")
+    (1, -1)
+    """
+    if auto_pad not in AUTO_PADS:
+        raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+    total = full_length + output_padding - target
+    if auto_pad == "SAME_UPPER":
+        lo = total // 2
+    elif auto_pad == "SAME_LOWER" or total > 0:
+        lo = total - total // 2
+    else:
+        lo = 0
+    return (lo, total - lo - output_padding)
+
+
+# ---------------------------------------------------------------------------------------------
+# modules whose crop depends on the input size (ONNX output_shape)
+
+
+class _OutputShapeMixin:
+    """A ConvTranspose whose output size is fixed by ONNX ``output_shape``."""
+
+    _rank: int
+    weight: Tensor
+    bias: Tensor | None
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    groups: int
+    method: str
+    geometry: Geometry
+
+    def _setup_onnx(self, output_shape: Sequence[int], auto_pad: str) -> None:
+        shape = as_tuple(tuple(output_shape)[-self._rank :], self._rank, "output_shape")
+        if any(v < 1 for v in shape):
+            raise ShapeError(f"output_shape={shape} is invalid: every length must be >= 1")
+        if auto_pad not in AUTO_PADS:
+            raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+        self.output_shape = shape
+        self.auto_pad = auto_pad
+
+    def geometry_for(self, input_size: Sequence[int] | int) -> Geometry:
+        """The geometry (crops resolved) for one input spatial size.
+
+        >>> m = OnnxConvTranspose1d(1, 1, 3, stride=2, output_shape=(8,), auto_pad="SAME_UPPER")
+        >>> m.geometry_for(5).crop
+        ((1, 2),)
+        >>> m.geometry_for(4).crop
+        ((0, 1),)
+        """
+        base = self.geometry  # padding 0: crop (0, -output_padding)
+        i = as_tuple(input_size, self._rank, "input_size")
+        full = base.full_size(i)
+        crop = tuple(
+            output_shape_crop(length, -hi, target, self.auto_pad)
+            for length, (_, hi), target in zip(full, base.crop, self.output_shape, strict=True)
+        )
+        return base.with_crop(crop)
+
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+        if output_size is not None:
+            raise ShapeError(
+                f"output_size={tuple(output_size)} is invalid here: this module's output size is "
+                f"fixed by the ONNX output_shape={self.output_shape}"
+            )
+        spatial = tuple(input.shape[-self._rank :])
+        crop: Crop | tuple[int, ...] = (0,) * self._rank
+        if input.dim() in (self._rank + 1, self._rank + 2) and all(v >= 1 for v in spatial):
+            crop = self.geometry_for(spatial).crop
+        return conv_transpose(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            crop,
+            0,
+            self.groups,
+            self.dilation,
+            method=self.method,
+        )
+
+    def extra_repr(self) -> str:
+        text = super().extra_repr()  # type: ignore[misc]
+        return text + f", output_shape={self.output_shape}, auto_pad={self.auto_pad}"
+
+
+def _make_output_shape_class(rank: int, base: type) -> type:
+    class OnnxConvTranspose(_OutputShapeMixin, base):
+        def __init__(
+            self,
+            in_channels: int,
+            out_channels: int,
+            kernel_size: int | tuple[int, ...],
+            stride: int | tuple[int, ...] = 1,
+            output_padding: int | tuple[int, ...] = 0,
+            groups: int = 1,
+            bias: bool = True,
+            dilation: int | tuple[int, ...] = 1,
+            device: Any = None,
+            dtype: Any = None,
+            *,
+            output_shape: Sequence[int],
+            auto_pad: str = "NOTSET",
+            method: str = "native",
+        ) -> None:
+            base.__init__(  # type: ignore[misc]
+                self,
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                0,
+                output_padding,
+                groups,
+                bias,
+                dilation,
+                "zeros",
+                device,
+                dtype,
+                method=method,
+            )
+            self._setup_onnx(output_shape, auto_pad)
+
+    name = f"OnnxConvTranspose{rank}d"
+    OnnxConvTranspose.__name__ = OnnxConvTranspose.__qualname__ = name
+    OnnxConvTranspose.__doc__ = f"""``tconv.nn.ConvTranspose{rank}d`` with an ONNX ``output_shape``.
+
+    The output spatial size is always ``output_shape``; the crop of the full output is resolved
+    per call from the input size with :func:`output_shape_crop` (``auto_pad`` chooses the split).
+    Same parameters, state_dict and methods as ``tconv.nn.ConvTranspose{rank}d``; ``geometry``
+    holds the settings without the crop and ``geometry_for(input_size)`` the resolved geometry.
+
+    Shape:
+        - Input: ``(N, C_in, *I)`` or ``(C_in, *I)``
+        - Output: ``(N, C_out, *output_shape)``
+    """
+    return OnnxConvTranspose
+
+
+OnnxConvTranspose1d = _make_output_shape_class(1, _nn.ConvTranspose1d)
+OnnxConvTranspose2d = _make_output_shape_class(2, _nn.ConvTranspose2d)
+OnnxConvTranspose3d = _make_output_shape_class(3, _nn.ConvTranspose3d)
+_OUTPUT_SHAPE_CLASSES: dict[int, Any] = {
+    1: OnnxConvTranspose1d,
+    2: OnnxConvTranspose2d,
+    3: OnnxConvTranspose3d,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# ONNX -> tconv
+
+
+def _to_tensor(value: Any, name: str) -> Tensor:
+    if isinstance(value, Tensor):
+        return value.detach().clone()
+    if hasattr(value, "dims") and hasattr(value, "data_type"):  # onnx.TensorProto
+        from onnx import numpy_helper
+
+        value = numpy_helper.to_array(value)
+    array = np.asarray(value)
+    if array.dtype.kind != "f":
+        raise TypeError(f"{name} must hold floating-point values, got dtype {array.dtype}")
+    return torch.from_numpy(np.array(array))
+
+
+def _node_attributes(node: Any) -> dict[str, Any]:
+    from onnx import helper
+
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    if isinstance(attrs.get("auto_pad"), bytes):
+        attrs["auto_pad"] = attrs["auto_pad"].decode()
+    return attrs
+
+
+def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
+    """A tconv module reproducing an ONNX ``ConvTranspose`` node for every input size.
+
+    Args:
+        node: the ``onnx.NodeProto`` (op_type ``ConvTranspose``).
+        weight: its ``W`` input ``(C, M / group, *kernel_shape)`` (numpy, torch or
+            ``onnx.TensorProto``).
+        bias: its ``B`` input ``(M,)``; required when the node has a third input.
+
+    Returns:
+        A :class:`tconv.nn.ConvTranspose1d`/``2d``/``3d`` (fixed crops: ``pads``, ``auto_pad``
+        without ``output_shape``), or an :class:`OnnxConvTranspose1d`/``2d``/``3d`` (with
+        ``output_shape``: the crop follows the input size).
+
+    Raises:
+        ShapeError: on attributes no ConvTranspose can have (``pads`` with an ``auto_pad``,
+            a ``kernel_shape`` that disagrees with ``W``, bad lengths, ``output_padding`` >=
+            max(stride, dilation)).
+
+    Shape:
+        - weight: ``(C, M / group, *kernel_shape)`` = the module's weight, no flip
+        - input ``(N, C, *I)`` -> output ``(N, M, *O)``
+
+    Example (needs onnx)::
+
+        node = onnx.helper.make_node("ConvTranspose", ["X", "W"], ["Y"], strides=[2, 2],
+                                     auto_pad="SAME_UPPER")
+        module = from_node(node, w)     # == the node, e.g. in onnxruntime
+    """
+    if getattr(node, "op_type", None) != "ConvTranspose":
+        raise ValueError(
+            f"expected an onnx ConvTranspose node, got {getattr(node, 'op_type', type(node))!r}"
+        )
+    attrs = _node_attributes(node)
+    w = _to_tensor(weight, "weight")
+    rank = w.dim() - 2
+    if rank not in (1, 2, 3):
+        raise ShapeError(
+            f"weight of shape {tuple(w.shape)} is invalid: tconv supports 1, 2 or 3 spatial "
+            "dimensions"
+        )
+    inputs = [name for name in node.input]
+    has_bias_input = len(inputs) > 2 and inputs[2] != ""
+    if has_bias_input and bias is None:
+        raise ValueError(f"the node has a bias input {inputs[2]!r}: pass bias=")
+    if bias is not None and not has_bias_input:
+        raise ValueError("bias was given, but the node has no bias input B")
+    b = None if bias is None else _to_tensor(bias, "bias").reshape(-1)
+
+    def ints(name: str, default: int, length: int = rank) -> tuple[int, ...]:
+        value = tuple(int(v) for v in attrs.get(name, (default,) * length))
+        if len(value) != length:
+            raise ShapeError(
+                f"{name}={list(value)} is invalid for a {rank}-D ConvTranspose: expected "
+                f"{length} values"
+            )
+        return value
+
+    kernel = tuple(int(v) for v in w.shape[2:])
+    if "kernel_shape" in attrs and tuple(attrs["kernel_shape"]) != kernel:
+        raise ShapeError(
+            f"kernel_shape={list(attrs['kernel_shape'])} disagrees with the weight's "
+            f"spatial shape {kernel}"
+        )
+    strides = ints("strides", 1)
+    dilations = ints("dilations", 1)
+    output_padding = ints("output_padding", 0)
+    group = int(attrs.get("group", 1))
+    auto_pad = str(attrs.get("auto_pad", "NOTSET"))
+    if auto_pad not in AUTO_PADS:
+        raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+    if "pads" in attrs and auto_pad != "NOTSET":
+        raise ShapeError(
+            f"pads={list(attrs['pads'])} with auto_pad={auto_pad!r} is invalid: the ONNX spec "
+            "says pads cannot be used together with auto_pad (onnxruntime refuses it)"
+        )
+    if group < 1 or w.shape[0] % group:
+        raise ShapeError(
+            f"group={group} is invalid: the weight's input channels {w.shape[0]} must be a "
+            "multiple of group"
+        )
+    base = Geometry.create(kernel, strides, 0, output_padding, dilations, group, rank=rank)
+    if "output_shape" in attrs:
+        shape = tuple(int(v) for v in attrs["output_shape"])
+        if len(shape) not in (rank, rank + 2):
+            raise ShapeError(
+                f"output_shape={list(shape)} is invalid for a {rank}-D ConvTranspose: expected "
+                f"{rank} values (the spatial size)"
+            )
+        module = _OUTPUT_SHAPE_CLASSES[rank](
+            int(w.shape[0]),
+            int(w.shape[1]) * group,
+            kernel,
+            strides,
+            output_padding,
+            group,
+            b is not None,
+            dilations,
+            dtype=w.dtype,
+            output_shape=shape[-rank:],
+            auto_pad=auto_pad,
+        )
+        with torch.no_grad():
+            module.weight.copy_(w)
+            if b is not None:
+                module.bias.copy_(b)
+        return module
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        # t = L + op - i * s does not depend on i: resolve it once (at i = 1)
+        same = Geometry.create(kernel, strides, "same", 0, dilations, rank=rank)
+        one = (1,) * rank
+        crop = tuple(
+            output_shape_crop(length, op, target, auto_pad)
+            for length, op, target in zip(
+                base.full_size(one), output_padding, same.output_size(one), strict=True
+            )
+        )
+    elif auto_pad == "VALID":
+        crop = base.crop
+    else:
+        pads = ints("pads", 0, 2 * rank)
+        crop = tuple((pads[j], pads[j + rank] - output_padding[j]) for j in range(rank))
+    geometry = base.with_crop(crop)
+    name = None
+    for candidate in ("same", "same_lower"):
+        named = Geometry.create(kernel, strides, candidate, 0, dilations, group, rank=rank)
+        if named.crop == geometry.crop:
+            name = candidate
+            break
+    return _build(geometry, w, b, padding=name)
+
+
+def from_model(model: Any) -> torch.nn.Module:
+    """The tconv module of the one ``ConvTranspose`` node in an ONNX model (or a path to one),
+    with ``W`` (and ``B``) read from the model's initializers.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    if isinstance(model, (str, os.PathLike)):
+        model = onnx.load(os.fspath(model))
+    nodes = [n for n in model.graph.node if n.op_type == "ConvTranspose"]
+    if len(nodes) != 1:
+        raise ValueError(f"expected one ConvTranspose node in the model, found {len(nodes)}")
+    node = nodes[0]
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    names = list(node.input)
+    missing = [n for n in names[1:] if n and n not in init]
+    if missing:
+        raise ValueError(f"the ConvTranspose inputs {missing} are not initializers of the model")
+    bias = init[names[2]] if len(names) > 2 and names[2] else None
+    return from_node(node, init[names[1]], bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# tconv -> ONNX
+
+
+def onnx_attributes(module: torch.nn.Module) -> dict[str, Any]:
+    """The ``ConvTranspose`` attributes that say the module's geometry.
+
+    Crops ``(lo, hi)`` become ``pads`` (``lo >= 0``) and, where ``hi < 0`` (zero extension at
+    the end), ``output_padding = -hi`` (at most ``stride - 1``, which onnxruntime enforces).
+
+    Raises:
+        ShapeError: for a non-zeros ``padding_mode``, a zero extension at the start (``lo <
+            0``: pads must be >= 0) or an extension at the end of ``stride`` or more.
+
+    >>> from tconv.nn import ConvTranspose1d
+    >>> attrs = onnx_attributes(ConvTranspose1d(2, 2, 3, stride=2, padding="same"))
+    >>> attrs["pads"], attrs["output_padding"], attrs["strides"]
+    ([0, 1], [0], [2])
+    >>> onnx_attributes(ConvTranspose1d(2, 2, 1, stride=3, padding="same"))["output_padding"]
+    [2]
+    """
+    if isinstance(module, _OutputShapeMixin):
+        g = module.geometry
+        attrs: dict[str, Any] = _common_attributes(g)
+        attrs["output_padding"] = [-hi for _, hi in g.crop]
+        attrs["output_shape"] = list(module.output_shape)
+        if module.auto_pad != "NOTSET":
+            attrs["auto_pad"] = module.auto_pad
+        return attrs
+    g = _geometry_of(module)
+    if g.padding_mode != "zeros":
+        raise ShapeError(
+            f"padding_mode={g.padding_mode!r} cannot be expressed by ONNX ConvTranspose: it "
+            "only pads with zeros"
+        )
+    begins, ends, ops = [], [], []
+    for j, ((lo, hi), s) in enumerate(zip(g.crop, g.stride, strict=True)):
+        if lo < 0:
+            raise ShapeError(
+                f"crop {g.crop} ({_describe_crop(g)}) cannot be expressed by ONNX ConvTranspose: "
+                f"dimension {j} extends the start with {-lo} zeros, but pads must be >= 0 and "
+                "output_padding only extends the end"
+            )
+        if -hi >= s:
+            raise ShapeError(
+                f"crop {g.crop} ({_describe_crop(g)}) cannot be expressed by ONNX ConvTranspose: "
+                f"dimension {j} extends the end with {-hi} zeros, but output_padding must be "
+                f"smaller than stride={s} (0..{s - 1}) and pads must be >= 0"
+            )
+        begins.append(lo)
+        ends.append(max(hi, 0))
+        ops.append(max(-hi, 0))
+    attrs = _common_attributes(g)
+    attrs["pads"] = begins + ends
+    attrs["output_padding"] = ops
+    return attrs
+
+
+def _common_attributes(g: Geometry) -> dict[str, Any]:
+    return {
+        "kernel_shape": list(g.kernel_size),
+        "strides": list(g.stride),
+        "dilations": list(g.dilation),
+        "group": g.groups,
+    }
+
+
+def export(
+    module: torch.nn.Module,
+    path: str | os.PathLike[str] | None,
+    example_input: Tensor,
+    *,
+    opset: int = 17,
+    dynamic: bool = True,
+) -> Any:
+    """Write ``module`` as an ONNX model with one ``ConvTranspose`` node; return the model.
+
+    Args:
+        module: a tconv or torch ``ConvTranspose{1,2,3}d`` (or an :class:`OnnxConvTranspose1d`).
+        path: where to save the model (``None``: do not save).
+        example_input: a batched ``(N, C_in, *I)`` input; sets the graph's dtype and shapes and
+            is run through the module to check it.
+        opset: the ONNX opset (ConvTranspose is the same from 11 on).
+        dynamic: symbolic batch and spatial sizes in the graph's signature (the node's pads do
+            not depend on the input size); else the example's sizes.
+
+    Raises:
+        ShapeError: when ONNX cannot express the module's geometry (see
+            :func:`onnx_attributes`) or the example input does not fit the module.
+
+    Shape:
+        - ``W``: the module's weight ``(C_in, C_out / groups, *kernel_size)``, no flip
+        - input ``X``: ``(N, C_in, *I)``; output ``Y``: ``(N, C_out, *O)``
+    """
+    import onnx
+    from onnx import helper, numpy_helper
+
+    attrs = onnx_attributes(module)
+    rank = len(attrs["kernel_shape"])
+    if not isinstance(example_input, Tensor) or example_input.dim() != rank + 2:
+        raise ShapeError(
+            f"example_input must be a batched (N, C, *spatial) tensor with {rank + 2} "
+            f"dimensions for a {rank}-D ConvTranspose (ONNX has no unbatched form), got "
+            f"{tuple(getattr(example_input, 'shape', ()))}"
+        )
+    with torch.no_grad():
+        expected = module(example_input)
+    weight_t, bias_t = _parameters(module)
+    weight = weight_t.numpy()
+    elem = helper.np_dtype_to_tensor_dtype(weight.dtype)
+    inputs = ["input", "weight"]
+    initializers = [numpy_helper.from_array(weight, "weight")]
+    if bias_t is not None:
+        inputs.append("bias")
+        initializers.append(numpy_helper.from_array(bias_t.numpy(), "bias"))
+    node = helper.make_node("ConvTranspose", inputs, ["output"], **attrs)
+    in_shape: list[Any] = list(example_input.shape)
+    out_shape: list[Any] = list(expected.shape)
+    if dynamic:
+        in_shape = ["N", in_shape[1], *(f"in_{j}" for j in range(rank))]
+        fixed = "output_shape" in attrs
+        out_shape = [
+            "N",
+            out_shape[1],
+            *(out_shape[2:] if fixed else [f"out_{j}" for j in range(rank)]),
+        ]
+    graph = helper.make_graph(
+        [node],
+        "tconv_conv_transpose",
+        [helper.make_tensor_value_info("input", elem, in_shape)],
+        [helper.make_tensor_value_info("output", elem, out_shape)],
+        initializer=initializers,
+    )
+    opsets = [helper.make_opsetid("", opset)]
+    model = helper.make_model(
+        graph,
+        opset_imports=opsets,
+        producer_name="tconv",
+        ir_version=helper.find_min_ir_version_for(opsets),
+    )
+    onnx.checker.check_model(model)
+    if path is not None:
+        onnx.save(model, os.fspath(path))
+    return model
