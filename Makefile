@@ -38,8 +38,8 @@ demo: $(VENV)/.stamp-demo
 	@$(BIN)/tconv shape --input 16 16 --kernel 3 --stride 2 --padding 1 --output-padding 1
 
 test: $(VENV)/.stamp-test
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples benchmarks docs
+	$(BIN)/ruff format --check src tests examples benchmarks docs
 	$(BIN)/mypy
 	cache=$$(mktemp -d) && trap 'rm -rf "$$cache"' EXIT && \
 		XDG_CACHE_HOME="$$cache" MPLBACKEND=Agg TCONV_HYPOTHESIS=$(TCONV_HYPOTHESIS) \

@@ -20,8 +20,9 @@ from tconv.bench import LAYERS, bench_methods, bench_same_padding
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=7, help="timings per median")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
@@ -37,14 +38,18 @@ def main(argv: list[str] | None = None) -> int:
         if "skipped" in r:
             print(f"{r['layer']:<12} {r['method']:<9} {'skipped: ' + r['skipped']:>32}")
         else:
-            print(f"{r['layer']:<12} {r['method']:<9} {r['median_ms']:>10.2f} {r['ratio']:>9.2f} "
-                  f"{r['max_rel_err']:>12.1e}")
+            print(
+                f"{r['layer']:<12} {r['method']:<9} {r['median_ms']:>10.2f} {r['ratio']:>9.2f} "
+                f"{r['max_rel_err']:>12.1e}"
+            )
     same = bench_same_padding(repeat=max(args.repeat, 9))
     print("\npadding='same' (native method) vs torch of the same output size, 1x64x48x48 -> 64:")
     print(f"{'k':>2} {'s':>2} {'same ms':>9} {'base ms':>9} {'ratio':>6}  baseline")
     for r in same:
-        print(f"{r['kernel']:>2} {r['stride']:>2} {r['same_ms']:>9.2f} {r['baseline_ms']:>9.2f} "
-              f"{r['ratio']:>6.2f}  {r['baseline']}")
+        print(
+            f"{r['kernel']:>2} {r['stride']:>2} {r['same_ms']:>9.2f} {r['baseline_ms']:>9.2f} "
+            f"{r['ratio']:>6.2f}  {r['baseline']}"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"methods": rows, "same": same}, f, indent=1)

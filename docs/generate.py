@@ -20,8 +20,10 @@ DOCS = pathlib.Path(__file__).resolve().parent
 
 def same_table() -> str:
     """Which (kernel, stride) pairs PyTorch's padding/output_padding cannot make 'same'."""
-    rows = ["| kernel | stride | 'same' crop (lo, hi) | PyTorch padding, output_padding |",
-            "|---:|---:|---|---|"]
+    rows = [
+        "| kernel | stride | 'same' crop (lo, hi) | PyTorch padding, output_padding |",
+        "|---:|---:|---|---|",
+    ]
     for k in range(1, 8):
         for s in range(1, 5):
             g = Geometry.create(k, s, "same")
@@ -36,8 +38,12 @@ def same_table() -> str:
 
 
 def unexpressible_list() -> str:
-    pairs = [(k, s) for k in range(1, 8) for s in range(1, 5)
-             if Geometry.create(k, s, "same").torch_padding() is None]
+    pairs = [
+        (k, s)
+        for k in range(1, 8)
+        for s in range(1, 5)
+        if Geometry.create(k, s, "same").torch_padding() is None
+    ]
     return ", ".join(f"k{k} s{s}" for k, s in pairs)
 
 
@@ -52,8 +58,9 @@ def render(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if stale")
     args = parser.parse_args(argv)
     stale = []

@@ -10,11 +10,16 @@ sys.path.insert(0, os.path.dirname(__file__))
 # Default: a small profile that keeps `make test` under 10 minutes on 2 cores.
 # TCONV_HYPOTHESIS=thorough (make test-thorough) runs many more examples.
 settings.register_profile(
-    "default", max_examples=40, deadline=None, derandomize=True,
+    "default",
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.register_profile(
-    "thorough", max_examples=600, deadline=None,
+    "thorough",
+    max_examples=600,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 settings.load_profile(os.environ.get("TCONV_HYPOTHESIS", "default"))

@@ -25,7 +25,7 @@ def conv_transpose_numpy(x, w, bias, stride, crop, dilation, groups):
     out = np.zeros((n, cout_g * groups, *full))
     for t in itertools.product(*[range(k) for k in ksz]):
         for g in range(groups):
-            xs = x[:, g * cin_g:(g + 1) * cin_g]
+            xs = x[:, g * cin_g : (g + 1) * cin_g]
             wt = w[(slice(g * cin_g, (g + 1) * cin_g), slice(None), *t)]  # (cin_g, cout_g)
             contrib = np.einsum("nc...,co->no...", xs, wt)
             idx = tuple(

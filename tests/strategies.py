@@ -27,8 +27,11 @@ class Case:
     @property
     def kwargs(self):
         return dict(
-            stride=self.stride, padding=self.padding, output_padding=self.output_padding,
-            groups=self.groups, dilation=self.dilation,
+            stride=self.stride,
+            padding=self.padding,
+            output_padding=self.output_padding,
+            groups=self.groups,
+            dilation=self.dilation,
         )
 
 
@@ -37,8 +40,15 @@ def _per_dim(draw, rank, strategy):
 
 
 @st.composite
-def cases(draw, ranks=(1, 2, 3), paddings=("torch",), max_kernel=5, max_stride=4,
-          max_dilation=3, max_size=None):
+def cases(
+    draw,
+    ranks=(1, 2, 3),
+    paddings=("torch",),
+    max_kernel=5,
+    max_stride=4,
+    max_dilation=3,
+    max_size=None,
+):
     """Valid settings. ``paddings`` picks the padding forms drawn: "torch" (int per dim with
     output_padding), "pairs" (explicit (begin, end), negative allowed), "named"."""
     rank = draw(st.sampled_from(ranks))
@@ -69,5 +79,18 @@ def cases(draw, ranks=(1, 2, 3), paddings=("torch",), max_kernel=5, max_stride=4
             assume((i - 1) * s + d * (k - 1) + 1 - lo - hi >= 1)
     batch = draw(st.sampled_from([None, 1, 2]))
     bias = draw(st.booleans())
-    return Case(rank, kernel, stride, dilation, padding, output_padding, groups, cin, cout,
-                size, batch, bias, form == "torch")
+    return Case(
+        rank,
+        kernel,
+        stride,
+        dilation,
+        padding,
+        output_padding,
+        groups,
+        cin,
+        cout,
+        size,
+        batch,
+        bias,
+        form == "torch",
+    )

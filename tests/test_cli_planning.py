@@ -30,8 +30,7 @@ def test_plan_table_lists_verified_plans_best_first(capsys):
 def test_plan_n_d_with_constraints_and_json(capsys):
     assert main(["plan", "16x12", "33x25", "--kernel", "3", "4", "--stride", "2", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows == [p.as_dict() for p in plan((16, 12), (33, 25), kernel_sizes=[3, 4],
-                                                strides=[2])]
+    assert rows == [p.as_dict() for p in plan((16, 12), (33, 25), kernel_sizes=[3, 4], strides=[2])]
     assert all(r["output_size"] == [33, 25] for r in rows)
 
 
@@ -50,19 +49,24 @@ def test_inverse_restores_sizes(capsys):
 
 
 def test_inverse_json_matches_library(capsys):
-    assert main(["inverse", "--kernel", "3x5", "--stride", "2", "--padding", "1x2", "64x48",
-                 "--json"]) == 0
+    assert (
+        main(["inverse", "--kernel", "3x5", "--stride", "2", "--padding", "1x2", "64x48", "--json"])
+        == 0
+    )
     (row,) = json.loads(capsys.readouterr().out)
     want = inverse_of({"kernel_size": (3, 5), "stride": (2,), "padding": (1, 2)}, (64, 48))
     assert row["output_padding"] == list(want.output_padding)
     assert row["output_size"] == [64, 48]
 
 
-@pytest.mark.parametrize("argv", [
-    ["inverse", "--kernel", "3", "--padding", "1y", "4"],
-    ["inverse", "--kernel", "3", "2x2x2x2"],
-    ["plan", "16", "0"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["inverse", "--kernel", "3", "--padding", "1y", "4"],
+        ["inverse", "--kernel", "3", "2x2x2x2"],
+        ["plan", "16", "0"],
+    ],
+)
 def test_bad_input_exits_2(argv, capsys):
     assert status(argv) == 2
     assert "error:" in capsys.readouterr().err

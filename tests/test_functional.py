@@ -33,9 +33,20 @@ def any_config(draw):
     dilation = tuple(draw(st.integers(-1, 3)) for _ in range(rank))
     size = tuple(draw(st.integers(0, 4)) for _ in range(in_rank))
     bias = draw(st.sampled_from([None, "ok", "wrong"]))
-    return dict(rank=rank, groups=groups, cin_w=cin_w, cin_x=cin_x, cout_g=cout_g, kernel=kernel,
-                stride=stride, padding=padding, output_padding=output_padding, dilation=dilation,
-                size=size, bias=bias)
+    return dict(
+        rank=rank,
+        groups=groups,
+        cin_w=cin_w,
+        cin_x=cin_x,
+        cout_g=cout_g,
+        kernel=kernel,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        dilation=dilation,
+        size=size,
+        bias=bias,
+    )
 
 
 def build(c):
@@ -48,8 +59,11 @@ def build(c):
     x = torch.randn(*shape, dtype=torch.float64)
     w = torch.randn(c["cin_w"], c["cout_g"], *c["kernel"], dtype=torch.float64)
     cout = c["cout_g"] * c["groups"]
-    b = None if c["bias"] is None else torch.randn(cout + (c["bias"] == "wrong"),
-                                                     dtype=torch.float64)
+    b = (
+        None
+        if c["bias"] is None
+        else torch.randn(cout + (c["bias"] == "wrong"), dtype=torch.float64)
+    )
     return x, w, b
 
 
@@ -57,8 +71,13 @@ def build(c):
 @given(c=any_config())
 def test_shape_error_exactly_where_torch_refuses(method, c):
     x, w, b = build(c)
-    kw = dict(stride=c["stride"], padding=c["padding"], output_padding=c["output_padding"],
-              groups=c["groups"], dilation=c["dilation"])
+    kw = dict(
+        stride=c["stride"],
+        padding=c["padding"],
+        output_padding=c["output_padding"],
+        groups=c["groups"],
+        dilation=c["dilation"],
+    )
     try:
         ref = CONV_T[c["rank"]](x, w, b, **kw)
     except Exception:  # torch refuses: so must we, with our own error type
@@ -67,7 +86,7 @@ def test_shape_error_exactly_where_torch_refuses(method, c):
         return
     stricter = ref.numel() == 0 and x.shape[0] != 0 and x.dim() == c["rank"] + 2
     stricter |= min(c["stride"]) < 1 or min(c["dilation"]) < 1
-    stricter |= any(s < 1 for s in ref.shape[-c["rank"]:])
+    stricter |= any(s < 1 for s in ref.shape[-c["rank"] :])
     if stricter:
         with pytest.raises(ShapeError):
             tconv.conv_transpose(x, w, b, **kw, method=method)
@@ -84,41 +103,72 @@ def _x(*shape):
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda: tconv.conv_transpose(_x(1, 2, 5), _x(2, 2, 3), stride=2, output_padding=2),
-         r"output_padding=\(2,\) is invalid .* smaller than max\(stride, dilation\), so valid "
-         r"values are 0\.\.1"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 2), _x(2, 2, 3), padding=3),
-         r"output size \(-2,\) is invalid: every length must be >= 1, but input \(2,\)"),
-        (lambda: tconv.conv_transpose(_x(1, 3, 5), _x(3, 2, 3), groups=2),
-         r"in_channels=3 \(weight.shape\[0\]\) is not divisible by groups=2"),
-        (lambda: tconv.conv_transpose(_x(1, 3, 5), _x(2, 2, 3)),
-         r"input has 3 channels but the weight of shape \(2, 2, 3\) expects in_channels=2"),
-        (lambda: tconv.conv_transpose(_x(1, 1, 2, 5), _x(2, 2, 3)),
-         r"input of shape \(1, 1, 2, 5\) is invalid: a 1-D transposed convolution expects 3-D"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 0), _x(2, 2, 3)),
-         r"spatial size \(0,\) is empty"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 0)),
-         r"kernel_size=\(0,\) is invalid: each kernel_size must be >= 1"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), stride=0),
-         r"stride=\(0,\) is invalid: each stride must be >= 1"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), dilation=0),
-         r"dilation=\(0,\) is invalid: each dilation must be >= 1"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), padding=-1),
-         r"padding=-1 is invalid: an int padding must be >= 0"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), padding="half"),
-         r"padding='half' is invalid: valid names are \('valid', 'same', 'same_lower'\)"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), stride=(1, 2)),
-         r"stride=\(1, 2\) is invalid: expected an int or 1 ints"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), _x(3)),
-         r"bias of shape \(3,\) is invalid: expected \(2,\)"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), output_size=(20,)),
-         r"requested an output size of \(20,\), but valid sizes range from \(6,\) to \(6,\)"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), method="fft"),
-         r"method='fft' is invalid: valid methods are \('native', 'matrix'"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2), stride=1),
-         r"weight of shape \(2, 2\) is invalid: expected 3, 4 or 5 dimensions"),
-        (lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), padding_mode="mirror"),
-         r"padding_mode='mirror' is invalid: valid modes are \('zeros', 'circular'"),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 5), _x(2, 2, 3), stride=2, output_padding=2),
+            r"output_padding=\(2,\) is invalid .* smaller than max\(stride, dilation\), so valid "
+            r"values are 0\.\.1",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 2), _x(2, 2, 3), padding=3),
+            r"output size \(-2,\) is invalid: every length must be >= 1, but input \(2,\)",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 3, 5), _x(3, 2, 3), groups=2),
+            r"in_channels=3 \(weight.shape\[0\]\) is not divisible by groups=2",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 3, 5), _x(2, 2, 3)),
+            r"input has 3 channels but the weight of shape \(2, 2, 3\) expects in_channels=2",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 1, 2, 5), _x(2, 2, 3)),
+            r"input of shape \(1, 1, 2, 5\) is invalid: a 1-D transposed convolution expects 3-D",
+        ),
+        (lambda: tconv.conv_transpose(_x(1, 2, 0), _x(2, 2, 3)), r"spatial size \(0,\) is empty"),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 0)),
+            r"kernel_size=\(0,\) is invalid: each kernel_size must be >= 1",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), stride=0),
+            r"stride=\(0,\) is invalid: each stride must be >= 1",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), dilation=0),
+            r"dilation=\(0,\) is invalid: each dilation must be >= 1",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), padding=-1),
+            r"padding=-1 is invalid: an int padding must be >= 0",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), padding="half"),
+            r"padding='half' is invalid: valid names are \('valid', 'same', 'same_lower'\)",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), stride=(1, 2)),
+            r"stride=\(1, 2\) is invalid: expected an int or 1 ints",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), _x(3)),
+            r"bias of shape \(3,\) is invalid: expected \(2,\)",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), output_size=(20,)),
+            r"requested an output size of \(20,\), but valid sizes range from \(6,\) to \(6,\)",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), method="fft"),
+            r"method='fft' is invalid: valid methods are \('native', 'matrix'",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2), stride=1),
+            r"weight of shape \(2, 2\) is invalid: expected 3, 4 or 5 dimensions",
+        ),
+        (
+            lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), padding_mode="mirror"),
+            r"padding_mode='mirror' is invalid: valid modes are \('zeros', 'circular'",
+        ),
     ],
 )
 def test_error_messages_name_value_rule_and_range(call, match):
@@ -138,13 +188,16 @@ def test_unbatched_input_gives_unbatched_output():
 
 @pytest.mark.parametrize("method", [*EXACT_METHODS, "auto"])
 def test_output_size_chooses_output_padding_like_torch(method):
-    x, w = torch.randn(1, 2, 7, 6, dtype=torch.float64), torch.randn(2, 3, 3, 3,
-                                                                     dtype=torch.float64)
+    x, w = (
+        torch.randn(1, 2, 7, 6, dtype=torch.float64),
+        torch.randn(2, 3, 3, 3, dtype=torch.float64),
+    )
     m = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1).double()
     m.weight.data.copy_(w)
     ref = m(x, output_size=(14, 12))
-    got = tconv.conv_transpose(x, w, m.bias, stride=2, padding=1, output_size=(1, 3, 14, 12),
-                               method=method)
+    got = tconv.conv_transpose(
+        x, w, m.bias, stride=2, padding=1, output_size=(1, 3, 14, 12), method=method
+    )
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-10)
 
 
@@ -157,7 +210,8 @@ def test_output_size_with_output_padding_at_least_stride_when_dilation_permits()
     torch.testing.assert_close(got, ref, rtol=0, atol=1e-12)
     with pytest.raises(ValueError):
         torch.nn.ConvTranspose1d(1, 1, 3, padding=2, dilation=3).double()(
-            x, output_size=(ref.shape[-1],))
+            x, output_size=(ref.shape[-1],)
+        )
 
 
 @pytest.mark.parametrize("method", [*EXACT_METHODS, "auto"])
@@ -167,10 +221,12 @@ def test_output_size_beyond_range_needs_allow_crop(method):
     with pytest.raises(ShapeError, match=r"nearest reachable size is \(10,\).*allow_crop=True"):
         tconv.conv_transpose(x, w, b, stride=2, padding=0, output_size=(13,), method=method)
     full = F.conv_transpose1d(x, w, b, stride=2)  # length 9
-    longer = tconv.conv_transpose(x, w, b, stride=2, output_size=(13,), allow_crop=True,
-                                  method=method)
+    longer = tconv.conv_transpose(
+        x, w, b, stride=2, output_size=(13,), allow_crop=True, method=method
+    )
     torch.testing.assert_close(longer[..., :9], full, rtol=0, atol=1e-12)
     torch.testing.assert_close(longer[..., 9:], torch.full((1, 1, 4), 0.5, dtype=torch.float64))
-    shorter = tconv.conv_transpose(x, w, b, stride=2, output_size=(5,), allow_crop=True,
-                                   method=method)
+    shorter = tconv.conv_transpose(
+        x, w, b, stride=2, output_size=(5,), allow_crop=True, method=method
+    )
     torch.testing.assert_close(shorter, full[..., :5], rtol=0, atol=1e-12)

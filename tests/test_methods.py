@@ -3,16 +3,18 @@ reference: outputs and gradients, over the whole parameter space (hypothesis).""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference import _check_reference, conv_transpose_numpy
-from strategies import cases
 
 import tconv
+from reference import _check_reference, conv_transpose_numpy
+from strategies import cases
 from tconv.methods import EXACT_METHODS
 from tconv.shapes import Geometry
 
@@ -20,6 +22,9 @@ CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 ALL_METHODS = (*EXACT_METHODS, "auto")
 ALL_PADDINGS = ("torch", "pairs", "named")
+# gradcheck is slow (many finite differences) and the float64 gradient test above already
+# compares every gradient with torch's: a few examples by default, many in the thorough profile
+GRADCHECK_EXAMPLES = 8 if os.environ.get("TCONV_HYPOTHESIS", "default") == "default" else 300
 
 
 def make(case, dtype=torch.float64, noncontiguous=False):
@@ -38,16 +43,24 @@ def make(case, dtype=torch.float64, noncontiguous=False):
 
 
 def crop_of(case):
-    return Geometry.create(case.kernel, case.stride, case.padding, case.output_padding,
-                           case.dilation, case.groups, rank=case.rank).crop
+    return Geometry.create(
+        case.kernel,
+        case.stride,
+        case.padding,
+        case.output_padding,
+        case.dilation,
+        case.groups,
+        rank=case.rank,
+    ).crop
 
 
 def torch_ref(case, x, w, b):
     """torch's own call where its arguments can say the padding; otherwise torch's full output
     (padding 0), cropped or zero-extended with F.pad, plus bias."""
     if case.torch_style:
-        return CONV_T[case.rank](x, w, b, case.stride, case.padding, case.output_padding,
-                                 case.groups, case.dilation)
+        return CONV_T[case.rank](
+            x, w, b, case.stride, case.padding, case.output_padding, case.groups, case.dilation
+        )
     full = CONV_T[case.rank](x, w, None, case.stride, 0, 0, case.groups, case.dilation)
     pads = [-v for lo, hi in reversed(crop_of(case)) for v in (lo, hi)]
     y = F.pad(F.pad(full, [max(v, 0) for v in pads]), [min(v, 0) for v in pads])
@@ -58,9 +71,15 @@ def torch_ref(case, x, w, b):
 
 def numpy_ref(case, x, w, b):
     xb = x if case.batch is not None else x.unsqueeze(0)
-    out = conv_transpose_numpy(xb.detach().double().numpy(), w.detach().double().numpy(),
-                               None if b is None else b.detach().double().numpy(),
-                               case.stride, crop_of(case), case.dilation, case.groups)
+    out = conv_transpose_numpy(
+        xb.detach().double().numpy(),
+        w.detach().double().numpy(),
+        None if b is None else b.detach().double().numpy(),
+        case.stride,
+        crop_of(case),
+        case.dilation,
+        case.groups,
+    )
     out = torch.from_numpy(out)
     return out if case.batch is not None else out[0]
 
@@ -135,8 +154,12 @@ def test_adjoint_identity_against_torch_ordinary_convolution(method, case):
 
 
 @pytest.mark.parametrize("method", ALL_METHODS)
-@given(case=cases(ranks=(1, 2), paddings=ALL_PADDINGS, max_kernel=3, max_stride=3,
-                  max_dilation=2, max_size=3))
+@settings(max_examples=GRADCHECK_EXAMPLES)
+@given(
+    case=cases(
+        ranks=(1, 2), paddings=ALL_PADDINGS, max_kernel=3, max_stride=3, max_dilation=2, max_size=3
+    )
+)
 def test_gradcheck(method, case):
     x, w, b = make(case)
     params = tuple(t.requires_grad_(True) for t in (x, w, b) if t is not None)
@@ -184,8 +207,10 @@ def test_numpy_reference_agrees_with_torch_on_a_fixed_case():
     x = torch.randn(2, 4, 5, 6, dtype=torch.float64)
     w = torch.randn(4, 3, 3, 2, dtype=torch.float64)
     b = torch.randn(6, dtype=torch.float64)
-    ref = F.conv_transpose2d(x, w, b, stride=(2, 3), padding=(1, 0), output_padding=(1, 2),
-                             groups=2, dilation=(1, 2))
-    out = conv_transpose_numpy(x.numpy(), w.numpy(), b.numpy(), (2, 3), ((1, 0), (0, -2)),
-                               (1, 2), 2)
+    ref = F.conv_transpose2d(
+        x, w, b, stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=2, dilation=(1, 2)
+    )
+    out = conv_transpose_numpy(
+        x.numpy(), w.numpy(), b.numpy(), (2, 3), ((1, 0), (0, -2)), (1, 2), 2
+    )
     np.testing.assert_allclose(out, ref.numpy(), atol=1e-12)

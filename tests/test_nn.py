@@ -17,8 +17,17 @@ PAIRS = [
     (tnn.ConvTranspose2d, torch.nn.ConvTranspose2d, (2, 3, 7, 6)),
     (tnn.ConvTranspose3d, torch.nn.ConvTranspose3d, (2, 3, 4, 5, 3)),
 ]
-SETTINGS = dict(in_channels=3, out_channels=4, kernel_size=3, stride=2, padding=1,
-                output_padding=1, groups=1, bias=True, dilation=1)
+SETTINGS = dict(
+    in_channels=3,
+    out_channels=4,
+    kernel_size=3,
+    stride=2,
+    padding=1,
+    output_padding=1,
+    groups=1,
+    bias=True,
+    dilation=1,
+)
 
 
 @pytest.mark.parametrize(("ours", "theirs", "shape"), PAIRS)
@@ -40,8 +49,9 @@ def test_swapping_into_a_model_loads_its_checkpoint(ours, theirs, shape):
     old = torch.nn.Sequential(theirs(3, 4, 4, stride=2, padding=1, groups=1), torch.nn.ReLU())
     buf = io.BytesIO()
     torch.save(old.state_dict(), buf)
-    new = torch.nn.Sequential(ours(3, 4, 4, stride=2, padding=1, method="subpixel"),
-                              torch.nn.ReLU())
+    new = torch.nn.Sequential(
+        ours(3, 4, 4, stride=2, padding=1, method="subpixel"), torch.nn.ReLU()
+    )
     buf.seek(0)
     new.load_state_dict(torch.load(buf))
     x = torch.randn(*shape)
@@ -60,15 +70,21 @@ def test_every_method_and_output_size_in_forward(method):
 def test_same_padding_and_repr_shows_only_non_defaults():
     m = tnn.ConvTranspose2d(3, 8, 3, stride=2, padding="same", bias=False, method="dilate")
     assert m(torch.randn(1, 3, 5, 7)).shape == (1, 8, 10, 14)
-    assert repr(m) == ("ConvTranspose2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=same, "
-                       "bias=False, method=dilate)")
-    assert repr(tnn.ConvTranspose1d(1, 1, 2)) == "ConvTranspose1d(1, 1, kernel_size=(2,), stride=(1,))"
+    assert repr(m) == (
+        "ConvTranspose2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=same, "
+        "bias=False, method=dilate)"
+    )
+    plain = "ConvTranspose1d(1, 1, kernel_size=(2,), stride=(1,))"
+    assert repr(tnn.ConvTranspose1d(1, 1, 2)) == plain
     assert m.geometry.crop == ((0, 1), (0, 1))
 
 
 def test_constructor_errors():
-    with pytest.raises(ShapeError, match=r"in_channels=3 and out_channels=4 must both be "
-                                         r"divisible by groups=2"):
+    with pytest.raises(
+        ShapeError,
+        match=r"in_channels=3 and out_channels=4 must both be "
+        r"divisible by groups=2",
+    ):
         tnn.ConvTranspose2d(3, 4, 3, groups=2)
     with pytest.raises(ShapeError, match=r"output_padding=\(2, 2\) is invalid"):
         tnn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=2)
@@ -96,6 +112,7 @@ def test_torch_compile_gives_the_same_output():
 @pytest.mark.parametrize("dynamo", [True, False], ids=["torch.export", "torchscript"])
 def test_onnx_export_of_the_native_method(tmp_path, monkeypatch, dynamo):
     import onnxruntime  # in the interop extra, which `make test` installs
+
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     m = tnn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1).eval()
     x = torch.randn(1, 2, 6, 5)

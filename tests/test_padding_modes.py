@@ -36,13 +36,23 @@ def test_adjoint_of_torch_convolution_with_the_same_padding_mode(method, setting
     span = d * (k - 1) + 1
     if min(n) + 2 * p < span:
         return  # the ordinary convolution itself is invalid
-    conv = CONV[rank](2 * groups, groups, k, stride=s, padding=p, dilation=d, groups=groups,
-                      bias=False, padding_mode=mode).double()
+    conv = CONV[rank](
+        2 * groups,
+        groups,
+        k,
+        stride=s,
+        padding=p,
+        dilation=d,
+        groups=groups,
+        bias=False,
+        padding_mode=mode,
+    ).double()
     x = torch.randn(2, 2 * groups, *n, dtype=torch.float64)
     cx = conv(x)
     y = torch.randn_like(cx)
-    ty = tconv.conv_transpose(y, conv.weight, None, s, p, 0, groups, d, output_size=n,
-                              padding_mode=mode, method=method)
+    ty = tconv.conv_transpose(
+        y, conv.weight, None, s, p, 0, groups, d, output_size=n, padding_mode=mode, method=method
+    )
     assert ty.shape == x.shape
     torch.testing.assert_close((cx * y).sum(), (x * ty).sum(), rtol=1e-10, atol=1e-10)
 
@@ -56,8 +66,9 @@ def test_gradient_of_convolution_is_the_transposed_convolution(mode):
     cx = conv(x)
     y = torch.randn_like(cx)
     (vjp,) = torch.autograd.grad(cx, x, y)
-    ty = tconv.conv_transpose(y, conv.weight, stride=2, padding=1, output_size=(7, 8),
-                              padding_mode=mode)
+    ty = tconv.conv_transpose(
+        y, conv.weight, stride=2, padding=1, output_size=(7, 8), padding_mode=mode
+    )
     torch.testing.assert_close(ty, vjp, rtol=0, atol=1e-12)
 
 
@@ -79,5 +90,6 @@ def test_bias_is_added_once_everywhere():
 
 def test_mode_limits_are_shape_errors():
     with pytest.raises(ShapeError, match="padding_mode='reflect' needs every crop < the output"):
-        tconv.conv_transpose(torch.randn(1, 1, 1), torch.randn(1, 1, 5), padding=2,
-                             padding_mode="reflect")
+        tconv.conv_transpose(
+            torch.randn(1, 1, 1), torch.randn(1, 1, 5), padding=2, padding_mode="reflect"
+        )

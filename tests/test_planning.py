@@ -22,8 +22,10 @@ def _run(p: Plan, cin=2, cout=3):
 
 def test_seed_target_16_to_33_finds_k3_s2_p0_and_ranks_even_overlap_first():
     plans = plan(16, 33)
-    assert any((p.kernel_size, p.stride, p.padding, p.output_padding) ==
-               ((3,), (2,), (0,), (0,)) for p in plans)
+    assert any(
+        (p.kernel_size, p.stride, p.padding, p.output_padding) == ((3,), (2,), (0,), (0,))
+        for p in plans
+    )
     flags = [p.uniform_overlap for p in plans]
     assert flags == sorted(flags, reverse=True)  # uniform ones first
     for p in plans:
@@ -45,8 +47,9 @@ def test_every_plan_reaches_its_target_in_torch(i, t, allow_crop):
         m, x, y = _run(p)
         assert y.shape[-1] == t
         if not p.explicit_crop:  # torch's own module with the same arguments agrees
-            ref = F.conv_transpose1d(x, m.weight, m.bias, p.stride, p.padding, p.output_padding,
-                                     1, p.dilation)
+            ref = F.conv_transpose1d(
+                x, m.weight, m.bias, p.stride, p.padding, p.output_padding, 1, p.dilation
+            )
             torch.testing.assert_close(y, ref, rtol=0, atol=1e-12)
 
 
@@ -58,8 +61,11 @@ def test_n_d_targets_are_planned_per_dimension():
 
 
 def test_explicit_crop_when_allowed_and_error_names_the_range():
-    with pytest.raises(ShapeError, match=r"reachable output sizes range from 29 to 34 "
-                                         r"\(nearest: 34\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"reachable output sizes range from 29 to 34 "
+        r"\(nearest: 34\)",
+    ):
         plan(16, 100, kernel_sizes=[3], strides=[2])
     (p,) = plan(16, 100, kernel_sizes=[3], strides=[2], allow_crop=True)
     assert p.explicit_crop and p.output_size() == (100,)
@@ -81,8 +87,15 @@ def test_inverse_of_restores_every_input_size_unet_skip(n):
     assert up(z).shape == (1, 3, n, n + 1)
 
 
-@given(st.integers(1, 3), st.integers(1, 5), st.integers(1, 4), st.integers(0, 3),
-       st.integers(1, 3), st.integers(1, 30), st.sampled_from(["zeros", "circular"]))
+@given(
+    st.integers(1, 3),
+    st.integers(1, 5),
+    st.integers(1, 4),
+    st.integers(0, 3),
+    st.integers(1, 3),
+    st.integers(1, 30),
+    st.sampled_from(["zeros", "circular"]),
+)
 def test_inverse_is_the_exact_adjoint_with_the_same_weight(rank, k, s, pad, d, n, mode):
     span = d * (k - 1) + 1
     if n + 2 * pad < span or (mode == "circular" and pad > n):
@@ -91,8 +104,9 @@ def test_inverse_is_the_exact_adjoint_with_the_same_weight(rank, k, s, pad, d, n
     sizes = (n,) + (4,) * (rank - 1) if rank > 1 else (n,)
     if any(v + 2 * pad < span or (mode == "circular" and pad > v) for v in sizes):
         return
-    conv = conv_cls(2, 3, k, stride=s, padding=pad, dilation=d, bias=False,
-                    padding_mode=mode).double()
+    conv = conv_cls(
+        2, 3, k, stride=s, padding=pad, dilation=d, bias=False, padding_mode=mode
+    ).double()
     p = inverse_of(conv, sizes)
     x = torch.randn(1, 2, *sizes, dtype=torch.float64)
     cx = conv(x)
@@ -107,7 +121,7 @@ def test_inverse_is_the_exact_adjoint_with_the_same_weight(rank, k, s, pad, d, n
 def test_inverse_of_settings_dict_and_same_padding():
     p = inverse_of({"kernel_size": 4, "padding": "same"}, 10)
     assert p.output_size(conv_output_size(10, 4, 1, ((1, 2),))) == (10,)
-    with pytest.raises(TypeError, match="must be an nn.Conv1d/2d/3d or a dict"):
+    with pytest.raises(TypeError, match=r"must be an nn\.Conv1d/2d/3d or a dict"):
         inverse_of("conv", 10)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="already a transposed convolution"):
         inverse_of(torch.nn.ConvTranspose1d(1, 1, 3), 10)

@@ -49,7 +49,7 @@ def test_output_size_equals_torch_or_raises_where_torch_gives_nothing(settings):
 
 @given(torch_settings())
 def test_range_and_output_padding_for_round_trip(settings):
-    rank, i, k, s, p, op, d = settings
+    _, i, k, s, p, op, d = settings
     g = Geometry.create(k, s, p, 0, d)
     try:
         lo_hi = g.output_size_range(i)
@@ -68,8 +68,8 @@ def test_range_and_output_padding_for_round_trip(settings):
 def test_same_gives_input_times_stride_for_every_kernel_stride_dilation(i, k, s, d):
     for name in ("same", "same_lower"):
         assert shapes.output_size(i, k, s, name, 0, d) == (i * s,)
-    (lo, hi), = Geometry.create(k, s, "same", dilation=d).crop
-    (lo2, hi2), = Geometry.create(k, s, "same_lower", dilation=d).crop
+    ((lo, hi),) = Geometry.create(k, s, "same", dilation=d).crop
+    ((lo2, hi2),) = Geometry.create(k, s, "same_lower", dilation=d).crop
     total = d * (k - 1) + 1 - s
     if total >= 0:
         assert lo + hi == total and hi - lo == total % 2 and (lo2, hi2) == (hi, lo)
@@ -103,7 +103,7 @@ def test_seed_article_example_two_is_32_not_33():
 
 @given(torch_settings())
 def test_torch_padding_round_trips(settings):
-    rank, i, k, s, p, op, d = settings
+    _, _, k, s, p, op, d = settings
     g = Geometry.create(k, s, p, op, d)
     assert g.torch_padding() == (p, op)
 
@@ -120,8 +120,10 @@ def test_torch_cannot_express_same_for_k3_s2():
         (dict(kernel_size=3, stride=(1, 2, 3, 4)), r"tconv supports 1, 2 or 3 spatial"),
         (dict(kernel_size=3, groups=0), r"groups=0 is invalid: groups must be an int >= 1"),
         (dict(kernel_size=3, padding=((1, 2, 3),)), r"padding=\(\(1, 2, 3\),\) is invalid"),
-        (dict(kernel_size=(3, 3), stride=2, output_padding=(0, 3)),
-         r"output_padding=\(0, 3\) is invalid for stride=\(2, 2\)"),
+        (
+            dict(kernel_size=(3, 3), stride=2, output_padding=(0, 3)),
+            r"output_padding=\(0, 3\) is invalid for stride=\(2, 2\)",
+        ),
         (dict(kernel_size=3, padding_mode="wrap"), r"padding_mode='wrap' is invalid"),
         (dict(kernel_size=3, stride=True), r"stride=True is invalid"),
     ],
@@ -133,8 +135,11 @@ def test_create_errors(kwargs, match):
 
 def test_with_output_size_lists_range_and_nearest():
     g = Geometry.create((3, 3), 2, 1)
-    with pytest.raises(ShapeError, match=r"valid sizes range from \(31, 31\) to \(32, 32\).*"
-                                         r"nearest reachable size is \(32, 31\)"):
+    with pytest.raises(
+        ShapeError,
+        match=r"valid sizes range from \(31, 31\) to \(32, 32\).*"
+        r"nearest reachable size is \(32, 31\)",
+    ):
         g.with_output_size((16, 16), (33, 31))
     assert g.with_output_size((16, 16), (33, 31), allow_crop=True).output_size((16, 16)) == (33, 31)
 

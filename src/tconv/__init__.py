@@ -31,7 +31,6 @@ __all__ = [
     "ShapeError",
     "__version__",
     "conv_matrix",
-
     "conv_transpose",
     "inverse_of",
     "nn",

@@ -49,13 +49,21 @@ class _ConvTransposeMixin:
     padding_mode: str
     kernel_size: tuple[int, ...]
 
-    def _setup(self, padding: PaddingSpec, padding_mode: str, method: str, allow_crop: bool) -> None:
+    def _setup(
+        self, padding: PaddingSpec, padding_mode: str, method: str, allow_crop: bool
+    ) -> None:
         if method not in METHODS:
             raise ValueError(f"method={method!r} is invalid: valid methods are {METHODS}")
         # validate everything (raises ShapeError) and keep the user's padding spelling
         Geometry.create(
-            self.kernel_size, self.stride, padding, self.output_padding, self.dilation,
-            self.groups, padding_mode, rank=self._rank,
+            self.kernel_size,
+            self.stride,
+            padding,
+            self.output_padding,
+            self.dilation,
+            self.groups,
+            padding_mode,
+            rank=self._rank,
         )
         self.padding = padding if isinstance(padding, str) else _torch_style(padding, self._rank)
         self.padding_mode = padding_mode
@@ -66,15 +74,30 @@ class _ConvTransposeMixin:
     def geometry(self) -> Geometry:
         """This layer's :class:`~tconv.shapes.Geometry` (crops resolved from the settings)."""
         return Geometry.create(
-            self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation,
-            self.groups, self.padding_mode, rank=self._rank,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            rank=self._rank,
         )
 
     def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         return conv_transpose(
-            input, self.weight, self.bias, self.stride, self.padding, self.output_padding,
-            self.groups, self.dilation, output_size=output_size, padding_mode=self.padding_mode,
-            allow_crop=self.allow_crop, method=self.method,
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            output_size=output_size,
+            padding_mode=self.padding_mode,
+            allow_crop=self.allow_crop,
+            method=self.method,
         )
 
     def extra_repr(self) -> str:
@@ -137,9 +160,20 @@ def _make(rank: int, base: type[torch.nn.Module]) -> type:
                 )
             # torch's constructor refuses non-zeros modes and string padding: give it zeros,
             # then store the real settings (same parameters, same init).
-            base.__init__(  # type: ignore[misc]
-                self, in_channels, out_channels, kernel_size, stride, 0, output_padding, groups,
-                bias, dilation, "zeros", device, dtype,
+            base.__init__(
+                self,
+                in_channels,
+                out_channels,
+                kernel_size,
+                stride,
+                0,
+                output_padding,
+                groups,
+                bias,
+                dilation,
+                "zeros",
+                device,
+                dtype,
             )
             self._setup(padding, padding_mode, method, allow_crop)
 
@@ -148,7 +182,7 @@ def _make(rank: int, base: type[torch.nn.Module]) -> type:
 
 ConvTranspose1d = _make(1, torch.nn.ConvTranspose1d)
 ConvTranspose1d.__name__ = ConvTranspose1d.__qualname__ = "ConvTranspose1d"
-ConvTranspose1d.__doc__ = """Drop-in ``torch.nn.ConvTranspose1d`` with tconv's padding, sizes and methods.
+ConvTranspose1d.__doc__ = """Drop-in ``torch.nn.ConvTranspose1d`` with tconv's padding and methods.
 
     Shape:
         - Input: ``(N, C_in, L_in)`` or ``(C_in, L_in)``
@@ -162,7 +196,7 @@ ConvTranspose1d.__doc__ = """Drop-in ``torch.nn.ConvTranspose1d`` with tconv's p
     """
 ConvTranspose2d = _make(2, torch.nn.ConvTranspose2d)
 ConvTranspose2d.__name__ = ConvTranspose2d.__qualname__ = "ConvTranspose2d"
-ConvTranspose2d.__doc__ = """Drop-in ``torch.nn.ConvTranspose2d`` with tconv's padding, sizes and methods.
+ConvTranspose2d.__doc__ = """Drop-in ``torch.nn.ConvTranspose2d`` with tconv's padding and methods.
 
     Shape:
         - Input: ``(N, C_in, H_in, W_in)`` or ``(C_in, H_in, W_in)``
@@ -178,7 +212,7 @@ ConvTranspose2d.__doc__ = """Drop-in ``torch.nn.ConvTranspose2d`` with tconv's p
     """
 ConvTranspose3d = _make(3, torch.nn.ConvTranspose3d)
 ConvTranspose3d.__name__ = ConvTranspose3d.__qualname__ = "ConvTranspose3d"
-ConvTranspose3d.__doc__ = """Drop-in ``torch.nn.ConvTranspose3d`` with tconv's padding, sizes and methods.
+ConvTranspose3d.__doc__ = """Drop-in ``torch.nn.ConvTranspose3d`` with tconv's padding and methods.
 
     Shape:
         - Input: ``(N, C_in, D_in, H_in, W_in)`` or ``(C_in, D_in, H_in, W_in)``

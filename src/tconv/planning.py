@@ -69,8 +69,14 @@ class Plan:
     def geometry(self) -> Geometry:
         """The :class:`~tconv.shapes.Geometry` of these settings."""
         return Geometry.create(
-            self.kernel_size, self.stride, self.padding, self.output_padding, self.dilation,
-            self.groups, self.padding_mode, rank=len(self.kernel_size),
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            rank=len(self.kernel_size),
         )
 
     def output_size(self, input_size: IntOrTuple | None = None) -> tuple[int, ...]:
@@ -92,15 +98,24 @@ class Plan:
         cout = self.defaults.get("out_channels") if out_channels is None else out_channels
         if cin is None or cout is None:
             raise ValueError("to_module needs in_channels and out_channels")
-        options = {k: v for k, v in self.defaults.items() if k not in ("in_channels",
-                                                                        "out_channels")}
+        options = {
+            k: v for k, v in self.defaults.items() if k not in ("in_channels", "out_channels")
+        }
         options.update(kwargs)
         cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[
             len(self.kernel_size)
         ]
         module: torch.nn.Module = cls(
-            cin, cout, self.kernel_size, self.stride, self.padding, self.output_padding,
-            self.groups, dilation=self.dilation, padding_mode=self.padding_mode, **options,
+            cin,
+            cout,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            dilation=self.dilation,
+            padding_mode=self.padding_mode,
+            **options,
         )
         return module
 
@@ -124,8 +139,7 @@ class Plan:
             if len(set(values)) == 1:
                 v = values[0]
                 return f"({v[0]}, {v[1]})" if isinstance(v, tuple) else str(v)
-            return "x".join(f"({v[0]}, {v[1]})" if isinstance(v, tuple) else str(v)
-                            for v in values)
+            return "x".join(f"({v[0]}, {v[1]})" if isinstance(v, tuple) else str(v) for v in values)
 
         parts = [f"kernel {one(self.kernel_size)}", f"stride {one(self.stride)}"]
         parts.append(("crop " if self.explicit_crop else "padding ") + one(self.padding))
@@ -153,7 +167,11 @@ class _Dim:
 
 
 def _dim_candidates(
-    i: int, target: int, kernels: Iterable[int], strides: Iterable[int], dilations: Iterable[int],
+    i: int,
+    target: int,
+    kernels: Iterable[int],
+    strides: Iterable[int],
+    dilations: Iterable[int],
     allow_crop: bool,
 ) -> list[_Dim]:
     found = []
@@ -171,13 +189,13 @@ def _dim_candidates(
             if not allow_crop or max(lo, excess - lo) > limit:
                 continue
             padding, op = (lo, excess - lo), 0
-        candidate = g.with_crop(((padding, padding - op),) if isinstance(padding, int)
-                                else (padding,))
+        candidate = g.with_crop(
+            ((padding, padding - op),) if isinstance(padding, int) else (padding,)
+        )
         if candidate.output_size(i) != (target,):  # verify (cannot fail unless the math is off)
             raise AssertionError(f"plan arithmetic failed for k={k} s={s} d={d}")
         counts = overlap(k, s, d)
-        found.append(_Dim(k, s, d, padding, op, bool((counts == counts[0]).all()),
-                          i * k / target))
+        found.append(_Dim(k, s, d, padding, op, bool((counts == counts[0]).all()), i * k / target))
     return sorted(found, key=_Dim.key)
 
 
@@ -240,26 +258,37 @@ def plan(
         per_dim.append(found[:max_results])
     combos = sorted(
         itertools.product(*per_dim),
-        key=lambda c: (not all(d.uniform for d in c), math.prod(d.macs for d in c),
-                       sum(d.k for d in c), tuple(d.key() for d in c)),
+        key=lambda c: (
+            not all(d.uniform for d in c),
+            math.prod(d.macs for d in c),
+            sum(d.k for d in c),
+            tuple(d.key() for d in c),
+        ),
     )[:max_results]
     return [_to_plan(i, target, c) for c in combos]
 
 
-def _to_plan(i: tuple[int, ...], target: tuple[int, ...], dims: Sequence[_Dim],
-             **extra: Any) -> Plan:
+def _to_plan(
+    i: tuple[int, ...], target: tuple[int, ...], dims: Sequence[_Dim], **extra: Any
+) -> Plan:
     explicit = any(not isinstance(d.padding, int) for d in dims)
     padding = tuple(
         ((d.padding, d.padding - d.op) if isinstance(d.padding, int) else d.padding)
-        if explicit else d.padding
+        if explicit
+        else d.padding
         for d in dims
     )
     out = Plan(
-        input_size=i, target=target, kernel_size=tuple(d.k for d in dims),
-        stride=tuple(d.s for d in dims), padding=padding,
+        input_size=i,
+        target=target,
+        kernel_size=tuple(d.k for d in dims),
+        stride=tuple(d.s for d in dims),
+        padding=padding,
         output_padding=tuple(0 if explicit else d.op for d in dims),
-        dilation=tuple(d.d for d in dims), uniform_overlap=all(d.uniform for d in dims),
-        macs_per_output=math.prod(d.macs for d in dims), **extra,
+        dilation=tuple(d.d for d in dims),
+        uniform_overlap=all(d.uniform for d in dims),
+        macs_per_output=math.prod(d.macs for d in dims),
+        **extra,
     )
     if out.output_size() != target:
         raise AssertionError(f"plan {out} does not reach {target}")
@@ -267,7 +296,10 @@ def _to_plan(i: tuple[int, ...], target: tuple[int, ...], dims: Sequence[_Dim],
 
 
 def _reachable(
-    i: int, kernels: Sequence[int], strides: Sequence[int], dilations: Sequence[int],
+    i: int,
+    kernels: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int],
     allow_crop: bool,
 ) -> tuple[int, int | None]:
     """Smallest and largest output length reachable for one dimension (None: unbounded).
@@ -308,9 +340,14 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
         if conv.transposed:
             raise ValueError(f"{type(conv).__name__} is already a transposed convolution")
         settings: dict[str, Any] = dict(
-            kernel_size=conv.kernel_size, stride=conv.stride, padding=conv.padding,
-            dilation=conv.dilation, groups=conv.groups, padding_mode=conv.padding_mode,
-            in_channels=conv.in_channels, out_channels=conv.out_channels,
+            kernel_size=conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            dilation=conv.dilation,
+            groups=conv.groups,
+            padding_mode=conv.padding_mode,
+            in_channels=conv.in_channels,
+            out_channels=conv.out_channels,
             bias=conv.bias is not None,
         )
         rank = len(conv.kernel_size)
@@ -334,33 +371,43 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
             totals = [dd * (kk - 1) for kk, dd in zip(k, d)]
             crop = tuple((t // 2, t - t // 2) for t in totals)
         else:
-            raise ShapeError(f"padding={padding!r} is invalid for a convolution: use 'same', "
-                             "'valid', ints or (begin, end) pairs")
+            raise ShapeError(
+                f"padding={padding!r} is invalid for a convolution: use 'same', "
+                "'valid', ints or (begin, end) pairs"
+            )
     else:
         crop = Geometry.create(k, s, padding, 0, d, rank=rank).crop
     if any(a < 0 or b < 0 for a, b in crop):
         raise ShapeError(f"padding={padding!r} is invalid for a convolution: pads must be >= 0")
     m = conv_output_size(n, k, s, crop, d)
-    base = Geometry.create(k, s, crop, 0, d, settings.get("groups", 1),
-                           settings.get("padding_mode", "zeros"))
+    base = Geometry.create(
+        k, s, crop, 0, d, settings.get("groups", 1), settings.get("padding_mode", "zeros")
+    )
     exact = base.with_output_size(m, n)  # within the output_padding range: never raises
     ops = tuple(b0 - b1 for (_, b0), (_, b1) in zip(base.crop, exact.crop))
     symmetric = all(a == b for a, b in crop)
     defaults = {}
     if "in_channels" in settings and "out_channels" in settings:
-        defaults = {"in_channels": settings["out_channels"],
-                    "out_channels": settings["in_channels"]}
+        defaults = {
+            "in_channels": settings["out_channels"],
+            "out_channels": settings["in_channels"],
+        }
     if "bias" in settings:
         defaults["bias"] = settings["bias"]
     counts = [overlap(kk, ss, dd) for kk, ss, dd in zip(k, s, d)]
     result = Plan(
-        input_size=m, target=n, kernel_size=k, stride=s,
+        input_size=m,
+        target=n,
+        kernel_size=k,
+        stride=s,
         padding=tuple(a for a, _ in crop) if symmetric else exact.crop,
-        output_padding=ops if symmetric else (0,) * rank, dilation=d,
+        output_padding=ops if symmetric else (0,) * rank,
+        dilation=d,
         uniform_overlap=all(bool((c == c[0]).all()) for c in counts),
         macs_per_output=math.prod(mm * kk / nn for mm, kk, nn in zip(m, k, n)),
         groups=int(settings.get("groups", 1)),
-        padding_mode=str(settings.get("padding_mode", "zeros")), defaults=defaults,
+        padding_mode=str(settings.get("padding_mode", "zeros")),
+        defaults=defaults,
     )
     if result.output_size() != n:
         raise AssertionError(f"inverse {result} does not restore {n}")

@@ -32,7 +32,7 @@ import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, Union, cast, get_args
+from typing import Literal, cast, get_args
 
 __all__ = [
     "PADDING_MODES",
@@ -51,8 +51,8 @@ PaddingMode = Literal["zeros", "circular", "reflect", "replicate"]
 PADDING_MODES: tuple[str, ...] = get_args(PaddingMode)
 PaddingName = Literal["valid", "same", "same_lower"]
 PADDING_NAMES: tuple[str, ...] = get_args(PaddingName)
-IntOrTuple = Union[int, Sequence[int]]
-PaddingSpec = Union[int, Sequence[int], str, Sequence[Sequence[int]]]
+IntOrTuple = int | Sequence[int]
+PaddingSpec = int | Sequence[int] | str | Sequence[Sequence[int]]
 Crop = tuple[tuple[int, int], ...]
 
 
@@ -66,7 +66,7 @@ class ShapeError(ValueError):
         ...     output_size(16, 3, stride=2, output_padding=2)
         ... except ShapeError as err:
         ...     print(err)
-        output_padding=(2,) is invalid for stride=(2,), dilation=(1,): each output_padding must be smaller than max(stride, dilation), so valid values are 0..1 per dimension
+        output_padding=(2,) is invalid for stride=(2,), dilation=(1,): ... valid values are 0..1 ...
     """
 
 
@@ -136,7 +136,10 @@ def _check_at_least(value: tuple[int, ...], low: int, name: str) -> None:
 
 
 def full_size(
-    input_size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1, dilation: IntOrTuple = 1
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    dilation: IntOrTuple = 1,
 ) -> tuple[int, ...]:
     """Length of the full (uncropped) transposed-convolution output, per dimension.
 
@@ -203,7 +206,9 @@ def _pairs(padding: object, rank: int) -> Crop:
             t = as_tuple(tuple(items), rank, "padding")
             return tuple((p, p) for p in t)
         if all(
-            isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 2
+            isinstance(v, Sequence)
+            and not isinstance(v, str)
+            and len(v) == 2
             and all(_is_int(x) for x in v)
             for v in items
         ):
@@ -316,9 +321,7 @@ class Geometry:
                     f"padding={padding!r} is invalid: valid names are {PADDING_NAMES}, or give an "
                     "int, a tuple, or (begin, end) pairs"
                 )
-            crop = tuple(
-                _named_crop(padding, dd * (kk - 1) + 1, ss) for kk, ss, dd in zip(k, s, d)
-            )
+            crop = tuple(_named_crop(padding, dd * (kk - 1) + 1, ss) for kk, ss, dd in zip(k, s, d))
         else:
             explicit_pairs = not _is_int(padding) and not all(
                 _is_int(v) for v in cast(Sequence[object], padding)

@@ -11,6 +11,7 @@ in the same run (never a number from another machine or another day).
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 import sys
@@ -24,7 +25,15 @@ import torch
 from ..functional import conv_transpose
 from ..shapes import Geometry
 
-__all__ = ["LAYERS", "SAME_PAIRS", "Layer", "bench_methods", "bench_same_padding", "median_time", "median_times"]
+__all__ = [
+    "LAYERS",
+    "SAME_PAIRS",
+    "Layer",
+    "bench_methods",
+    "bench_same_padding",
+    "median_time",
+    "median_times",
+]
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,9 @@ class Layer:
         return len(self.input_shape) - 2
 
     def geometry(self) -> Geometry:
-        return Geometry.create(self.kernel_size, self.stride, self.padding, self.output_padding,
-                               rank=self.rank)
+        return Geometry.create(
+            self.kernel_size, self.stride, self.padding, self.output_padding, rank=self.rank
+        )
 
     def output_shape(self) -> tuple[int, ...]:
         out = self.geometry().output_size(self.input_shape[2:])
@@ -56,21 +66,28 @@ class Layer:
     def tensors(self, dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
         g = torch.Generator().manual_seed(0)
         x = torch.randn(*self.input_shape, generator=g, dtype=dtype)
-        w = torch.randn(self.input_shape[1], self.out_channels, *(self.kernel_size,) * self.rank,
-                        generator=g, dtype=dtype)
+        w = torch.randn(
+            self.input_shape[1],
+            self.out_channels,
+            *(self.kernel_size,) * self.rank,
+            generator=g,
+            dtype=dtype,
+        )
         return x, w
 
     def macs(self) -> int:
         """Multiply-adds of the dense computation (every input element times every tap)."""
         n, cin, *spatial = self.input_shape
-        return n * cin * self.out_channels * math.prod(spatial) * self.kernel_size ** self.rank
+        return n * cin * self.out_channels * math.prod(spatial) * self.kernel_size**self.rank
 
     def describe(self) -> str:
         pad = f" p{self.padding}" if self.padding else ""
         op = f" op{self.output_padding}" if self.output_padding else ""
-        return (f"{self.name}: {'x'.join(map(str, self.input_shape))} -> "
-                f"{'x'.join(map(str, self.output_shape()))}, k{self.kernel_size} "
-                f"s{self.stride}{pad}{op}")
+        return (
+            f"{self.name}: {'x'.join(map(str, self.input_shape))} -> "
+            f"{'x'.join(map(str, self.output_shape()))}, k{self.kernel_size} "
+            f"s{self.stride}{pad}{op}"
+        )
 
 
 LAYERS: tuple[Layer, ...] = (
@@ -131,9 +148,16 @@ def bench_methods(
     total, done = len(layers) * len(methods), 0
     for layer in layers:
         x, w = layer.tensors()
-        kw = dict(stride=layer.stride, padding=layer.padding, output_padding=layer.output_padding)
+        run = functools.partial(
+            conv_transpose,
+            x,
+            w,
+            stride=layer.stride,
+            padding=layer.padding,
+            output_padding=layer.output_padding,
+        )
         with torch.no_grad():
-            ref = conv_transpose(x, w, **kw)  # type: ignore[arg-type]
+            ref = run()
             for method in methods:
                 done += 1
                 _progress(done, total, f"{layer.name} {method}", progress)
@@ -142,20 +166,19 @@ def bench_methods(
                     row["skipped"] = f"{layer.macs():,} non-zeros exceed {max_matrix_nnz:,}"
                     rows.append(row)
                     continue
-                y = conv_transpose(x, w, **kw, method=method)  # type: ignore[arg-type]
+                ours = functools.partial(run, method=method)
+                y = ours()
                 if method == "native":  # the baseline itself: time it once
-                    t_native = t = median_time(
-                        lambda: conv_transpose(x, w, **kw), repeat  # type: ignore[arg-type]
-                    )
+                    t_native = t = median_time(run, repeat)
                 else:
-                    t_native, t = median_times(
-                        [lambda: conv_transpose(x, w, **kw),  # type: ignore[arg-type]
-                         lambda m=method: conv_transpose(x, w, **kw, method=m)],  # type: ignore[misc]
-                        repeat,
-                    )
+                    t_native, t = median_times([run, ours], repeat)
                 scale = ref.abs().max().item()
-                row.update(median_ms=1e3 * t, native_ms=1e3 * t_native, ratio=t / t_native,
-                           max_rel_err=(y - ref).abs().max().item() / scale)
+                row.update(
+                    median_ms=1e3 * t,
+                    native_ms=1e3 * t_native,
+                    ratio=t / t_native,
+                    max_rel_err=(y - ref).abs().max().item() / scale,
+                )
                 rows.append(row)
     return rows
 
@@ -190,16 +213,19 @@ def bench_same_padding(
             pad = op = 0
         base_geom = Geometry.create(k, s, pad, op, rank=2)
         base_size = base_geom.output_size(shape[2:])
+        same = functools.partial(conv_transpose, x, w, stride=s, padding="same")
+        base = functools.partial(torch.nn.functional.conv_transpose2d, x, w, None, s, pad, op)
         with torch.no_grad():
-            t_same, t_base = median_times(
-                [lambda: conv_transpose(x, w, stride=s, padding="same"),
-                 lambda: torch.nn.functional.conv_transpose2d(x, w, None, s, pad, op)],
-                repeat,
-            )
-        rows.append({
-            "kernel": k, "stride": s, "output": list(target),
-            "baseline": f"torch padding={pad} output_padding={op} -> {list(base_size)}",
-            "same_ms": 1e3 * t_same, "baseline_ms": 1e3 * t_base,
-            "ratio": (t_same / math.prod(target)) / (t_base / math.prod(base_size)),
-        })
+            t_same, t_base = median_times([same, base], repeat)
+        rows.append(
+            {
+                "kernel": k,
+                "stride": s,
+                "output": list(target),
+                "baseline": f"torch padding={pad} output_padding={op} -> {list(base_size)}",
+                "same_ms": 1e3 * t_same,
+                "baseline_ms": 1e3 * t_base,
+                "ratio": (t_same / math.prod(target)) / (t_base / math.prod(base_size)),
+            }
+        )
     return rows

@@ -13,7 +13,7 @@ through ordinary autograd. ``"auto"`` picks one of the others per call (see :fun
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from torch import Tensor
 
@@ -44,7 +44,9 @@ def get(name: str, x: Tensor, weight: Tensor, geom: Geometry) -> Forward:
     if name == "auto":
         name = choose(x, weight, geom)
     if name not in EXACT_METHODS:
-        raise ValueError(f"method={name!r} is invalid: valid methods are {EXACT_METHODS + ('auto',)}")
+        raise ValueError(
+            f"method={name!r} is invalid: valid methods are {(*EXACT_METHODS, 'auto')}"
+        )
     fn: Forward = _FORWARD[name]
     return fn
 

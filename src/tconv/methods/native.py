@@ -41,9 +41,8 @@ def torch_arguments(geom: Geometry) -> tuple[tuple[int, ...], tuple[int, ...], t
 def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
     """Transposed convolution by torch's kernel (see module docstring)."""
     pads, ops, cuts = torch_arguments(geom)
-    y = _CONV_T[geom.rank](
-        x, weight, bias, geom.stride, pads, ops, geom.groups, geom.dilation
-    )
+    y = _CONV_T[geom.rank](x, weight, bias, geom.stride, pads, ops, geom.groups, geom.dilation)
     if any(c != slice(0, None) for c in cuts):
-        y = y[(slice(None), slice(None), *cuts)]
+        index = (slice(None), slice(None), *cuts)
+        y = y[index]
     return y
