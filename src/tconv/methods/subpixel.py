@@ -1,0 +1,276 @@
+"""The phase (sub-pixel) decomposition: ``prod(stride)`` small convolutions, interleaved.
+
+Per spatial dimension, write a full-output index as ``o = q * s + r`` with phase
+``0 <= r < s``. Input element ``i`` reaches ``o = i * s + t * d`` through kernel tap ``t``, so
+only the taps with ``t * d ≡ r (mod s)`` feed phase ``r``, and they read input element
+``q - (t * d) // s``. Those taps are ``d / gcd(s, d)``-spaced in ``(t * d) // s``: phase ``r``
+is an ordinary correlation of the UN-upsampled input with the reversed sub-kernel
+``w[taps]``, dilated by ``d / gcd(s, d)``. A phase with no taps (``stride > kernel``, or a
+stride sharing a factor with the dilation) is zero.
+
+:func:`forward` runs one such convolution per phase combination (``prod(stride)`` of them, the
+crop folded into each one's padding, no multiplication by inserted zeros), stacks them and
+interleaves them with :func:`tconv.functional.pixel_shuffle`.
+
+:func:`subpixel_weight` packs every phase's sub-kernel into ONE ordinary convolution whose
+output, pixel-shuffled and cropped, is the transposed convolution: the exact rewrite behind
+``tconv.convert.to_subpixel``.
+
+Example:
+    >>> import torch
+    >>> from tconv.shapes import Geometry
+    >>> x, w = torch.tensor([[[1.0, 10.0]]]), torch.tensor([[[1.0, 2.0, 3.0]]])
+    >>> forward(x, w, None, Geometry.create(3, stride=2, padding=1, output_padding=1)).tolist()
+    [[[2.0, 13.0, 20.0, 30.0]]]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import functional as _functional  # (tconv.functional imports this package)
+from ..shapes import Geometry, ShapeError
+from .dilate import flip_weight
+
+__all__ = ["forward", "subpixel_weight"]
+
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+@dataclass(frozen=True)
+class _Phase:
+    """One output phase of one dimension: its kernel taps, padding and dilation."""
+
+    taps: tuple[int, ...]  # ascending kernel indices t that feed this phase
+    pad: tuple[int, int]  # (begin, end) zeros around the input; negative crops
+    dilation: int  # d / gcd(s, d): spacing of the taps' input offsets
+
+
+def _phases(i: int, k: int, s: int, d: int, lo: int, n: int) -> list[_Phase | None]:
+    """Per output phase ``r'`` (output index ``q' * s + r'``, ``0 <= q' < n``), its convolution.
+
+    Output index ``q' * s + r'`` is full index ``o = q' * s + r' + lo``: full phase
+    ``r = (r' + lo) % s`` at ``q = q' + (r' + lo) // s``, so the crop is folded into the padding.
+    """
+    step = d // math.gcd(s, d)
+    out: list[_Phase | None] = []
+    for rp in range(s):
+        shift, r = divmod(rp + lo, s)
+        taps = tuple(t for t in range(k) if (t * d - r) % s == 0)
+        if not taps:
+            out.append(None)
+            continue
+        # phase value at q: sum_j x[q - m0 - j * step] * w[taps[j]], m0 = (taps[0] * d) // s;
+        # as a correlation with the reversed taps, it reads x[q - last + u * step]
+        last = (taps[0] * d) // s + (len(taps) - 1) * step
+        begin = last - shift
+        span = (len(taps) - 1) * step + 1
+        end = n - 1 + span - i - begin  # so the correlation gives exactly n outputs
+        out.append(_Phase(taps, (begin, end), step))
+    return out
+
+
+def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
+    """Transposed convolution by ``prod(stride)`` ordinary convolutions on the input.
+
+    Contract as in :mod:`tconv.methods`: batched ``x``, non-negative crops, zeros mode.
+
+    Shape:
+        - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``; bias: ``(C_out,)``
+        - output: ``(N, C_out, *O)`` with ``O = geom.output_size(I)``
+
+    Example:
+        >>> import torch
+        >>> from tconv.shapes import Geometry
+        >>> g = Geometry.create((4, 4), stride=2, padding=1)
+        >>> x, w = torch.randn(1, 8, 5, 7), torch.randn(8, 3, 4, 4)
+        >>> y = forward(x, w, None, g)
+        >>> y.shape
+        torch.Size([1, 3, 10, 14])
+        >>> torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, None, 2, 1), atol=1e-5)
+        True
+    """
+    size = tuple(x.shape[2:])
+    out = geom.cropped_size(size)  # may be 0 in a dimension (see tconv.functional.apply)
+    # q' count per phase: ceil(out / s), at least 1 so every convolution is valid
+    count = [max(-(-o // s), 1) for o, s in zip(out, geom.stride, strict=True)]
+    per_dim = [
+        _phases(i, k, s, d, lo, n)
+        for i, k, s, d, (lo, _), n in zip(
+            size, geom.kernel_size, geom.stride, geom.dilation, geom.crop, count, strict=True
+        )
+    ]
+    # pad once with the largest padding any phase needs; each phase takes a view of it
+    most = [
+        (max([p.pad[0] for p in ph if p] + [0]), max([p.pad[1] for p in ph if p] + [0]))
+        for ph in per_dim
+    ]
+    grow = [v for a, b in reversed(most) for v in (a, b)]
+    xp = F.pad(x, grow) if any(grow) else x
+    batch, groups = x.shape[0], geom.groups
+    c_out = weight.shape[1] * groups
+    conv = _CONV[geom.rank]
+    results = []
+    for combo in itertools.product(*per_dim):
+        if any(p is None for p in combo):
+            results.append(x.new_zeros((batch, c_out, *count)))
+            continue
+        phases = [p for p in combo if p is not None]
+        w = weight
+        for j, p in enumerate(phases):
+            if len(p.taps) < geom.kernel_size[j]:
+                w = w.index_select(2 + j, torch.tensor(p.taps, device=weight.device))
+        window = [
+            slice(a - p.pad[0], a + i + p.pad[1])
+            for (a, _), i, p in zip(most, size, phases, strict=True)
+        ]
+        index = (slice(None), slice(None), *window)
+        view = xp[index]
+        dil = tuple(p.dilation for p in phases)
+        results.append(conv(view, flip_weight(w, groups), None, 1, 0, dil, groups))
+    y = torch.stack(results, 2).reshape(batch, c_out * len(results), *count)
+    y = _functional.pixel_shuffle(y, geom.stride)
+    if tuple(y.shape[2:]) != out:
+        trim = (slice(None), slice(None), *(slice(0, o) for o in out))
+        y = y[trim]
+    if bias is not None:
+        y = y + bias.reshape((1, -1) + (1,) * geom.rank)
+    return y
+
+
+def _layout(k: int, s: int, d: int, lo: int, hi: int) -> tuple[list[int], int, int, int, int, int]:
+    """One dimension of :func:`subpixel_weight`.
+
+    Returns (position of each tap t in the ``s * KK`` phase-major kernel axis, KK, conv padding
+    begin, conv padding end, crop lo', crop hi'). Shuffled index ``j`` is full index
+    ``j + c`` with ``c = lo - lo'``; shuffled phase ``r'`` holds full phase ``(r' + c) % s`` at
+    ``q = q' + (r' + c) // s``; tap ``t`` (full phase ``(t d) % s``, input offset
+    ``(t d) // s``) sits at kernel offset ``pad_begin + (r' + c) // s - (t d) // s``.
+    """
+
+    def offsets(c: int) -> list[tuple[int, int]]:  # (r', shift - m_t) per tap
+        res = []
+        for t in range(k):
+            m, r = divmod(t * d, s)
+            rp = (r - c) % s
+            res.append((rp, (rp + c) // s - m))
+        return res
+
+    # fold as much of the start crop into the convolution as keeps its padding >= 0
+    c = lo
+    first = min(e for _, e in offsets(c))
+    if first > 0:
+        c -= first * s  # every offset drops by 1 per s
+        while min(e for _, e in offsets(c + 1)) <= 0 and c + 1 <= lo:
+            c += 1
+    offs = offsets(c)
+    e_min, e_max = min(e for _, e in offs), max(e for _, e in offs)
+    kk = e_max - e_min + 1
+    begin = -e_min
+    span = d * (k - 1) + 1
+    # the shuffled output covers full indices c .. c + s * (I + begin + end - kk + 1) - 1;
+    # it must reach L - hi = (I - 1) s + span - hi, i.e. s * (begin + end - kk + 2) + c >=
+    # span - hi
+    need = -(-(span - hi - c) // s) - (begin - kk + 2)
+    end = max(need, 0)
+    hi_crop = c + s * (begin + end - kk + 2) - span + hi
+    positions = [rp * kk + begin + e for rp, e in offs]
+    return positions, kk, begin, end, lo - c, hi_crop
+
+
+def subpixel_weight(
+    weight: Tensor, geom: Geometry
+) -> tuple[Tensor, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """One ordinary convolution + pixel shuffle + crop that equals the transposed convolution.
+
+    Returns ``(conv_weight, conv_padding, crop)`` such that for every input ``x`` of shape
+    ``(N, C_in, *I)``::
+
+        pads = [v for b, e in reversed(conv_padding) for v in (b, e)]     # F.pad order
+        y = pixel_shuffle(F.conv{r}d(F.pad(x, pads), conv_weight, groups=geom.groups),
+                          geom.stride)
+        y = y[:, :, lo'_1 : y.shape[2] - hi'_1, ...]     # crop = ((lo'_1, hi'_1), ...)
+
+    is the transposed convolution of ``x`` with ``weight`` and ``geom`` (zeros mode; stride 1,
+    no dilation and no bias in the ordinary convolution: add the bias after the crop). Every
+    crop of ``geom`` works, negative (zero extension) included; the padding and crops do not
+    depend on ``I``.
+
+    ``conv_weight[c_out * P + p, i, *v]`` (``P = prod(stride)``, ``p`` the row-major index of
+    the output phase ``(r_1, ..., r_n)`` as :func:`tconv.functional.pixel_shuffle` reads it)
+    holds, per dimension ``j``, tap ``t_j`` of ``weight[g * C_in/g + i, c_out % (C_out/g)]``
+    (group ``g = c_out // (C_out/g)``) at offset ``v_j = b_j + (r_j + c_j) // s_j -
+    (t_j d_j) // s_j`` when ``(t_j d_j) % s_j == (r_j + c_j) % s_j`` (``b_j`` = padding begin,
+    ``c_j = lo_j - lo'_j`` the part of the start crop folded into the convolution), and 0
+    elsewhere: every phase's sub-kernel (dilation built in) zero-padded to one common size
+    ``KK``. Each group's output channels stay contiguous, so ``groups`` carries over.
+    ``conv_padding`` holds ``(begin, end) >= 0`` per spatial dimension, first dimension first;
+    ``crop`` holds ``(lo', hi') >= 0`` per dimension (``lo'`` is 0 unless the start crop is too
+    large to fold in without negative padding).
+
+    Shape:
+        - weight: ``(C_in, C_out // groups, *K)``
+        - conv_weight: ``(C_out * prod(stride), C_in // groups, *KK)``
+
+    Raises:
+        ShapeError: if ``weight`` does not match ``geom``'s kernel size or groups.
+
+    Example:
+        >>> import torch
+        >>> from tconv.functional import pixel_shuffle
+        >>> from tconv.shapes import Geometry
+        >>> g = Geometry.create((4, 4), stride=2, padding=1)       # k4 s2 p1
+        >>> cw, pad, crop = subpixel_weight(torch.randn(8, 3, 4, 4), g)
+        >>> cw.shape, pad, crop                 # the classic 3x3 conv + pixel shuffle
+        (torch.Size([12, 8, 3, 3]), ((1, 1), (1, 1)), ((0, 0), (0, 0)))
+        >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
+        >>> w = torch.randn(8, 3, 3, 3, dtype=torch.float64)
+        >>> cw, pad, crop = subpixel_weight(w, g)
+        >>> pad, crop
+        (((0, 1), (0, 1)), ((0, 0), (0, 0)))
+        >>> x = torch.randn(1, 8, 5, 6, dtype=torch.float64)
+        >>> y = pixel_shuffle(F.conv2d(F.pad(x, (0, 1, 0, 1)), cw), 2)
+        >>> ref = F.conv_transpose2d(x, w, None, 2, 1, 1)
+        >>> y.shape, torch.allclose(y, ref, atol=1e-12)
+        (torch.Size([1, 3, 10, 12]), True)
+    """
+    rank = geom.rank
+    if weight.dim() != rank + 2 or tuple(weight.shape[2:]) != geom.kernel_size:
+        raise ShapeError(
+            f"weight of shape {tuple(weight.shape)} does not match the geometry: expected "
+            f"(C_in, C_out // groups, *{geom.kernel_size})"
+        )
+    groups = geom.groups
+    if weight.shape[0] % groups:
+        raise ShapeError(
+            f"in_channels={weight.shape[0]} (weight.shape[0]) is not divisible by groups={groups}"
+        )
+    dims = [
+        _layout(k, s, d, lo, hi)
+        for k, s, d, (lo, hi) in zip(
+            geom.kernel_size, geom.stride, geom.dilation, geom.crop, strict=True
+        )
+    ]
+    w = weight
+    for j, (positions, kk, *_), s in zip(range(rank), dims, geom.stride, strict=True):
+        shape = list(w.shape)
+        shape[2 + j] = s * kk
+        index = torch.tensor(positions, device=weight.device)
+        w = w.new_zeros(shape).index_copy(2 + j, index, w)
+    c_in, c_out_g = weight.shape[:2]
+    split = [v for (_, kk, *_), s in zip(dims, geom.stride, strict=True) for v in (s, kk)]
+    w = w.reshape(groups, c_in // groups, c_out_g, *split)
+    perm = [0, 2, *(3 + 2 * j for j in range(rank)), 1, *(4 + 2 * j for j in range(rank))]
+    kks = tuple(d[1] for d in dims)
+    conv_weight = w.permute(perm).reshape(
+        groups * c_out_g * math.prod(geom.stride), c_in // groups, *kks
+    )
+    padding = tuple((d[2], d[3]) for d in dims)
+    crop = tuple((d[4], d[5]) for d in dims)
+    return conv_weight, padding, crop
