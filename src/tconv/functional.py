@@ -94,7 +94,13 @@ def conv_transpose(
             "(in_channels, out_channels // groups, *kernel_size) for 1-, 2- or 3-D"
         )
     geom = Geometry.create(
-        tuple(weight.shape[2:]), stride, padding, output_padding, dilation, groups, padding_mode,
+        tuple(weight.shape[2:]),
+        stride,
+        padding,
+        output_padding,
+        dilation,
+        groups,
+        padding_mode,
         rank=rank,
     )
     if output_size is not None:  # as in PyTorch, output_size takes output_padding's place
@@ -140,8 +146,11 @@ def apply(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method
     if geom.padding_mode == "zeros":
         # the rest of each crop: extend with zeros (positive) or crop (negative); F.pad takes
         # the last dimension first
-        rest = [v for (lo, hi), (a, b) in zip(reversed(geom.crop), reversed(inner))
-                for v in (a - lo, b - hi)]
+        rest = [
+            v
+            for (lo, hi), (a, b) in zip(reversed(geom.crop), reversed(inner))
+            for v in (a - lo, b - hi)
+        ]
         if any(v > 0 for v in rest):  # extend first, so that a crop never exceeds the length
             y = F.pad(y, [max(v, 0) for v in rest])
         if any(v < 0 for v in rest):
