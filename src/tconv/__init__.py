@@ -10,8 +10,8 @@ phases), exact in size (one geometry in :mod:`tconv.shapes`), and a drop-in for 
 [[[1.0, 1.0, 2.0, 1.0, 1.0]]]
 """
 
-from . import nn
-from .functional import METHODS, conv_transpose
+from . import artifacts, convert, init, nn
+from .functional import METHODS, conv_transpose, pixel_shuffle, pixel_unshuffle
 from .methods.matrix import conv_matrix
 from .planning import Plan, inverse_of, plan
 from .shapes import (
@@ -30,12 +30,17 @@ __all__ = [
     "Plan",
     "ShapeError",
     "__version__",
+    "artifacts",
     "conv_matrix",
     "conv_transpose",
+    "convert",
+    "init",
     "inverse_of",
     "nn",
     "output_padding_for",
     "output_size",
     "output_size_range",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "plan",
 ]

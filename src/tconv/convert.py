@@ -320,34 +320,8 @@ def _pair_to_transposed(
 def _transposed_module(
     weight: Tensor, bias: Tensor | None, geom: Geometry, requires_grad: bool, **extra: Any
 ) -> torch.nn.Module:
-    """A :class:`tconv.nn.ConvTransposeNd` with these weights and geometry (torch-style
-    padding where torch's arguments can say it)."""
-    torch_padding = geom.torch_padding()
-    padding: Any
-    if torch_padding is None:
-        padding, output_padding = geom.crop, (0,) * geom.rank
-    else:
-        padding, output_padding = torch_padding
-    module = _TCONV_T[geom.rank](
-        weight.shape[0],
-        weight.shape[1] * geom.groups,
-        geom.kernel_size,
-        stride=geom.stride,
-        padding=padding,
-        output_padding=output_padding,
-        groups=geom.groups,
-        bias=bias is not None,
-        dilation=geom.dilation,
-        device=weight.device,
-        dtype=weight.dtype,
-        **extra,
-    )
-    with torch.no_grad():
-        module.weight.copy_(weight)
-        if bias is not None:
-            module.bias.copy_(bias)
-    module.requires_grad_(requires_grad)
-    return module
+    """A :class:`tconv.nn.ConvTransposeNd` with these weights and geometry."""
+    return _nn.from_geometry(geom, weight, bias, **extra).requires_grad_(requires_grad)
 
 
 def _restore(m: Any, where: str) -> torch.nn.Module:

@@ -32,6 +32,7 @@ __all__ = [
     "PixelShuffle",
     "PixelUnshuffle",
     "Upsample",
+    "from_geometry",
 ]
 
 
@@ -223,6 +224,67 @@ ConvTranspose3d.__doc__ = """Drop-in ``torch.nn.ConvTranspose3d`` with tconv's p
         >>> m(torch.randn(1, 4, 4, 5, 6)).shape
         torch.Size([1, 2, 8, 10, 12])
     """
+
+
+def from_geometry(
+    geom: Geometry,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    *,
+    padding: PaddingSpec | None = None,
+    output_padding: int | tuple[int, ...] = 0,
+    cls: type | None = None,
+    **options: Any,
+) -> torch.nn.Module:
+    """A ConvTranspose{1,2,3}d with geometry ``geom`` and copies of ``weight`` (and ``bias``).
+
+    The padding is spelled with PyTorch's ``padding, output_padding`` where they can say the
+    crops, else as explicit ``(begin, end)`` pairs; pass ``padding``/``output_padding`` to
+    choose another spelling of the same crops (checked). ``cls`` picks a subclass; other
+    keyword arguments (``method=``, ``allow_crop=``...) go to the constructor.
+
+    >>> g = Geometry.create((3, 3), stride=2, padding="same")
+    >>> m = from_geometry(g, torch.ones(4, 2, 3, 3), torch.zeros(2))
+    >>> m
+    ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=((0, 1), (0, 1)))
+    >>> m(torch.ones(1, 4, 5, 5)).shape
+    torch.Size([1, 2, 10, 10])
+    """
+    if weight.dim() != geom.rank + 2:
+        raise ShapeError(
+            f"weight of shape {tuple(weight.shape)} is invalid: expected {geom.rank + 2} "
+            "dimensions (in_channels, out_channels // groups, *kernel_size)"
+        )
+    if padding is None:
+        spelled = geom.torch_padding()
+        padding, output_padding = (geom.crop, 0) if spelled is None else spelled
+    cls = cls or {1: ConvTranspose1d, 2: ConvTranspose2d, 3: ConvTranspose3d}[geom.rank]
+    module: Any = cls(
+        weight.shape[0],
+        weight.shape[1] * geom.groups,
+        geom.kernel_size,
+        stride=geom.stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=geom.groups,
+        bias=bias is not None,
+        dilation=geom.dilation,
+        padding_mode=geom.padding_mode,
+        device=weight.device,
+        dtype=weight.dtype,
+        **options,
+    )
+    if module.geometry.crop != geom.crop:
+        raise ShapeError(
+            f"padding={padding!r}, output_padding={output_padding!r} spell the crops "
+            f"{module.geometry.crop}, not {geom.crop}"
+        )
+    with torch.no_grad():
+        module.weight.copy_(weight)
+        if bias is not None:
+            module.bias.copy_(bias.reshape(-1))
+    result: torch.nn.Module = module
+    return result
 
 
 class PixelShuffle(torch.nn.Module):

@@ -32,12 +32,6 @@ from ..shapes import Geometry, PaddingSpec, ShapeError
 
 __all__: list[str] = []
 
-_MODULES: dict[int, Any] = {
-    1: _nn.ConvTranspose1d,
-    2: _nn.ConvTranspose2d,
-    3: _nn.ConvTranspose3d,
-}
-
 
 def _geometry_of(module: torch.nn.Module) -> Geometry:
     """The :class:`Geometry` of a tconv or plain torch ``ConvTranspose{1,2,3}d`` module.
@@ -94,39 +88,9 @@ def _build(
     otherwise PyTorch's own ``padding, output_padding`` are used where they can say it, else
     explicit ``(begin, end)`` pairs.
     """
-    rank = geometry.rank
-    if weight.dim() != rank + 2:
-        raise ShapeError(
-            f"weight of shape {tuple(weight.shape)} is invalid: expected {rank + 2} dimensions "
-            f"(in_channels, out_channels // groups, *kernel_size)"
-        )
-    if padding is None:
-        torch_style = geometry.torch_padding()
-        if torch_style is not None:
-            padding, output_padding = torch_style
-        else:
-            padding, output_padding = geometry.crop, 0
-    cls = cls or _MODULES[rank]
-    module = cls(
-        weight.shape[0],
-        weight.shape[1] * geometry.groups,
-        geometry.kernel_size,
-        stride=geometry.stride,
-        padding=padding,
-        output_padding=output_padding,
-        groups=geometry.groups,
-        bias=bias is not None,
-        dilation=geometry.dilation,
-        padding_mode=geometry.padding_mode,
-        dtype=weight.dtype,
+    return _nn.from_geometry(
+        geometry, weight, bias, padding=padding, output_padding=output_padding, cls=cls
     )
-    if module.geometry.crop != geometry.crop:  # pragma: no cover - a bug, not a user error
-        raise AssertionError(f"crop {module.geometry.crop} != {geometry.crop}")
-    with torch.no_grad():
-        module.weight.copy_(weight)
-        if bias is not None:
-            module.bias.copy_(bias.reshape(-1))
-    return module
 
 
 def _describe_crop(geometry: Geometry) -> str:
