@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['layer']:<12} {r['method']:<9} {r['median_ms']:>10.2f} {r['ratio']:>9.2f} "
                 f"{r['max_rel_err']:>12.1e}"
             )
-    same = bench_same_padding(repeat=max(args.repeat, 9))
-    print("\npadding='same' (native method) vs torch of the same output size, 1x64x48x48 -> 64:")
+    same = bench_same_padding(repeat=max(args.repeat, 41))
+    print("\npadding='same' (native method) vs torch of the same output size, 1x64x64x64 -> 64:")
     print(f"{'k':>2} {'s':>2} {'same ms':>9} {'base ms':>9} {'ratio':>6}  baseline")
     for r in same:
         print(

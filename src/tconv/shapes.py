@@ -32,7 +32,7 @@ import numbers
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
 
 __all__ = [
     "PADDING_MODES",
@@ -76,6 +76,8 @@ class ShapeError(ValueError):
 
 def _is_int(value: object) -> bool:
     """int-like: ints, numpy integers, sizes traced as 0-d integer tensors; never bool."""
+    if type(value) is int:  # the common case, without the ABC checks below
+        return True
     if isinstance(value, bool):
         return False
     if isinstance(value, numbers.Integral):
@@ -95,6 +97,8 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
     >>> as_tuple((1, 2), 2, "stride")
     (1, 2)
     """
+    if type(value) is tuple and len(value) == rank and all(type(v) is int for v in value):
+        return value  # already normalised: the common case on every call
     if _is_int(value):
         return (int(cast(int, value)),) * rank
     if isinstance(value, Sequence) and not isinstance(value, str):
@@ -155,6 +159,13 @@ def full_size(
     k = as_tuple(kernel_size, rank, "kernel_size")
     s = as_tuple(stride, rank, "stride")
     d = as_tuple(dilation, rank, "dilation")
+    return _full(i, k, s, d)
+
+
+def _full(
+    i: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]
+) -> tuple[int, ...]:
+    """The formula itself, on normalised tuples."""
     return tuple((ii - 1) * ss + dd * (kk - 1) + 1 for ii, kk, ss, dd in zip(i, k, s, d))
 
 
@@ -283,11 +294,30 @@ class Geometry:
         ``"same"``, ``"same_lower"``, or explicit ``(begin, end)`` pairs per dimension (negative
         values extend with zeros). ``output_padding`` then shortens the end crop.
 
+        Results are cached by the arguments' ``repr`` (which tells ``True`` from ``1``), so
+        a layer called many times validates its settings once.
+
         >>> Geometry.create(4, stride=2, padding="same").crop
         ((1, 1),)
         >>> Geometry.create(2, stride=3, padding="same").crop
         ((0, -1),)
         """
+        args = (kernel_size, stride, padding, output_padding, dilation, groups, padding_mode, rank)
+        return _create_cached(cls, repr(args), args)
+
+    @classmethod
+    def _create(
+        cls,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple = 1,
+        padding: PaddingSpec = 0,
+        output_padding: IntOrTuple = 0,
+        dilation: IntOrTuple = 1,
+        groups: int = 1,
+        padding_mode: str = "zeros",
+        rank: int | None = None,
+    ) -> Geometry:
+        """Uncached :meth:`create`."""
         if rank is None:
             rank = rank_of(kernel_size, stride, dilation, output_padding)
             if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
@@ -350,7 +380,7 @@ class Geometry:
     def full_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
         """Full output length per dimension (before cropping)."""
         i = as_tuple(input_size, self.rank, "input_size")
-        return full_size(i, self.kernel_size, self.stride, self.dilation)
+        return _full(i, self.kernel_size, self.stride, self.dilation)
 
     def _raw_output_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
         i = as_tuple(input_size, self.rank, "input_size")
@@ -571,6 +601,21 @@ class Geometry:
                     f"padding_mode='reflect' needs every crop < the output length: crop "
                     f"{self.crop} with output size {out}"
                 )
+
+
+_CREATED: dict[tuple[type, str], Geometry] = {}
+
+
+def _create_cached(cls: type[Geometry], key: str, args: tuple[Any, ...]) -> Geometry:
+    """:meth:`Geometry.create`, memoised on ``key`` (the arguments' repr, so unhashable lists
+    work too). Geometries are immutable, so sharing them is safe."""
+    geom = _CREATED.get((cls, key))
+    if geom is None:
+        geom = cls._create(*args)
+        if len(_CREATED) >= 4096:
+            _CREATED.clear()
+        _CREATED[(cls, key)] = geom
+    return geom
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ the call computes little more than it returns.
 
 from __future__ import annotations
 
+import functools
+
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -15,6 +17,7 @@ from ..shapes import Geometry
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
+@functools.lru_cache(maxsize=1024)  # geometries are immutable and hashable
 def torch_arguments(geom: Geometry) -> tuple[tuple[int, ...], tuple[int, ...], tuple[slice, ...]]:
     """torch ``padding``, ``output_padding`` and the slices that finish a non-negative crop.
 
