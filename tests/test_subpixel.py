@@ -96,17 +96,23 @@ def test_subpixel_weight_hand_worked_1d_layout():
     assert y.tolist() == [[[1.0, 2.0, 13.0, 20.0, 30.0]]]
 
 
-def test_subpixel_weight_k4_s2_p1_is_the_classic_3x3_convolution():
+def test_subpixel_weight_k4_s2_p1_uses_2x2_phase_kernels_not_3x3():
+    """Aligning the phases with the full output (crop applied after the shuffle) gives each
+    phase its 2x2 taps: 16 multiply-adds per input pixel and channel pair, not the 36 of the
+    classic 3x3 convolution + pixel shuffle."""
     w = torch.randn(2, 3, 4, 4)
     cw, padding, crop = subpixel_weight(w, Geometry.create((4, 4), stride=2, padding=1))
-    assert cw.shape == (12, 2, 3, 3)
+    assert cw.shape == (12, 2, 2, 2)
     assert padding == ((1, 1), (1, 1))
-    assert crop == ((0, 0), (0, 0))
-    # output channel c_out * 4 + 2 * i + j is phase (i, j) of c_out; phase (0, 0) of output
-    # row 2q reads full row 2q + 1 = input rows q (tap 1) and q - 1 (tap 3): kernel rows 1, 0
-    assert torch.equal(cw[1 * 4 + 0, :, 1, 1], w[:, 1, 1, 1])
-    assert torch.equal(cw[1 * 4 + 0, :, 0, 0], w[:, 1, 3, 3])
-    assert torch.equal(cw[2 * 4 + 3, :, 2, 2], w[:, 2, 0, 0])
+    assert crop == ((1, 1), (1, 1))
+    # channel c_out * 4 + 2 * i + j is full phase (i, j). Full row 2q (phase 0) gets tap 0
+    # from input row q and tap 2 from row q - 1; with padding 1, kernel row 1 reads input row
+    # q and kernel row 0 reads row q - 1. Full row 2q + 1 (phase 1): taps 1 and 3 likewise.
+    for c in range(3):
+        assert torch.equal(cw[c * 4 + 0, :, 1, 1], w[:, c, 0, 0])
+        assert torch.equal(cw[c * 4 + 0, :, 0, 0], w[:, c, 2, 2])
+        assert torch.equal(cw[c * 4 + 3, :, 0, 1], w[:, c, 3, 1])
+        assert torch.equal(cw[c * 4 + 1, :, 1, 0], w[:, c, 0, 3])
 
 
 def test_subpixel_weight_k2_s2_is_a_1x1_convolution():

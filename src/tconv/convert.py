@@ -133,7 +133,7 @@ class SubpixelConvTranspose(torch.nn.Module):
         >>> layer = torch.nn.ConvTranspose1d(2, 3, kernel_size=4, stride=2, padding=1)
         >>> m = SubpixelConvTranspose.from_transposed(layer)
         >>> m.crop, m(torch.randn(2, 10)).shape
-        (((0, 0),), torch.Size([3, 20]))
+        (((1, 1),), torch.Size([3, 20]))
     """
 
     def __init__(

@@ -169,6 +169,14 @@ def _layout(k: int, s: int, d: int, lo: int, hi: int) -> tuple[list[int], int, i
         c -= first * s  # every offset drops by 1 per s
         while min(e for _, e in offsets(c + 1)) <= 0 and c + 1 <= lo:
             c += 1
+    # folding less of the crop (c - 1, ..., c - s + 1) shifts which phase each tap lands in;
+    # keep the alignment with the smallest common kernel (k4 s2 p1: 2x2 per phase, not 3x3),
+    # at the price of a crop after the shuffle
+    def width(c: int) -> int:
+        es = [e for _, e in offsets(c)]
+        return max(es) - min(es) + 1
+
+    c = min(range(c - s + 1, c + 1), key=lambda v: (width(v), -v))
     offs = offsets(c)
     e_min, e_max = min(e for _, e in offs), max(e for _, e in offs)
     kk = e_max - e_min + 1
@@ -211,8 +219,10 @@ def subpixel_weight(
     elsewhere: every phase's sub-kernel (dilation built in) zero-padded to one common size
     ``KK``. Each group's output channels stay contiguous, so ``groups`` carries over.
     ``conv_padding`` holds ``(begin, end) >= 0`` per spatial dimension, first dimension first;
-    ``crop`` holds ``(lo', hi') >= 0`` per dimension (``lo'`` is 0 unless the start crop is too
-    large to fold in without negative padding).
+    ``crop`` holds ``(lo', hi') >= 0`` per dimension. Of the alignments of the output phases
+    with the convolution (``lo'`` below ``stride`` more than the start crop's foldable part),
+    the one with the smallest common kernel ``KK`` is used: k4 s2 p1 becomes 2x2 per phase
+    and a crop of 1, not the classic 3x3 (16 instead of 36 multiply-adds per input pixel).
 
     Shape:
         - weight: ``(C_in, C_out // groups, *K)``
@@ -227,8 +237,8 @@ def subpixel_weight(
         >>> from tconv.shapes import Geometry
         >>> g = Geometry.create((4, 4), stride=2, padding=1)       # k4 s2 p1
         >>> cw, pad, crop = subpixel_weight(torch.randn(8, 3, 4, 4), g)
-        >>> cw.shape, pad, crop                 # the classic 3x3 conv + pixel shuffle
-        (torch.Size([12, 8, 3, 3]), ((1, 1), (1, 1)), ((0, 0), (0, 0)))
+        >>> cw.shape, pad, crop         # 2x2 per phase (not the classic 3x3), then crop 1
+        (torch.Size([12, 8, 2, 2]), ((1, 1), (1, 1)), ((1, 1), (1, 1)))
         >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
         >>> w = torch.randn(8, 3, 3, 3, dtype=torch.float64)
         >>> cw, pad, crop = subpixel_weight(w, g)
