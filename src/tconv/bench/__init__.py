@@ -107,9 +107,21 @@ def median_time(fn: Callable[[], object], repeat: int, warmup: int = 2) -> float
 
 
 def median_times(fns: Sequence[Callable[[], object]], repeat: int, warmup: int = 2) -> list[float]:
-    """Median wall time of each function, timed round-robin so that they share the machine's
-    background load (a shared machine is noisy: interleaving keeps ratios honest), in
-    alternating order (whichever runs first in a round is measurably slower)."""
+    """Median wall time of each function (see :func:`timings`)."""
+    return [statistics.median(t) for t in timings(fns, repeat, warmup)]
+
+
+def median_ratio(a: Callable[[], object], b: Callable[[], object], repeat: int) -> float:
+    """Median over rounds of time(a) / time(b), both timed in the same round: robust to the
+    machine's speed drifting during the run (as it does on a shared machine)."""
+    ta, tb = timings([a, b], repeat)
+    return statistics.median(x / y for x, y in zip(ta, tb))
+
+
+def timings(fns: Sequence[Callable[[], object]], repeat: int, warmup: int = 2) -> list[list[float]]:
+    """Wall times of each function over ``repeat`` rounds, timed round-robin so that they
+    share the machine's background load (a shared machine is noisy: interleaving keeps ratios
+    honest), in alternating order (whichever runs first in a round is measurably slower)."""
     for fn in fns:
         for _ in range(warmup):
             fn()
@@ -121,7 +133,7 @@ def median_times(fns: Sequence[Callable[[], object]], repeat: int, warmup: int =
             fns[j]()
             times[j].append(time.perf_counter() - t0)
         order.reverse()  # the first call of a round runs slower: alternate who goes first
-    return [statistics.median(t) for t in times]
+    return times
 
 
 def _progress(done: int, total: int, label: str, out: TextIO) -> None:
@@ -173,13 +185,16 @@ def bench_methods(
                 y = ours()
                 if method == "native":  # the baseline itself: time it once
                     t_native = t = median_time(run, repeat)
+                    ratio = 1.0
                 else:
-                    t_native, t = median_times([run, ours], repeat)
+                    tn, tm = timings([run, ours], repeat)
+                    t_native, t = statistics.median(tn), statistics.median(tm)
+                    ratio = statistics.median(a / b for a, b in zip(tm, tn))
                 scale = ref.abs().max().item()
                 row.update(
                     median_ms=1e3 * t,
                     native_ms=1e3 * t_native,
-                    ratio=t / t_native,
+                    ratio=ratio,
                     max_rel_err=(y - ref).abs().max().item() / scale,
                 )
                 rows.append(row)
@@ -219,7 +234,8 @@ def bench_same_padding(
         same = functools.partial(conv_transpose, x, w, stride=s, padding="same")
         base = functools.partial(torch.nn.functional.conv_transpose2d, x, w, None, s, pad, op)
         with torch.no_grad():
-            t_same, t_base = median_times([same, base], repeat)
+            ta, tb = timings([same, base], repeat)
+        t_same, t_base = statistics.median(ta), statistics.median(tb)
         rows.append(
             {
                 "kernel": k,
@@ -228,7 +244,7 @@ def bench_same_padding(
                 "baseline": f"torch padding={pad} output_padding={op} -> {list(base_size)}",
                 "same_ms": 1e3 * t_same,
                 "baseline_ms": 1e3 * t_base,
-                "ratio": t_same / t_base,
+                "ratio": statistics.median(a / b for a, b in zip(ta, tb)),
             }
         )
     return rows

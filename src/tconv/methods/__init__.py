@@ -29,7 +29,9 @@ def choose(x: Tensor, weight: Tensor, geom: Geometry) -> str:
     """The method ``"auto"`` uses for this call.
 
     PyTorch's own kernel (``native``) is the fastest exact method on every layer of the
-    benchmark (``benchmarks/methods.py``), so auto uses it.
+    benchmark catalog (``benchmarks/methods.py``; figures in docs/benchmarks.md: the others
+    cost 2-4x on CPU, matrix far more), so auto uses it. The choice is made per call so
+    that a measured exception can be added here without changing callers.
 
     >>> import torch
     >>> from tconv.shapes import Geometry
