@@ -1,5 +1,5 @@
 # tconv: two commands do all set-up on a fresh machine.
-#   make demo   the main job: the seed article's examples and a `tconv shape` demo
+#   make demo   the main job: the seed article's examples and `tconv shape/plan/inverse` demos
 #   make test   the whole suite: ruff (lint + format), mypy, pytest (tests + doctests)
 # Each creates .venv when missing and installs what it needs, once: a stamp file per target
 # is rebuilt only when pyproject.toml changes.
@@ -36,6 +36,10 @@ demo: $(VENV)/.stamp-demo
 	done
 	@echo "== tconv shape --input 16 16 --kernel 3 --stride 2 --padding 1 --output-padding 1"
 	@$(BIN)/tconv shape --input 16 16 --kernel 3 --stride 2 --padding 1 --output-padding 1
+	@echo; echo "== tconv plan 16x12 33x25 --kernel 3 4 --stride 2"
+	@$(BIN)/tconv plan 16x12 33x25 --kernel 3 4 --stride 2
+	@echo; echo "== tconv inverse --kernel 3 --stride 2 --padding 1 39 40"
+	@$(BIN)/tconv inverse --kernel 3 --stride 2 --padding 1 39 40
 
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests examples benchmarks docs
