@@ -169,6 +169,7 @@ def _layout(k: int, s: int, d: int, lo: int, hi: int) -> tuple[list[int], int, i
         c -= first * s  # every offset drops by 1 per s
         while min(e for _, e in offsets(c + 1)) <= 0 and c + 1 <= lo:
             c += 1
+
     # folding less of the crop (c - 1, ..., c - s + 1) shifts which phase each tap lands in;
     # keep the alignment with the smallest common kernel (k4 s2 p1: 2x2 per phase, not 3x3),
     # at the price of a crop after the shuffle
