@@ -435,6 +435,84 @@ def _run_inverse(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# tconv bench
+
+_BENCH_DESCRIPTION = """\
+Time every method against torch's native kernel on the layer catalog (tconv.bench.LAYERS),
+and padding='same' against torch's own call of the same output size. Figures are medians;
+ratios are medians of per-round ratios against a baseline timed in the same run.
+"""
+
+_BENCH_EPILOG = """\
+examples:
+  tconv bench
+  tconv bench --layers dcgan-2d vocoder-1d --methods native subpixel --repeat 15
+  tconv bench --no-same --json bench.json
+"""
+
+
+def _add_bench(subparsers: Subparsers) -> argparse.ArgumentParser:
+    from .bench import LAYERS
+    from .methods import EXACT_METHODS
+
+    p = subparsers.add_parser(
+        "bench",
+        help="time the methods against torch's kernel (medians and ratios)",
+        description=_BENCH_DESCRIPTION,
+        epilog=_BENCH_EPILOG,
+        formatter_class=_Formatter,
+    )
+    names = [layer.name for layer in LAYERS]
+    p.add_argument(
+        "--layers",
+        nargs="+",
+        choices=names,
+        default=names,
+        metavar="NAME",
+        help="catalog layers to time: " + ", ".join(names),
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        choices=EXACT_METHODS,
+        default=list(EXACT_METHODS),
+        metavar="METHOD",
+        help="methods to time: " + ", ".join(EXACT_METHODS),
+    )
+    p.add_argument("--repeat", type=int, default=9, metavar="N", help="rounds per median")
+    p.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads")
+    p.add_argument("--no-same", action="store_true", help="skip the padding='same' table")
+    p.add_argument("--json", metavar="PATH", help="also write the rows to PATH as JSON")
+    return p
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from .bench import LAYERS, bench_methods, bench_same_padding, format_methods, format_same
+
+    if args.repeat < 1 or args.threads < 1:
+        raise ShapeError(f"--repeat {args.repeat} and --threads {args.threads} must be >= 1")
+    torch.set_num_threads(args.threads)
+    layers = [layer for layer in LAYERS if layer.name in args.layers]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, forward only")
+    for layer in layers:
+        print(f"  {layer.describe()}  ({layer.note})")
+    rows = bench_methods(layers, args.methods, repeat=args.repeat)
+    print()
+    print(format_methods(rows))
+    same: list[dict[str, Any]] = []
+    if not args.no_same:
+        same = bench_same_padding(repeat=max(args.repeat, 41))
+        print("\npadding='same' (native) vs torch's call of the same output size, 1x64x64x64:")
+        print(format_same(same))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"methods": rows, "same": same}, f, indent=1)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # the registry and the entry point
 
 #: (declare, run) for each subcommand, in the order ``--help`` lists them.
@@ -445,6 +523,7 @@ COMMANDS: list[
     (_add_plan, _run_plan),
     (_add_inverse, _run_inverse),
     (_add_inspect, _run_inspect),
+    (_add_bench, _run_bench),
 ]
 
 

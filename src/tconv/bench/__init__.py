@@ -31,8 +31,12 @@ __all__ = [
     "Layer",
     "bench_methods",
     "bench_same_padding",
+    "format_methods",
+    "format_same",
+    "median_ratio",
     "median_time",
     "median_times",
+    "timings",
 ]
 
 
@@ -136,7 +140,9 @@ def timings(fns: Sequence[Callable[[], object]], repeat: int, warmup: int = 2) -
     return times
 
 
-def _progress(done: int, total: int, label: str, out: TextIO) -> None:
+def _progress(done: int, total: int, label: str, out: TextIO | None) -> None:
+    """A one-line progress bar on ``out`` (default: the current stderr) when it is a terminal."""
+    out = sys.stderr if out is None else out
     if out.isatty():
         width = 24
         filled = width * done // total
@@ -151,7 +157,7 @@ def bench_methods(
     methods: Sequence[str] = ("native", "matrix", "dilate", "scatter", "subpixel"),
     repeat: int = 5,
     max_matrix_nnz: int = 60_000_000,
-    progress: TextIO = sys.stderr,
+    progress: TextIO | None = None,
 ) -> list[dict[str, Any]]:
     """Time every method on every layer (forward, float32, no grad); ratios vs native.
 
@@ -206,7 +212,7 @@ def bench_same_padding(
     shape: tuple[int, ...] = (1, 64, 64, 64),
     out_channels: int = 64,
     repeat: int = 41,
-    progress: TextIO = sys.stderr,
+    progress: TextIO | None = None,
 ) -> list[dict[str, Any]]:
     """The native method with padding='same' vs a plain torch call of the same output size.
 
@@ -248,3 +254,28 @@ def bench_same_padding(
             }
         )
     return rows
+
+
+def format_methods(rows: Sequence[dict[str, Any]]) -> str:
+    """The :func:`bench_methods` rows as a text table."""
+    lines = [f"{'layer':<12} {'method':<9} {'median ms':>10} {'x native':>9} {'max rel err':>12}"]
+    for r in rows:
+        if "skipped" in r:
+            lines.append(f"{r['layer']:<12} {r['method']:<9} skipped: {r['skipped']}")
+        else:
+            lines.append(
+                f"{r['layer']:<12} {r['method']:<9} {r['median_ms']:>10.2f} {r['ratio']:>9.2f} "
+                f"{r['max_rel_err']:>12.1e}"
+            )
+    return "\n".join(lines)
+
+
+def format_same(rows: Sequence[dict[str, Any]]) -> str:
+    """The :func:`bench_same_padding` rows as a text table."""
+    lines = [f"{'k':>2} {'s':>2} {'same ms':>9} {'base ms':>9} {'ratio':>6}  baseline"]
+    for r in rows:
+        lines.append(
+            f"{r['kernel']:>2} {r['stride']:>2} {r['same_ms']:>9.2f} {r['baseline_ms']:>9.2f} "
+            f"{r['ratio']:>6.2f}  {r['baseline']}"
+        )
+    return "\n".join(lines)
