@@ -230,3 +230,11 @@ def test_output_size_beyond_range_needs_allow_crop(method):
         x, w, b, stride=2, output_size=(5,), allow_crop=True, method=method
     )
     torch.testing.assert_close(shorter, full[..., :5], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("weight_shape", [(0, 3, 3), (2, 0, 3)])
+def test_empty_weight_is_a_shape_error_as_torch_refuses_it(weight_shape):
+    with pytest.raises(RuntimeError):
+        F.conv_transpose1d(torch.randn(1, weight_shape[0], 5), torch.randn(*weight_shape))
+    with pytest.raises(ShapeError, match=r"must both be >= 1"):
+        tconv.conv_transpose(torch.randn(1, weight_shape[0], 5), torch.randn(*weight_shape))

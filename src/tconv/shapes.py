@@ -553,6 +553,11 @@ class Geometry:
         channels = input_shape[1 if batched else 0]
         spatial = tuple(input_shape[-r:])
         g = self.groups
+        if weight_shape[0] < 1 or weight_shape[1] < 1:
+            raise ShapeError(
+                f"weight of shape {weight_shape} is invalid: in_channels (weight.shape[0]) and "
+                "out_channels // groups (weight.shape[1]) must both be >= 1"
+            )
         if weight_shape[0] % g:
             raise ShapeError(
                 f"in_channels={weight_shape[0]} (weight.shape[0]) is not divisible by groups={g}"
@@ -562,8 +567,6 @@ class Geometry:
                 f"input has {channels} channels but the weight of shape {weight_shape} expects "
                 f"in_channels={weight_shape[0]} (weight.shape[0])"
             )
-        if weight_shape[1] < 1 and weight_shape[0] > 0:
-            raise ShapeError(f"weight of shape {weight_shape} has no output channels")
         if any(v < 1 for v in spatial):
             raise ShapeError(
                 f"input of shape {input_shape} is invalid: spatial size {spatial} is empty; "
