@@ -8,7 +8,7 @@ import copy
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import tconv
@@ -77,7 +77,11 @@ def test_output_size_matches_the_original(case, grow, data):
     if allow:  # any size: crop or zero-extend the end
         target = tuple(max(1, o + data.draw(st.integers(-3, 6))) for o in base)
     else:  # torch's own range: output_padding 0 .. stride - 1
-        smallest = geom.with_crop(tuple((lo, lo) for lo, _ in geom.crop)).output_size(case.size)
+        unpadded = geom.with_crop(tuple((lo, lo) for lo, _ in geom.crop))
+        try:
+            smallest = unpadded.output_size(case.size)
+        except tconv.ShapeError:  # torch's range starts at an empty output: nothing to compare
+            assume(False)
         target = tuple(o + min(grow, s - 1) for o, s in zip(smallest, case.stride, strict=True))
     x = input_for(case)
     expected = layer(x, output_size=target)
