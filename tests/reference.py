@@ -1,4 +1,5 @@
-"""Independent references for tests: transposed convolution in plain numpy (float64).
+"""Independent references for tests (nothing here uses tconv): transposed convolution in plain
+numpy (float64), and a search over torch's own padding arguments.
 
 Written from the definition, sharing no code with tconv: every input element scatters
 ``x[j] * w[t]`` to full-output position ``j * stride + t * dilation``; the result is
@@ -10,6 +11,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import torch
 
 
 def conv_transpose_numpy(x, w, bias, stride, crop, dilation, groups):
@@ -55,3 +57,18 @@ def _check_reference():
     # full: positions 0..4 = [1, 2, 3+10, 20, 30]; crop (1, 0) -> [2, 13, 20, 30]
     got = conv_transpose_numpy(x, w, None, (2,), ((1, 0),), (1,), 1)
     assert got.tolist() == [[[2.0, 13.0, 20.0, 30.0]]], got
+
+
+def torch_reaches(x, weight, stride, want):
+    """Whether some PyTorch padding/output_padding gives ``want`` (1-D, dilation 1)."""
+    for p in range(weight.shape[-1] + 1):
+        for op in range(stride):
+            try:
+                y = torch.nn.functional.conv_transpose1d(
+                    torch.from_numpy(x), weight, stride=stride, padding=p, output_padding=op
+                )
+            except RuntimeError:  # torch refuses an empty output
+                continue
+            if y.shape == want.shape and np.allclose(y.numpy(), want, rtol=1e-5, atol=1e-5):
+                return True
+    return False

@@ -19,6 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tconv
+from reference import torch_reaches
 from tconv.interop.keras import from_keras, keras_arguments, keras_crop, to_keras
 from tconv.shapes import Geometry, ShapeError
 
@@ -362,18 +363,3 @@ def test_keras_refusals_and_empty_outputs():
     assert keras_output(layer, x).shape == (1, 3, 0)
     with pytest.raises(ShapeError, match="every length must be >= 1"):
         from_keras(layer)(torch.from_numpy(x))
-
-
-def torch_reaches(x, weight, stride, want):
-    """Whether some PyTorch padding/output_padding gives ``want`` (1-D, dilation 1)."""
-    for p in range(weight.shape[-1] + 1):
-        for op in range(stride):
-            try:
-                y = torch.nn.functional.conv_transpose1d(
-                    torch.from_numpy(x), weight, stride=stride, padding=p, output_padding=op
-                )
-            except RuntimeError:  # torch refuses an empty output
-                continue
-            if y.shape == want.shape and np.allclose(y.numpy(), want, rtol=1e-5, atol=1e-5):
-                return True
-    return False

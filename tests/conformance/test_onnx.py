@@ -29,6 +29,7 @@ from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
 
 import tconv
+from reference import torch_reaches
 from tconv.interop.jax import to_lax
 from tconv.interop.keras import keras_arguments
 from tconv.interop.onnx import (
@@ -522,18 +523,3 @@ def test_which_onnx_same_nodes_pytorch_arguments_cannot_express(auto_pad):
             found = torch_reaches(x, torch.from_numpy(w), stride, ref)
             expected = (kernel, stride) not in SAME_OUT_OF_TORCH_REACH[auto_pad]
             assert found == expected, (kernel, stride)
-
-
-def torch_reaches(x, weight, stride, want):
-    """Whether some PyTorch padding/output_padding gives ``want`` (1-D, dilation 1)."""
-    for p in range(weight.shape[-1] + 1):
-        for op in range(stride):
-            try:
-                y = torch.nn.functional.conv_transpose1d(
-                    torch.from_numpy(x), weight, stride=stride, padding=p, output_padding=op
-                )
-            except RuntimeError:  # torch refuses an empty output
-                continue
-            if y.shape == want.shape and np.allclose(y.numpy(), want, rtol=1e-5, atol=1e-5):
-                return True
-    return False
