@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -513,6 +514,131 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# tconv train
+
+_TRAIN_DESCRIPTION = """\
+Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
+(DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Under torchrun the
+same command trains with DistributedDataParallel (rank 0 writes).
+"""
+
+_TRAIN_EPILOG = """\
+examples:
+  tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
+  tconv train sr --upsampler all --quick --out runs/sr-compare
+  tconv train sr --out runs/sr-x2 --resume
+  torchrun --nproc-per-node 2 -m tconv train sr --quick --out runs/ddp
+
+Run 'tconv train TASK --help' for the task's flags.
+"""
+
+_FIELD_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+
+
+def _add_train(subparsers: Subparsers) -> argparse.ArgumentParser:
+    import dataclasses
+
+    from . import train
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a task (sr, ...) on real images; checkpoints, --resume, reports",
+        description=_TRAIN_DESCRIPTION,
+        epilog=_TRAIN_EPILOG,
+        formatter_class=_Formatter,
+    )
+    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in train.task_names():
+        cls = train.get_task(name)
+        t = tasks.add_parser(
+            name,
+            help=cls.DESCRIPTION.split(". ")[0],
+            description=cls.DESCRIPTION,
+            epilog=cls.EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
+        t.add_argument(
+            "--resume", action="store_true", help="continue from DIR/last.pt (same config)"
+        )
+        t.add_argument(
+            "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
+        )
+        t.add_argument(
+            "--force",
+            action="store_true",
+            help="train into a DIR that already holds a run (its files are replaced)",
+        )
+        t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
+        t.add_argument("--no-progress", action="store_true", help="no progress bar")
+        for f in dataclasses.fields(cls.Config):
+            kind = _FIELD_TYPES.get(str(f.type), str)
+            quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
+            t.add_argument(
+                "--" + f.name.replace("_", "-"),
+                dest=f.name,
+                type=kind,
+                default=None,
+                metavar=f.name.upper().split("_")[0],
+                help=f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})",
+            )
+    return p
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from . import train
+
+    cls = train.get_task(args.task)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
+    config = train.make_config(args.task, quick=args.quick, **values)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+    if args.resume:
+        field = cls.VARIANT_FIELD
+        variants = field is not None and getattr(config, field) == "all"
+        if not variants and not (out / "last.pt").is_file():
+            raise ValueError(f"--resume: {str(out / 'last.pt')!r} does not exist")
+    elif not args.force and out.is_dir() and any(out.iterdir()):
+        raise ValueError(
+            f"--out {str(out)!r} already holds files; pass --resume to continue that run or "
+            "--force to train into it anyway"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise PermissionError(f"--out {str(out)!r} is not writable")
+    # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()]
+    command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
+    result = train.run(
+        args.task,
+        config,
+        out,
+        resume=args.resume,
+        device=args.device,
+        command=command,
+        progress=not args.no_progress,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        if cls.VARIANT_FIELD is not None and getattr(config, cls.VARIANT_FIELD) == "all":
+            print(f"wrote {out / 'comparison.md'}")
+            for variant, r in result.items():
+                print(f"  {variant}: {_summary(r['metrics'])}")
+        else:
+            print(f"wrote {out}/: last.pt model.pt metrics.json report.md")
+            print(f"  {_summary(result['metrics'])}")
+    return 0
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    keys = [k for k, v in metrics.items() if isinstance(v, float) and "/" not in k]
+    return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
+
+
+# ---------------------------------------------------------------------------------------------
 # the registry and the entry point
 
 #: (declare, run) for each subcommand, in the order ``--help`` lists them.
@@ -524,6 +650,7 @@ COMMANDS: list[
     (_add_inverse, _run_inverse),
     (_add_inspect, _run_inspect),
     (_add_bench, _run_bench),
+    (_add_train, _run_train),
 ]
 
 
