@@ -567,6 +567,7 @@ def _crop_box(hr: Tensor, size: int) -> tuple[int, int]:
     """Top-left of the ``size`` square with the most detail (largest gradient energy)."""
     y = to_y(hr)
     g = (y[1:, :-1] - y[:-1, :-1]).abs() + (y[:-1, 1:] - y[:-1, :-1]).abs()
+    size = min(size, g.shape[-1], g.shape[-2])
     pooled = F.avg_pool2d(g[None, None].float(), size, stride=max(1, size // 4))[0, 0]
     i = int(pooled.argmax())
     r, c = divmod(i, pooled.shape[-1])
