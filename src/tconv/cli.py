@@ -603,27 +603,6 @@ Run 'tconv train TASK --help' for the task's flags.
 _FIELD_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
 
 
-def _one_line(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn ValueError/TypeError/OSError from ``run`` into one stderr line and exit 2.
-
-    (main() does this for every command once it handles all four types; until then the
-    train/upscale commands do it themselves.)
-    """
-
-    def wrapped(args: argparse.Namespace) -> int:
-        try:
-            return run(args)
-        except ShapeError:
-            raise
-        except (ValueError, TypeError, OSError) as err:
-            text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            print(f"{PROG} {args.command}: error: {text}", file=sys.stderr)
-            return 2
-
-    wrapped.__doc__ = run.__doc__
-    return wrapped
-
-
 def _add_train(subparsers: Subparsers) -> argparse.ArgumentParser:
     import dataclasses
 
@@ -879,8 +858,8 @@ COMMANDS: list[
     (_add_inverse, _run_inverse),
     (_add_inspect, _run_inspect),
     (_add_bench, _run_bench),
-    (_add_train, _one_line(_run_train)),
-    (_add_upscale, _one_line(_run_upscale)),
+    (_add_train, _run_train),
+    (_add_upscale, _run_upscale),
 ]
 
 
