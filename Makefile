@@ -1,5 +1,6 @@
 # tconv: two commands do all set-up on a fresh machine.
-#   make demo   the main job: the seed article's examples and `tconv shape/plan/inverse` demos
+#   make demo   the seed article's examples, `tconv shape/plan/inverse` demos, and the main job:
+#               upscaling a held-out photo with the shipped model (figure in out/)
 #   make test   the whole suite: ruff (lint + format), mypy, pytest (tests + doctests)
 # Each creates .venv when missing and installs what it needs, once: a stamp file per target
 # is rebuilt only when pyproject.toml changes.
@@ -22,12 +23,12 @@ $(BIN)/python:
 
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e .
+	$(PIP) $(TORCH) -e '.[train]'
 	touch $@
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[dev,plots,interop,train]'
+	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image]'
 	touch $@
 
 demo: $(VENV)/.stamp-demo
@@ -40,6 +41,8 @@ demo: $(VENV)/.stamp-demo
 	@$(BIN)/tconv plan 16x12 33x25 --kernel 3 4 --stride 2
 	@echo; echo "== tconv inverse --kernel 3 --stride 2 --padding 1 39 40"
 	@$(BIN)/tconv inverse --kernel 3 --stride 2 --padding 1 39 40
+	@echo; echo "== the main job: upscale a held-out photo with the shipped model (examples/upscale_photo.py)"
+	@$(BIN)/python examples/upscale_photo.py
 
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests examples benchmarks docs

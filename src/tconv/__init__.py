@@ -21,6 +21,7 @@ from .shapes import (
     output_size,
     output_size_range,
 )
+from .upscale import upscale
 
 __version__ = "0.1.0"
 
@@ -43,4 +44,5 @@ __all__ = [
     "pixel_shuffle",
     "pixel_unshuffle",
     "plan",
+    "upscale",
 ]

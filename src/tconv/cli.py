@@ -6,9 +6,11 @@ Each subcommand is two functions, registered once in :data:`COMMANDS`:
 - ``_run_<name>(args)`` calls the library with the parsed values, prints, and returns the exit
   status.
 
-A subcommand only parses and prints; the work is done by the library. A
-:class:`~tconv.shapes.ShapeError` raised by the library becomes one line on stderr,
-``tconv <name>: error: <message>``, and exit status 2 (as for any other usage error).
+A subcommand only parses and prints; the work is done by the library. Bad input never gives a
+traceback: a :class:`~tconv.shapes.ShapeError`, ``ValueError``, ``TypeError`` or ``OSError``
+raised by the library (:data:`USER_ERRORS`) becomes one line on stderr,
+``tconv <name>: error: <message>``, and exit status 2, as argparse's own usage errors do;
+Ctrl-C exits with status 130.
 
 Example:
     >>> main(["shape", "--input", "16", "--kernel", "2", "--stride", "2"])
@@ -23,9 +25,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .shapes import PADDING_NAMES, Geometry, ShapeError, as_tuple
@@ -33,13 +36,66 @@ from .shapes import PADDING_NAMES, Geometry, ShapeError, as_tuple
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "USER_ERRORS", "build_parser", "main"]
 
 PROG = "tconv"
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the epilog's line breaks and show every default."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the epilog's line breaks and show each flag's default as it is typed.
+
+    ``(default: ...)`` is added unless the help already says it or there is nothing to show
+    (no default, ``None``, an off switch); lists print as typed (``1 2``), size tuples as
+    ``16x12``.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default:" in text
+            or "%(default)" in text
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or not (action.option_strings or action.nargs in (argparse.OPTIONAL, "*"))
+        ):
+            return text
+        return f"{text} (default: {_typed(default)})".replace("%", "%%").replace("%%(", "%(")
+
+
+def _typed(value: object) -> str:
+    """A default as the user would type it: ``[1, 2]`` -> ``1 2``, ``(16, 12)`` -> ``16x12``."""
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _int_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an int in ``low..high`` (``high`` None: no upper end).
+
+    >>> _int_range(1, 1000)("20")
+    20
+    >>> _int_range(1, 1000)("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 0 is out of range: valid values are 1 to 1000
+    """
+    valid = f"{low} to {high}" if high is not None else f"{low} or more"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid integer {text!r}: valid values are {valid}"
+            ) from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range: valid values are {valid}")
+        return value
+
+    return parse
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,14 +267,10 @@ def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    from .inspection import InspectError, inspect_model, load_model, parse_shape
+    from .inspection import inspect_model, load_model, parse_shape
 
-    try:
-        shape = parse_shape(args.input)
-        report = inspect_model(load_model(args.target), shape, name=args.target)
-    except InspectError as err:
-        print(f"{PROG} inspect: error: {err}", file=sys.stderr)
-        return 2
+    shape = parse_shape(args.input)
+    report = inspect_model(load_model(args.target), shape, name=args.target)
     print(report.to_json() if args.json else report.format())
     return 0
 
@@ -245,7 +297,7 @@ printed and the exit status is 2.
 """
 
 
-def _size(text: str) -> tuple[int, ...]:
+def _lengths(text: str, low: int) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -254,10 +306,19 @@ def _size(text: str) -> tuple[int, ...]:
         ) from None
     if not 1 <= len(values) <= 3:
         raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected 1 to 3 lengths")
+    if any(v < low for v in values):
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: every length must be >= {low}")
     return values
 
 
+def _size(text: str) -> tuple[int, ...]:
+    """``"16x12"`` as ``(16, 12)``: 1 to 3 lengths, each >= 1 (sizes, kernels, strides)."""
+    return _lengths(text, 1)
+
+
 def _add_plan(subparsers: Subparsers) -> argparse.ArgumentParser:
+    from .planning import MAX_DEFAULT_STRIDE
+
     p = subparsers.add_parser(
         "plan",
         help="settings that map an input size exactly to an output size",
@@ -281,7 +342,8 @@ def _add_plan(subparsers: Subparsers) -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="S",
-        help="strides to consider (default: 1 to ceil(output / input) + 1)",
+        help="strides to consider (default: 1 to ceil(output / input) + 1, at most "
+        f"{MAX_DEFAULT_STRIDE}; a larger ratio needs several layers or explicit strides)",
     )
     p.add_argument(
         "--dilation", type=int, nargs="+", default=[1], metavar="D", help="dilations to consider"
@@ -291,7 +353,13 @@ def _add_plan(subparsers: Subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="allow explicit (begin, end) crops that PyTorch's arguments cannot say",
     )
-    p.add_argument("--max-results", type=int, default=20, metavar="N", help="plans to list")
+    p.add_argument(
+        "--max-results",
+        type=_int_range(1, 1000),
+        default=20,
+        metavar="N",
+        help="plans to list, 1 to 1000",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -399,10 +467,11 @@ def _run_inverse(args: argparse.Namespace) -> int:
     padding: Any = args.padding
     if padding not in ("same", "valid"):
         try:
-            padding = _size(padding)
+            padding = _lengths(padding, 0)
         except argparse.ArgumentTypeError:
             raise ShapeError(
-                f"--padding {padding!r} is invalid: expected e.g. 1 or 1x0, or same / valid"
+                f"--padding {padding!r} is invalid: expected lengths >= 0 such as 1 or 1x0, "
+                "or same / valid"
             ) from None
     rows = []
     for size in args.sizes:
@@ -513,6 +582,271 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# tconv train
+
+_TRAIN_DESCRIPTION = """\
+Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
+(DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Under torchrun the
+same command trains with DistributedDataParallel (rank 0 writes).
+"""
+
+_TRAIN_EPILOG = """\
+examples:
+  tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
+  tconv train sr --upsampler all --quick --out runs/sr-compare
+  tconv train sr --out runs/sr-x2 --resume
+  torchrun --nproc-per-node 2 -m tconv train sr --quick --out runs/ddp
+
+Run 'tconv train TASK --help' for the task's flags.
+"""
+
+_FIELD_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+
+
+def _add_train(subparsers: Subparsers) -> argparse.ArgumentParser:
+    import dataclasses
+
+    from . import train
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a task (sr, ...) on real images; checkpoints, --resume, reports",
+        description=_TRAIN_DESCRIPTION,
+        epilog=_TRAIN_EPILOG,
+        formatter_class=_Formatter,
+    )
+    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in train.task_names():
+        cls = train.get_task(name)
+        t = tasks.add_parser(
+            name,
+            help=cls.DESCRIPTION.split(". ")[0],
+            description=cls.DESCRIPTION,
+            epilog=cls.EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
+        t.add_argument(
+            "--resume", action="store_true", help="continue from DIR/last.pt (same config)"
+        )
+        t.add_argument(
+            "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
+        )
+        t.add_argument(
+            "--force",
+            action="store_true",
+            help="train into a DIR that already holds a run (its files are replaced)",
+        )
+        t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
+        t.add_argument("--no-progress", action="store_true", help="no progress bar")
+        for f in dataclasses.fields(cls.Config):
+            kind = _FIELD_TYPES.get(str(f.type), str)
+            quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
+            t.add_argument(
+                "--" + f.name.replace("_", "-"),
+                dest=f.name,
+                type=kind,
+                default=None,
+                metavar=f.name.upper().split("_")[0],
+                help=f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})",
+            )
+    return p
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from . import train
+
+    cls = train.get_task(args.task)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
+    config = train.make_config(args.task, quick=args.quick, **values)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+    if args.resume:
+        field = cls.VARIANT_FIELD
+        variants = field is not None and getattr(config, field) == "all"
+        if not variants and not (out / "last.pt").is_file():
+            raise ValueError(f"--resume: {str(out / 'last.pt')!r} does not exist")
+    elif not args.force and out.is_dir() and any(out.iterdir()):
+        raise ValueError(
+            f"--out {str(out)!r} already holds files; pass --resume to continue that run or "
+            "--force to train into it anyway"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise PermissionError(f"--out {str(out)!r} is not writable")
+    # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()]
+    command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
+    result = train.run(
+        args.task,
+        config,
+        out,
+        resume=args.resume,
+        device=args.device,
+        command=command,
+        progress=not args.no_progress,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        if cls.VARIANT_FIELD is not None and getattr(config, cls.VARIANT_FIELD) == "all":
+            print(f"wrote {out / 'comparison.md'}")
+            for variant, r in result.items():
+                print(f"  {variant}: {_summary(r['metrics'])}")
+        else:
+            print(f"wrote {out}/: last.pt model.pt metrics.json report.md")
+            print(f"  {_summary(result['metrics'])}")
+    return 0
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    keys = [k for k, v in metrics.items() if isinstance(v, float) and "/" not in k]
+    return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
+
+
+# ---------------------------------------------------------------------------------------------
+# tconv upscale
+
+_UPSCALE_DESCRIPTION = """\
+Upscale a photo (or every image in a folder) with the shipped super-resolution model, or a
+checkpoint of 'tconv train sr'. PNG, JPEG, TIFF and WebP; grey, RGB and RGBA (alpha by
+bicubic); 8- and 16-bit; any size (processed in overlapping tiles, so memory stays bounded).
+Outputs are written to a temporary file and renamed into place; existing files are refused
+without --force and an input is never overwritten.
+"""
+
+_UPSCALE_EPILOG = """\
+examples:
+  tconv upscale photo.png -o big.png                  # x2, shipped model
+  tconv upscale photo.jpg -o big.png --scale 4 --compare   # also writes big.bicubic.png
+  tconv upscale photos/ -o big/                       # every image; same names under big/
+  tconv upscale scan.tif -o big.tif --tile 128        # smaller tiles: less memory
+  tconv upscale photo.png -o big.png --checkpoint runs/sr-x2/model.pt
+"""
+
+
+def _add_upscale(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "upscale",
+        help="upscale images x2/x4 with the shipped super-resolution model",
+        description=_UPSCALE_DESCRIPTION,
+        epilog=_UPSCALE_EPILOG,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("image", metavar="IMAGE", help="an image file, or a folder of images")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        default=argparse.SUPPRESS,
+        metavar="OUT",
+        help="output file (its suffix picks the format), or folder when IMAGE is one",
+    )
+    p.add_argument("--scale", type=int, default=2, help="upscaling factor (shipped: 2, 4)")
+    p.add_argument(
+        "--checkpoint", default=None, metavar="CKPT", help="a 'tconv train sr' checkpoint"
+    )
+    p.add_argument(
+        "--compare", action="store_true", help="also write the bicubic result (NAME.bicubic.EXT)"
+    )
+    p.add_argument(
+        "--tile", type=int, default=256, metavar="N", help="tile size in input pixels (0: none)"
+    )
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list[str]]:
+    """(input, output) pairs and the lines about skipped files; checks before any work."""
+    from pathlib import Path
+
+    from .upscale import IMAGE_SUFFIXES, image_format
+
+    src, dst = Path(args.image), Path(args.output)
+    if not src.exists():
+        raise FileNotFoundError(f"image {str(src)!r} does not exist")
+    skipped: list[str] = []
+    if src.is_dir():
+        if dst.exists() and not dst.is_dir():
+            raise ValueError(f"-o {str(dst)!r} must be a folder when IMAGE is a folder")
+        if dst.resolve() == src.resolve():
+            raise ValueError(f"-o {str(dst)!r} is the input folder: inputs are never overwritten")
+        jobs = []
+        for f in sorted(src.iterdir()):
+            if f.is_dir():
+                skipped.append(f"skipped {str(f)!r}: a folder (not recursed into)")
+            elif f.suffix.lower() not in IMAGE_SUFFIXES:
+                skipped.append(
+                    f"skipped {str(f)!r}: unsupported file type {f.suffix or '(no suffix)'!r} "
+                    f"(supported: {', '.join(sorted(IMAGE_SUFFIXES))})"
+                )
+            else:
+                jobs.append((f, dst / f.name))
+    else:
+        if dst.is_dir():
+            dst = dst / src.name
+        jobs = [(src, dst)]
+    outs = []
+    for _, o in jobs:
+        image_format(o)
+        outs.append(o)
+        if args.compare:
+            outs.append(o.with_name(o.stem + ".bicubic" + o.suffix))
+    inputs = {f.resolve() for f, _ in jobs}
+    for o in outs:
+        if o.resolve() in inputs:
+            raise ValueError(f"output {str(o)!r} is an input image: inputs are never overwritten")
+        if o.exists() and not args.force:
+            raise FileExistsError(f"output {str(o)!r} exists (pass --force to replace it)")
+    folder = dst if src.is_dir() else dst.parent
+    if src.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"output folder {str(folder)!r} is not writable")
+    return jobs, skipped
+
+
+def _run_upscale(args: argparse.Namespace) -> int:
+    import time
+
+    from .upscale import bicubic_array, load_sr_model, read_image, upscale, write_image
+
+    if args.tile < 0:
+        raise ValueError(f"--tile {args.tile} is invalid: it must be >= 0 (0 = no tiling)")
+    model, scale, _ = load_sr_model(args.scale, args.checkpoint)
+    jobs, skipped = _upscale_jobs(args)
+    single = not os.path.isdir(args.image)
+    failed = list(skipped)
+    for src, dst in jobs:
+        try:
+            image = read_image(src)
+        except (OSError, ValueError) as err:
+            if single:
+                raise
+            failed.append(f"skipped {str(src)!r}: {err}")
+            continue
+        t0 = time.perf_counter()
+        out = upscale(image, scale, model=model, tile=args.tile, progress=not args.no_progress)
+        seconds = time.perf_counter() - t0
+        write_image(out, dst)
+        shape = "x".join(str(v) for v in image.shape[:2][::-1])
+        big = "x".join(str(v) for v in out.shape[:2][::-1])
+        print(f"{src} ({shape}) -> {dst} ({big}) in {seconds:.2f} s")
+        if args.compare:
+            cmp = dst.with_name(dst.stem + ".bicubic" + dst.suffix)
+            write_image(bicubic_array(image, scale), cmp)
+            print(f"  bicubic -> {cmp}")
+    for line in failed:
+        print(f"{PROG} upscale: {line}", file=sys.stderr)
+    return 2 if failed else 0
+
+
+# ---------------------------------------------------------------------------------------------
 # the registry and the entry point
 
 #: (declare, run) for each subcommand, in the order ``--help`` lists them.
@@ -524,7 +858,22 @@ COMMANDS: list[
     (_add_inverse, _run_inverse),
     (_add_inspect, _run_inspect),
     (_add_bench, _run_bench),
+    (_add_train, _run_train),
+    (_add_upscale, _run_upscale),
 ]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (``tconv <cmd>: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+
+
+def _one_line(text: object) -> str:
+    """A message on one line: its lines joined with '; ' (tracebacks never reach the user)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return "; ".join(lines) or "(no message)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -533,7 +882,7 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["shape", "--input", "16", "--kernel", "3"]).kernel
     [3]
     """
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog=PROG,
         description="tconv: upsampling with transposed convolution, done right.",
         epilog="Run 'tconv COMMAND --help' for a command's flags and examples.",
@@ -546,16 +895,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: what the library raises for bad input; each becomes one line on stderr and exit status 2
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ShapeError,
+    ValueError,
+    TypeError,
+    OSError,
+    MemoryError,
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
-    Usage errors exit through argparse (status 2); a :class:`~tconv.shapes.ShapeError` from
-    the library prints ``tconv <command>: error: <message>`` to stderr and returns 2.
+    Usage errors exit through argparse (``SystemExit(2)``) with one line on stderr. A
+    :class:`~tconv.shapes.ShapeError`, ``ValueError``, ``TypeError``, ``OSError`` or
+    ``MemoryError`` from the library prints ``tconv <command>: error: <message>`` (one line) to
+    stderr and returns 2; Ctrl-C prints ``tconv <command>: interrupted`` and returns 130.
+
+    >>> main(["shape", "--input", "2", "--kernel", "1", "--padding", "3"])  # one line on stderr
+    2
     """
     args = build_parser().parse_args(argv)
+    prefix = f"{PROG} {args.command}"
     try:
         status: int = args.run(args)
-    except ShapeError as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as err:
+        message = _one_line(err)
+        if isinstance(err, MemoryError):
+            message = f"out of memory: {message}"
+        print(f"{prefix}: error: {message}", file=sys.stderr)
         return 2
     return status
