@@ -9,9 +9,9 @@ import pytest
 import torch
 
 pytest.importorskip("skimage")
-from tconv import artifacts  # noqa: E402
-from tconv.planning import inverse_of  # noqa: E402
-from tconv.train import gan, quality, seg  # noqa: E402
+from tconv import artifacts
+from tconv.planning import inverse_of
+from tconv.train import gan, quality, seg
 
 ALL = tuple(seg.UPSAMPLERS)
 
@@ -96,7 +96,9 @@ def test_iou_matches_sklearn() -> None:
 
     g = torch.Generator().manual_seed(0)
     truth = torch.randint(3, (500,), generator=g)
-    pred = torch.where(torch.rand(500, generator=g) < 0.6, truth, torch.randint(3, (500,), generator=g))
+    pred = torch.where(
+        torch.rand(500, generator=g) < 0.6, truth, torch.randint(3, (500,), generator=g)
+    )
     cm = torch.bincount(truth * 3 + pred, minlength=9).reshape(3, 3)
     m = seg.segmentation_metrics(cm, (3, 4))
     ref = jaccard_score(truth.numpy(), pred.numpy(), average=None)
@@ -124,8 +126,8 @@ def test_stride_energy_sees_checkerboards() -> None:
     checker = (-1.0) ** (torch.arange(64)[:, None] + torch.arange(64))
     assert quality.stride_energy(smooth, 2) < 1e-3
     assert quality.stride_energy(checker.expand(2, 1, 64, 64), 2) == pytest.approx(1.0)
-    noisy = quality.stride_energy(torch.randn(16, 1, 64, 64, generator=g), 2)
-    assert noisy == pytest.approx(3 * 9 / 64**2, rel=0.3)  # the lobes' share of the bins
+    noisy = quality.stride_energy(torch.randn(200, 1, 64, 64, generator=g), 2)
+    assert noisy == pytest.approx(3 * 9 / 64**2, rel=0.1)  # the lobes' share of the bins
     # a period-4 pattern is at the period-4 frequencies, not at the period-2 ones
     four = torch.cos(torch.pi / 2 * torch.arange(64.0)).expand(1, 1, 64, 64)
     assert quality.stride_energy(four, 4) > 0.9 and quality.stride_energy(four, 2) < 1e-6
@@ -143,10 +145,12 @@ def test_sliced_wasserstein_is_w1_in_one_dimension() -> None:
 
 
 def test_swd_orders_real_above_noise() -> None:
-    real = gan.texture_patches(96, "held_out", 0)
-    other = gan.texture_patches(96, "train", 1)
-    noise = torch.rand(96, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    blurred = torch.nn.functional.avg_pool2d(other, 2).repeat_interleave(2, 2).repeat_interleave(2, 3)
+    real = gan.texture_patches(48, "held_out", 0)
+    other = gan.texture_patches(48, "train", 1)
+    noise = torch.rand(48, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    blurred = (
+        torch.nn.functional.avg_pool2d(other, 2).repeat_interleave(2, 2).repeat_interleave(2, 3)
+    )
     d_real = quality.swd(real, other)
     assert d_real < quality.swd(real, noise)
     assert d_real < quality.swd(real, blurred)
@@ -165,11 +169,11 @@ def test_upsamplers_at_init_follow_the_overlap_lore() -> None:
     # interpolation have none for a constant input
     torch.manual_seed(0)
     shape = (1, 8, 16, 16)
-    score = {
-        name: artifacts.checkerboard_score(lambda x, m=gan._Up(name, 8, 8): m(x), shape)
-        for name in ALL
-    }
-    assert score["tconv_k3s2"] > 0.05
+    score = {}
+    for name in ALL:
+        layer = gan._Up(name, 8, 8)
+        score[name] = artifacts.checkerboard_score(layer, shape)
+    assert score["transposed_k3"] > 0.05
     for name in ("subpixel", "resize_conv", "bilinear"):
         assert score[name] < 1e-6, (name, score)
 

@@ -13,13 +13,14 @@ Example:
     >>> flat = torch.ones(4, 1, 32, 32)
     >>> checker = flat + 0.5 * (-1.0) ** (torch.arange(32)[:, None] + torch.arange(32))
     >>> stride_energy(flat, 2), round(stride_energy(checker, 2), 2)
-    (0.0, 0.2)
+    (0.0, 1.0)
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -60,11 +61,13 @@ def stride_energy(images: Tensor, stride: int = 2) -> float:
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
-        >>> round(stride_energy(torch.randn(8, 1, 64, 64, generator=g), 2), 2)
-        0.02
+        >>> round(stride_energy(torch.randn(200, 1, 64, 64, generator=g), 2) * 64 * 64 / 27, 1)
+        1.0
     """
     if images.dim() != 4:
-        raise ShapeError(f"images of shape {tuple(images.shape)} are invalid: expected (N, C, H, W)")
+        raise ShapeError(
+            f"images of shape {tuple(images.shape)} are invalid: expected (N, C, H, W)"
+        )
     h, w = images.shape[-2:]
     mh, mw = h // stride * stride, w // stride * stride
     if mh // stride < 3 or mw // stride < 3:
@@ -104,7 +107,7 @@ def _blur(x: Tensor) -> Tensor:
 
 
 def laplacian_descriptors(
-    images: Tensor, levels: int = 3, per_image: int = 64, size: int = 7, seed: int = 0
+    images: Tensor, levels: int = 3, per_image: int = 32, size: int = 7, seed: int = 0
 ) -> list[Tensor]:
     """Random ``size x size`` neighbourhoods from each level of a Laplacian pyramid.
 
@@ -149,7 +152,7 @@ def laplacian_descriptors(
             band = x - _blur(up)
         else:
             band, low = x, x
-        n, c, hh, ww = band.shape
+        n, c = band.shape[:2]
         patches = F.unfold(band, size)  # (N, C * size * size, L)
         idx = torch.randint(patches.shape[-1], (n, per_image), generator=gen)
         chosen = torch.gather(patches, 2, idx[:, None, :].expand(n, patches.shape[1], per_image))
@@ -163,7 +166,7 @@ def laplacian_descriptors(
 
 
 def sliced_wasserstein(
-    a: Tensor, b: Tensor, directions: int = 256, repeats: int = 4, seed: int = 0
+    a: Tensor, b: Tensor, directions: int = 128, repeats: int = 4, seed: int = 0
 ) -> float:
     """Sliced Wasserstein-1 distance between two point sets of the same size.
 
@@ -209,13 +212,14 @@ def sliced_wasserstein(
     for _ in range(repeats):
         d = torch.randn(a.shape[1], directions, generator=gen, dtype=torch.float64)
         d = d / d.norm(dim=0, keepdim=True)
-        pa, _ = torch.sort(a @ d, dim=0)
-        pb, _ = torch.sort(b @ d, dim=0)
-        total += float((pa - pb).abs().mean())
+        # numpy's sort: several times faster than torch's on the CPU for this shape
+        pa = np.sort((a @ d).numpy(), axis=0)
+        pb = np.sort((b @ d).numpy(), axis=0)
+        total += float(np.abs(pa - pb).mean())
     return total / repeats
 
 
-def swd(real: Tensor, fake: Tensor, levels: int = 3, per_image: int = 64, seed: int = 0) -> float:
+def swd(real: Tensor, fake: Tensor, levels: int = 3, per_image: int = 32, seed: int = 0) -> float:
     """Mean over pyramid levels of the sliced Wasserstein distance, times 1000.
 
     Args:
@@ -225,6 +229,9 @@ def swd(real: Tensor, fake: Tensor, levels: int = 3, per_image: int = 64, seed: 
     Shape:
         - real, fake: ``(N, C, H, W)``
 
+    Descriptors are normalised per set (mean and standard deviation), so a change of
+    brightness or contrast alone does not count; the fine-scale structure does.
+
     Returns:
         ``1000 * mean_l SW(descriptors_l(real), descriptors_l(fake))`` (the SWD x 1e3 of
         Karras et al.).
@@ -233,9 +240,9 @@ def swd(real: Tensor, fake: Tensor, levels: int = 3, per_image: int = 64, seed: 
         ShapeError: as :func:`laplacian_descriptors`.
 
     Example:
-        >>> x = torch.rand(16, 1, 32, 32, generator=torch.Generator().manual_seed(2))
-        >>> swd(x, x)
-        0.0
+        >>> x = torch.rand(64, 1, 32, 32, generator=torch.Generator().manual_seed(2))
+        >>> swd(x, x) < swd(x, F.avg_pool2d(x, 3, 1, 1))
+        True
     """
     da = laplacian_descriptors(real, levels, per_image, seed=seed)
     db = laplacian_descriptors(fake, levels, per_image, seed=seed + 1)
