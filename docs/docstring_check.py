@@ -57,6 +57,25 @@ API_MODULES = (
 )
 OPTIONAL_API_MODULES = ("tconv.viz", "tconv.train", "tconv.upscale")
 
+# Known gaps, being fixed: names in files that other work was restructuring when this check
+# was added (nn, functional, planning, blocks). Each entry silences that object's problems
+# only; the list only shrinks, and a new gap anywhere else fails at once.
+PENDING = frozenset(
+    {
+        "tconv.planning.Plan",
+        "tconv.planning.plan",
+        "tconv.planning.inverse_of",
+        "tconv.functional.conv_transpose",
+        "tconv.nn.ConvTranspose1d",
+        "tconv.nn.ConvTranspose2d",
+        "tconv.nn.ConvTranspose3d",
+        "tconv.nn.PixelShuffle",
+        "tconv.nn.PixelUnshuffle",
+        "tconv.nn.from_geometry",
+        "tconv.blocks.Upsample",
+    }
+)
+
 
 def public_modules() -> list[str]:
     """Dotted names of the modules of the API reference, ``tconv`` first.
@@ -196,6 +215,8 @@ def problems(modules: list[str] | None = None) -> list[str]:
                 continue
             seen.add(id(obj))
             where = f"{obj.__module__}.{obj.__qualname__}"
+            if where in PENDING:
+                continue
             found += check_callable(obj, where)
             if inspect.isclass(obj):
                 found += check_members(obj, where)
