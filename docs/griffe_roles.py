@@ -9,6 +9,7 @@ where they fit. mkdocstrings reads Markdown, so before the docstrings are parsed
   would (the object itself, then its enclosing scopes, then absolute); into inline code when
   the target is outside the reference (torch, a private helper); and leaves a target that
   resolves nowhere as a link, so that ``mkdocs build --strict`` fails on the typo;
+- gives a class whose docstring is assigned at run time (``__doc__ = ...``) that docstring;
 - renames ``Example:`` (Griffe reads it as a Markdown admonition) to ``Examples:`` (doctests,
   rendered as code), and fences doctest blocks outside it as code (Markdown would read
   ``>>>`` as nested quotes).
@@ -16,6 +17,7 @@ where they fit. mkdocstrings reads Markdown, so before the docstrings are parsed
 
 from __future__ import annotations
 
+import inspect
 import pathlib
 import re
 import sys
@@ -109,6 +111,18 @@ def fence_doctests(text: str) -> str:
     return "\n".join(out)
 
 
+def _runtime_docstring(obj: Any) -> None:
+    """Give a class the docstring it has at run time (``__doc__ = ...`` assignments, which the
+    static reading of the source does not see)."""
+    try:
+        runtime = griffe.dynamic_import(obj.path)
+    except ImportError:
+        return
+    doc = runtime.__doc__ if runtime.__doc__ is not type.__doc__ else None
+    if doc:
+        obj.docstring = griffe.Docstring(inspect.cleandoc(doc), parent=obj)
+
+
 class SphinxRoles(griffe.Extension):
     """Rewrite tconv's docstrings for mkdocstrings once the package is loaded."""
 
@@ -119,6 +133,8 @@ class SphinxRoles(griffe.Extension):
         stack: list[Any] = [pkg]
         while stack:
             obj = stack.pop()
+            if obj.docstring is None and obj.is_class:
+                _runtime_docstring(obj)
             if obj.docstring is not None:
                 text = rewrite_roles(obj, obj.docstring.value, loader.modules_collection, modules)
                 obj.docstring.value = fence_doctests(text)
