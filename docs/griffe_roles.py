@@ -121,6 +121,8 @@ def _runtime_docstring(obj: Any) -> None:
     doc = runtime.__doc__ if runtime.__doc__ is not type.__doc__ else None
     if doc:
         obj.docstring = griffe.Docstring(inspect.cleandoc(doc), parent=obj)
+        if "__doc__" in obj.members:  # the assignment itself is not a member to show
+            del obj.members["__doc__"]
 
 
 class SphinxRoles(griffe.Extension):

@@ -178,8 +178,8 @@ def full_size(
         ``L`` per spatial dimension (a tuple even for int arguments).
 
     Raises:
-        ShapeError: for a value that is not an int or a tuple of ints, or tuples that
-            disagree on the number of dimensions.
+        ShapeError: for tuples that disagree on the number of dimensions.
+        TypeError: for a value that is not an int or a tuple of ints.
 
     Example:
         >>> full_size(16, 3, 2)
@@ -224,8 +224,9 @@ def conv_output_size(
         The convolution's output length per spatial dimension.
 
     Raises:
-        ShapeError: for a kernel, stride or dilation below 1, a padded input shorter than
-            the kernel span ``d * (k - 1) + 1``, or a value that is not an int or a tuple.
+        ShapeError: for a kernel, stride or dilation below 1, or a padded input shorter than
+            the kernel span ``d * (k - 1) + 1``.
+        TypeError: for a value that is not an int or a tuple of ints.
 
     Example:
         >>> conv_output_size(39, 3, 2, 1)
@@ -313,10 +314,24 @@ def conv_padding(
     the odd one at the end, as ``torch.nn.Conv2d(padding="same")``), an int, a tuple, or
     ``(begin, end)`` pairs; every pad must be >= 0.
 
-    >>> conv_padding("same", 4, rank=2)
-    ((1, 2), (1, 2))
-    >>> conv_padding((1, 2), 3, rank=2)
-    ((1, 1), (2, 2))
+    Args:
+        padding: ``"valid"``, ``"same"``, an int, a tuple, or ``(begin, end)`` pairs.
+        kernel_size: kernel length, an int or one per spatial dimension.
+        dilation: dilation, an int or one per dimension.
+        rank: number of spatial dimensions.
+
+    Returns:
+        ``(begin, end)`` per spatial dimension.
+
+    Raises:
+        ShapeError: for another padding name or a negative pad.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> conv_padding("same", 4, rank=2)
+        ((1, 2), (1, 2))
+        >>> conv_padding((1, 2), 3, rank=2)
+        ((1, 1), (2, 2))
     """
     k = as_tuple(kernel_size, rank, "kernel_size")
     d = as_tuple(dilation, rank, "dilation")
@@ -343,14 +358,27 @@ def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") 
     spatial size) or ``rank + 2`` (``(N, C, *spatial)``, as ``tuple(y.shape)``), as
     ``torch.nn.ConvTranspose{1,2,3}d`` requires.
 
-    >>> spatial_size(32, 2)
-    (32, 32)
-    >>> spatial_size((1, 8, 32, 30), 2)
-    (32, 30)
-    >>> spatial_size((4, 32, 30), 2)
-    Traceback (most recent call last):
-    ...
-    tconv.shapes.ShapeError: output_size=(4, 32, 30) is invalid for 2 spatial dimensions: ...
+    Args:
+        output_size: an int, ``rank`` ints, or ``rank + 2`` ints ``(N, C, *spatial)``.
+        rank: number of spatial dimensions.
+        name: the argument's name in error messages.
+
+    Returns:
+        The spatial size, ``rank`` ints.
+
+    Raises:
+        ShapeError: for a sequence of another length.
+        TypeError: for a value that is neither an int nor a sequence of ints.
+
+    Example:
+        >>> spatial_size(32, 2)
+        (32, 32)
+        >>> spatial_size((1, 8, 32, 30), 2)
+        (32, 30)
+        >>> spatial_size((4, 32, 30), 2)
+        Traceback (most recent call last):
+        ...
+        tconv.shapes.ShapeError: output_size=(4, 32, 30) is invalid for 2 spatial dimensions: ...
     """
     if _is_int(output_size):
         return as_tuple(output_size, rank, name)
@@ -850,6 +878,7 @@ def output_size(
     Raises:
         ShapeError: for invalid settings (the message names the value, the rule and the
             valid range), an unknown padding name, or an empty output.
+        TypeError: for a value that is not an int or a tuple of ints.
 
     Example:
         >>> output_size(16, 2, stride=2)
@@ -890,6 +919,7 @@ def output_size_range(
 
     Raises:
         ShapeError: for invalid settings or an unknown padding name.
+        TypeError: for a value that is not an int or a tuple of ints.
 
     Example:
         >>> output_size_range(16, 3, stride=2, padding=1)
@@ -928,6 +958,7 @@ def output_padding_for(
     Raises:
         ShapeError: when no output_padding reaches ``output_size`` (the message gives the
             reachable range), or for invalid settings.
+        TypeError: for a value that is not an int or a tuple of ints.
 
     Example:
         >>> output_padding_for(16, 32, 3, stride=2, padding=1)
