@@ -275,10 +275,14 @@ def _pairs(padding: object, rank: int) -> Crop:
                 f"padding={padding!r} is invalid: expected {rank} (begin, end) pairs, one per "
                 "spatial dimension"
             )
+    got = type(padding).__name__
+    if isinstance(padding, Sequence) and not isinstance(padding, str):
+        leaves = [x for v in padding for x in (v if isinstance(v, Sequence) else (v,))]
+        wrong = [x for x in leaves if not _is_int(x)]
+        got += f" holding {wrong[0]!r} of type {type(wrong[0]).__name__}" if wrong else ""
     raise TypeError(
         f"padding={padding!r} is invalid: expected an int, {rank} ints, {rank} (begin, end) "
-        f"pairs of ints, or one of {PADDING_NAMES}, got {type(padding).__name__}"
-        + ("" if isinstance(padding, (str, numbers.Number)) else " holding a non-int")
+        f"pairs of ints, or one of {PADDING_NAMES}, got {got}"
     )
 
 
