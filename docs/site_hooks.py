@@ -36,7 +36,7 @@ PROJECT_PAGES = {
     "LICENSE": "license.md",
 }
 REFERENCE_ENTRY = "API reference"
-LINK = re.compile(r"(?<!!)\]\(([^)\s#]+)(#[^)\s]*)?\)")
+LINK = re.compile(r"\]\(([^)\s#]+)(#[^)\s]*)?\)")
 
 
 def reference_page(module: str) -> str:
@@ -90,7 +90,7 @@ def _summary(module: str) -> str:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Rewrite links written for the repository to the pages they mean on the site."""
+    """Rewrite links and images written for the repository to what they mean on the site."""
     site_of = dict(PROJECT_PAGES)
     uri = page.file.src_uri
     # a project file's links are relative to the repository root, a docs page's to docs/
