@@ -67,7 +67,7 @@ CASES = [
     (
         lambda: tconv.conv_transpose(X1, W1, stride=(1, 2)),
         tconv.ShapeError,
-        r"stride=\(1, 2\) is invalid: expected an int or 1 ints",
+        r"stride=\(1, 2\) is invalid: expected an int or 1 int ",
     ),
     (
         lambda: tconv.conv_transpose(X1, W1, padding="half"),
@@ -125,6 +125,16 @@ CASES = [
         lambda: ConvTranspose2d(2, 2, 3, stride=2)(X2, output_size="11"),
         TypeError,
         r"output_size='11' is invalid: expected an int or a sequence of ints, got str",
+    ),
+    (
+        lambda: Upsample("4", 4, 2),
+        TypeError,
+        r"in_channels='4' is invalid: expected an int, got str",
+    ),
+    (
+        lambda: tconv.conv_matrix(torch.randn(2, 2, 3), 5, groups=1.5),
+        TypeError,
+        r"groups=1.5 is invalid: expected an int, got float",
     ),
     (
         lambda: tconv.conv_transpose(X1.double(), W1),
