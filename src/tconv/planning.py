@@ -24,13 +24,14 @@ from typing import Any
 import torch
 
 from .artifacts import overlap
+from .modules import CONV_TRANSPOSE
 from .shapes import (
-    Crop,
     Geometry,
     IntOrTuple,
     ShapeError,
     as_tuple,
     conv_output_size,
+    conv_padding,
     rank_of,
 )
 
@@ -98,8 +99,6 @@ class Plan:
         >>> m(torch.randn(1, 8, 16, 12)).shape
         torch.Size([1, 4, 33, 25])
         """
-        from . import nn  # modules sit above planning in the dependency order
-
         cin = self.defaults.get("in_channels") if in_channels is None else in_channels
         cout = self.defaults.get("out_channels") if out_channels is None else out_channels
         if cin is None or cout is None:
@@ -108,9 +107,7 @@ class Plan:
             k: v for k, v in self.defaults.items() if k not in ("in_channels", "out_channels")
         }
         options.update(kwargs)
-        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[
-            len(self.kernel_size)
-        ]
+        cls: Any = CONV_TRANSPOSE[len(self.kernel_size)]
         module: torch.nn.Module = cls(
             cin,
             cout,
@@ -427,22 +424,7 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
     d = as_tuple(settings.get("dilation", 1), rank, "dilation")
     n = as_tuple(input_size, rank, "input_size")
     padding = settings.get("padding", 0)
-    crop: Crop
-    if isinstance(padding, str):  # torch Conv's 'same' (stride 1; extra at the end) / 'valid'
-        if padding == "valid":
-            crop = ((0, 0),) * rank
-        elif padding == "same":
-            totals = [dd * (kk - 1) for kk, dd in zip(k, d)]
-            crop = tuple((t // 2, t - t // 2) for t in totals)
-        else:
-            raise ShapeError(
-                f"padding={padding!r} is invalid for a convolution: use 'same', "
-                "'valid', ints or (begin, end) pairs"
-            )
-    else:
-        crop = Geometry.create(k, s, padding, 0, d, rank=rank).crop
-    if any(a < 0 or b < 0 for a, b in crop):
-        raise ShapeError(f"padding={padding!r} is invalid for a convolution: pads must be >= 0")
+    crop = conv_padding(padding, k, d, rank)
     m = conv_output_size(n, k, s, crop, d)
     base = Geometry.create(
         k, s, crop, 0, d, settings.get("groups", 1), settings.get("padding_mode", "zeros")

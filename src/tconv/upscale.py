@@ -78,6 +78,12 @@ def _pil() -> Any:
 def shipped_checkpoint(scale: int) -> Path:
     """Path of the shipped checkpoint for ``scale``.
 
+    Args:
+        scale: 2 or 4.
+
+    Returns:
+        The path of ``tconv/weights/sr_x{scale}.pt`` (package data).
+
     Raises:
         ValueError: no model is shipped for ``scale``.
 
@@ -335,9 +341,23 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     Palette and other modes are converted to RGB/RGBA (L/LA for grey ones); 16-bit greyscale
     stays uint16.
 
+    Args:
+        path: a PNG, JPEG, TIFF, WebP (or any other Pillow-readable) file.
+
+    Returns:
+        The pixels: ``(H, W)`` grey, ``(H, W, 2)`` grey + alpha, ``(H, W, 3)`` RGB or
+        ``(H, W, 4)`` RGBA.
+
     Raises:
         OSError: missing or unreadable file.
         ValueError: not an image Pillow can decode (corrupt or unsupported).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     write_image(np.zeros((3, 4, 3), np.uint8), Path(folder) / "a.png")
+        ...     read_image(Path(folder) / "a.png").shape
+        (3, 4, 3)
     """
     Image = _pil()
     p = Path(path)
@@ -394,9 +414,21 @@ def write_image(array: np.ndarray, path: str | os.PathLike[str]) -> None:
     uint16 greyscale is written as 16-bit where the format has it (PNG, TIFF); uint16 colour
     is reduced to 8 bits (Pillow has no 16-bit RGB). Formats without alpha (JPEG) drop it.
 
+    Args:
+        array: ``(H, W)`` or ``(H, W, C)`` with C in 1 to 4; uint8, uint16, bool or float in
+            [0, 1].
+        path: the file to write; its suffix picks the format.
+
     Raises:
         ValueError: an unsupported suffix.
         OSError: the folder is missing or not writable.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     write_image(np.full((2, 2), 65535, np.uint16), Path(folder) / "g.png")
+        ...     int(read_image(Path(folder) / "g.png").max())
+        65535
     """
     Image = _pil()
     p = Path(path)

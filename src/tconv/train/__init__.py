@@ -51,7 +51,21 @@ TASKS: dict[str, type[Task]] = {}
 
 
 def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: add ``cls`` to :data:`TASKS` under ``cls.name``."""
+    """Class decorator: add ``cls`` to :data:`TASKS` under ``cls.name``.
+
+    Args:
+        cls: a :class:`Task` subclass with a ``name``.
+
+    Returns:
+        ``cls`` itself.
+
+    Raises:
+        ValueError: ``cls.name`` is empty.
+
+    Example:
+        >>> register_task(get_task("sr")) is TASKS["sr"]
+        True
+    """
     if not cls.name:
         raise ValueError(f"{cls.__name__} has no name")
     TASKS[cls.name] = cls
@@ -59,7 +73,15 @@ def register_task(cls: type[Task]) -> type[Task]:
 
 
 def task_names() -> list[str]:
-    """The names of the tasks whose modules exist (importable)."""
+    """The names of the tasks whose modules exist (importable).
+
+    Returns:
+        The names, in :data:`TASK_MODULES` order.
+
+    Example:
+        >>> task_names()[0]
+        'sr'
+    """
     names = []
     for name, module in TASK_MODULES.items():
         if name in TASKS or importlib.util.find_spec(module) is not None:
@@ -70,8 +92,18 @@ def task_names() -> list[str]:
 def get_task(name: str) -> type[Task]:
     """The Task class registered under ``name``.
 
+    Args:
+        name: a task name (``tconv train NAME``).
+
+    Returns:
+        The :class:`Task` subclass.
+
     Raises:
         ValueError: no such task.
+
+    Example:
+        >>> get_task("sr").name
+        'sr'
     """
     module = TASK_MODULES.get(name)
     if name not in TASKS and module is not None and importlib.util.find_spec(module) is not None:
@@ -109,9 +141,28 @@ def run(
 ) -> dict[str, Any]:
     """Train task ``name`` with ``config`` into ``out_dir`` (see :func:`tconv.train.fit`).
 
+    Args:
+        name: the task's name.
+        config: its config (:func:`make_config`).
+        out_dir: the run's folder.
+        resume: continue from the folder's last checkpoint(s).
+        device: the torch device (default: CUDA when available).
+        command: the command line to record in the checkpoints.
+        progress: show progress bars.
+
+    Returns:
+        :func:`fit`'s result, or ``{variant: result}`` for ``"all"``.
+
     When the task has a ``VARIANT_FIELD`` whose value is ``"all"``, every variant in
     ``VARIANTS`` is trained into ``out_dir/<variant>`` and the task's ``compare`` writes one
     table into ``out_dir``; the result is then ``{variant: result}``.
+
+    Example:
+        >>> import tempfile
+        >>> cfg = make_config("sr", upsampler="bicubic", eval_size=32, epochs=1)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     run("sr", cfg, out, progress=False)["metrics"]["psnr_gain_db"]
+        0.0
     """
     cls = get_task(name)
     field = cls.VARIANT_FIELD

@@ -70,10 +70,17 @@ MODEL = "model.pt"
 class Context:
     """Where a task runs: device, rank and world size; the only place that knows about DDP.
 
-    Attributes:
+    Args:
         device: the torch device of this process.
-        rank, world_size, local_rank: from torchrun's environment (0, 1, 0 without it).
+        rank: this process's rank (torchrun's ``RANK``; 0 alone).
+        world_size: the number of processes (``WORLD_SIZE``; 1 alone).
+        local_rank: the rank on this machine (``LOCAL_RANK``; picks the CUDA device).
         distributed: whether a process group is in use.
+
+    Example:
+        >>> ctx = Context(torch.device("cpu"))
+        >>> ctx.is_main, ctx.mean({"loss": 0.5}), ctx.sampler(range(4)) is None
+        (True, {'loss': 0.5}, True)
     """
 
     device: torch.device
@@ -163,6 +170,10 @@ class Task(abc.ABC):
     ``self.models`` and ``self.optimizers`` (dicts by name: the checkpoint stores their
     state_dicts) and wrap trainable models with ``self.ctx.wrap``.
 
+    Args:
+        config: an instance of ``Config``.
+        ctx: the :class:`Context` to run in (device, rank; DDP wrapping and samplers).
+
     Class attributes:
         name: the registry name (``tconv train NAME``).
         Config: the config dataclass; its ``epochs`` and ``seed`` fields are required.
@@ -170,6 +181,12 @@ class Task(abc.ABC):
         VARIANTS: when the config has a field named by ``VARIANT_FIELD`` whose value is
             ``"all"``, :func:`tconv.train.run` trains each value of VARIANTS into its own
             sub-folder and calls :meth:`compare`.
+
+    Example:
+        >>> from tconv.train import get_task
+        >>> task = get_task("sr")(get_task("sr").Config(), Context(torch.device("cpu")))
+        >>> task.name, task.models
+        ('sr', {})
     """
 
     name: ClassVar[str] = ""
@@ -231,11 +248,22 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
     """Build the ``cls`` dataclass from ``values``, naming an unknown field in a ValueError.
 
-    >>> @dataclasses.dataclass
-    ... class C:
-    ...     epochs: int = 1
-    >>> config_from_dict(C, {"epochs": 3})
-    C(epochs=3)
+    Args:
+        cls: a dataclass type (a task's ``Config``).
+        values: field values by name.
+
+    Returns:
+        ``cls(**values)``.
+
+    Raises:
+        ValueError: ``values`` names a field ``cls`` does not have.
+
+    Example:
+        >>> @dataclasses.dataclass
+        ... class C:
+        ...     epochs: int = 1
+        >>> config_from_dict(C, {"epochs": 3})
+        C(epochs=3)
     """
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
@@ -268,10 +296,22 @@ def save_atomic(obj: Any, path: Path) -> None:
 def load_checkpoint(path: str | os.PathLike[str], task: str | None = None) -> dict[str, Any]:
     """Load a tconv checkpoint with ``weights_only=True``; check its format (and task).
 
+    Args:
+        path: a ``last.pt``/``model.pt`` written by :func:`fit`.
+        task: the task it must be of (``None``: any).
+
+    Returns:
+        The checkpoint dict (see the module docstring).
+
     Raises:
         OSError: the file is missing or unreadable.
         ValueError: not a tconv checkpoint (corrupt, a pickle of other objects, another
             format), or a checkpoint of another task.
+
+    Example:
+        >>> from tconv.upscale import shipped_checkpoint
+        >>> load_checkpoint(shipped_checkpoint(2), task="sr")["config"]["scale"]
+        2
     """
     p = Path(path)
     if not p.is_file():
@@ -389,6 +429,16 @@ def fit(
 
     Raises:
         ValueError: ``resume`` without a checkpoint of this task in ``out_dir``.
+
+    Example:
+        >>> import tempfile
+        >>> from tconv.train import get_task, make_config
+        >>> cfg = make_config("sr", width=2, depth=1, patch=4, batch_size=2,
+        ...                   patches_per_epoch=2, eval_size=32, epochs=1)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     result = fit(get_task("sr"), cfg, out, progress=False)
+        ...     sorted(p.name for p in Path(out).iterdir())
+        ['crops.png', 'last.pt', 'metrics.json', 'model.pt', 'report.md']
     """
     out = Path(out_dir)
     ctx = Context.from_env(device)
