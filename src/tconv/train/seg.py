@@ -602,7 +602,7 @@ def _compare(
     ]
     for variant, r in results.items():
         m = r["metrics"]
-        cells = [f"{m[k]:.4f}" if isinstance(m.get(k), float) else "-" for k, _ in columns]
+        cells = [f"{m[k]:.4g}" if isinstance(m.get(k), float) else "-" for k, _ in columns]
         lines.append(f"| {variant} | " + " | ".join(cells) + f" | {r['train_seconds']:.0f} |")
     first = next(iter(results.values()))
     config = {k: v for k, v in first["config"].items() if k != "upsampler"}
