@@ -231,21 +231,38 @@ the checkerboard score of each upsampling layer (0 = none; see docs/artifacts.md
 multiply-adds, then a summary with advice.
 
 TARGET is 'package.module:callable' (called with no arguments; it returns an nn.Module, or is
-one) or the path of a module saved with torch.jit.save (TorchScript) or torch.save (pickled;
-load only files you trust).
+one) or the path of a module saved with torch.jit.save (TorchScript). A file saved with
+torch.save(model) is a pickle, and loading a pickle can run arbitrary code: it is read only
+with --trust-pickle (use it only for files whose source you trust).
 """
 
 _INSPECT_EPILOG = """\
 examples:
   tconv inspect mypkg.models:build_unet --input 1x3x64x64
   tconv inspect generator.pt --input 1x100x1x1 --json
+  tconv inspect my_own_model.pt --input 1x3x64x64 --trust-pickle
 
-A model that cannot be imported, loaded or run on the input prints one line and exits with
-status 2.
+--input needs the batch and channel dimensions (N x C x spatial sizes): 3x32x32 for a 2-D
+model is refused rather than run as one unbatched sample. Shapes are checked on the 'meta'
+device first (no memory used): an input or a layer step that needs more than --max-memory is
+refused with the memory it would need. A model that cannot be imported, loaded or run on the
+input prints one line and exits with status 2.
 """
 
 
+def _gibibytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: e.g. 4 or 0.5") from None
+    if not 0 < value < 2**40 or value != value:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: give a number of GiB > 0")
+    return value
+
+
 def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
+    from .inspection import DEFAULT_MAX_MEMORY
+
     p = subparsers.add_parser(
         "inspect",
         help="table of a model's upsampling layers: overlap, checkerboard score, advice",
@@ -261,15 +278,30 @@ def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="NxCxHxW",
         help="input shape, batch and channels first, e.g. 1x3x64x64 (1 to 3 spatial sizes)",
     )
+    p.add_argument(
+        "--max-memory",
+        type=_gibibytes,
+        default=DEFAULT_MAX_MEMORY / 2**30,
+        metavar="GIB",
+        help="refuse an input or a layer step that needs more memory than this, in GiB",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also load a pickled module (torch.save(model)): unpickling runs any code the "
+        "file holds, so only for files from a source you trust",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     return p
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    from .inspection import inspect_model, load_model, parse_shape
+    from .inspection import inspect_model, parse_shape
+    from .loading import load_model
 
     shape = parse_shape(args.input)
-    report = inspect_model(load_model(args.target), shape, name=args.target)
+    model = load_model(args.target, trust_pickle=args.trust_pickle)
+    report = inspect_model(model, shape, name=args.target, max_memory=int(args.max_memory * 2**30))
     print(report.to_json() if args.json else report.format())
     return 0
 
