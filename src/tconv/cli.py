@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -655,7 +656,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for declare, run in COMMANDS:
-        declare(subparsers).set_defaults(run=run)
+        sub = declare(subparsers)
+        sub.set_defaults(run=run, parser=sub)
     return parser
 
 
@@ -680,7 +682,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["shape", "--input", "2", "--kernel", "1", "--padding", "3"])  # one line on stderr
     2
     """
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
+    if extra:  # say it as the subcommand's error (argparse would blame the top-level parser)
+        args.parser.error(f"unrecognized arguments: {shlex.join(extra)}")
     prefix = f"{PROG} {args.command}"
     try:
         status: int = args.run(args)

@@ -22,7 +22,7 @@ Example:
     >>> torch.save(torch.nn.ReLU(), path)
     >>> load_file(path)
     Traceback (most recent call last):
-    tconv.loading.LoadError: ... is a full pickle ...: pass --trust-pickle ...
+    tconv.loading.LoadError: ... is a full pickle ... arbitrary code, ...: pass --trust-pickle ...
     >>> load_file(path, trust_pickle=True)
     ReLU()
 """
@@ -34,6 +34,7 @@ import os
 import pickle
 import re
 import sys
+import warnings
 import zipfile
 from typing import Any
 
@@ -94,6 +95,12 @@ def load_file(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> An
         raise LoadError(f"{name!r} does not exist")
     if os.path.isdir(name):
         raise LoadError(f"{name!r} is a directory, not a file saved by torch")
+    with warnings.catch_warnings():  # torch's advice on stderr would break the one-line answer
+        warnings.simplefilter("ignore")
+        return _load(name, trust_pickle)
+
+
+def _load(name: str, trust_pickle: bool) -> Any:
     if _is_torchscript(name):
         try:
             return torch.jit.load(name, map_location="cpu")
@@ -109,13 +116,18 @@ def load_file(path: str | os.PathLike[str], *, trust_pickle: bool = False) -> An
     except pickle.UnpicklingError as err:
         if not trust_pickle:
             needs = re.search(r"GLOBAL ([\w.]+)", str(err))
+            what = (
+                f"{name!r} is a full pickle (it holds Python objects such as {needs.group(1)}, "
+                "not only tensors); unpickling can run arbitrary code, so tconv does not load "
+                "it by default"
+                if needs
+                else f"{name!r} cannot be read as weights only (tensors and plain containers); "
+                "if it is a full pickle, unpickling it can run arbitrary code, so tconv does not "
+                "by default"
+            )
             raise LoadError(
-                f"{name!r} is a full pickle (it holds Python objects"
-                + (f" such as {needs.group(1)}" if needs else "")
-                + ", not only tensors); "
-                "unpickling can run arbitrary code, so tconv does not load it by default: pass "
-                "--trust-pickle (trust_pickle=True) only if you trust where the file came from, "
-                "or save the model with torch.jit.save, or its state_dict for a "
+                f"{what}: pass --trust-pickle (trust_pickle=True) only if you trust where the "
+                "file came from, or save the model with torch.jit.save, or its state_dict for a "
                 "'package.module:callable'"
             ) from err
     except Exception as err:  # not a torch file: torch raises RuntimeError, EOFError, ...

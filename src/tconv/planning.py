@@ -23,7 +23,6 @@ from typing import Any
 
 import torch
 
-from .artifacts import overlap
 from .shapes import (
     Crop,
     Geometry,
@@ -34,7 +33,7 @@ from .shapes import (
     rank_of,
 )
 
-__all__ = ["Plan", "inverse_of", "plan"]
+__all__ = ["Plan", "even_overlap", "inverse_of", "plan"]
 
 DEFAULT_KERNELS = tuple(range(1, 9))
 #: the default strides stop here: one layer that upsamples more is not a sensible layer
@@ -156,6 +155,28 @@ class Plan:
         return ", ".join(parts)
 
 
+def even_overlap(kernel_size: int, stride: int, dilation: int = 1) -> bool:
+    """Whether every output phase gets the same number of kernel taps (one dimension).
+
+    The same answer as :func:`tconv.artifacts.overlap` having equal counts, without building
+    the counts (whose size is the stride): tap ``j`` lands on phase ``j * dilation mod stride``,
+    so the taps cycle through every phase iff ``gcd(dilation, stride) == 1``, and then evenly iff
+    the stride divides the kernel size.
+
+    Args:
+        kernel_size: taps per dimension (>= 1).
+        stride: the transposed convolution's stride (>= 1).
+        dilation: spacing of the taps (>= 1).
+
+    Returns:
+        True when the overlap is even (no checkerboard from overlap).
+
+    >>> even_overlap(4, 2), even_overlap(3, 2), even_overlap(4, 2, dilation=2)
+    (True, False, False)
+    """
+    return stride == 1 or (math.gcd(dilation, stride) == 1 and kernel_size % stride == 0)
+
+
 @dataclass(frozen=True)
 class _Dim:
     """One dimension's candidate."""
@@ -233,10 +254,7 @@ def _dim_candidates(
             )
             if candidate.output_size(i) != (target,):  # verify (cannot fail unless the math is off)
                 raise AssertionError(f"plan arithmetic failed for k={k} s={s} d={d}")
-            counts = overlap(k, s, d)
-            found.append(
-                _Dim(k, s, d, padding, op, bool((counts == counts[0]).all()), i * k / target)
-            )
+            found.append(_Dim(k, s, d, padding, op, even_overlap(k, s, d), i * k / target))
     return sorted(found, key=_Dim.key)
 
 
@@ -458,7 +476,6 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
         }
     if "bias" in settings:
         defaults["bias"] = settings["bias"]
-    counts = [overlap(kk, ss, dd) for kk, ss, dd in zip(k, s, d)]
     result = Plan(
         input_size=m,
         target=n,
@@ -467,7 +484,7 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
         padding=tuple(a for a, _ in crop) if symmetric else exact.crop,
         output_padding=ops if symmetric else (0,) * rank,
         dilation=d,
-        uniform_overlap=all(bool((c == c[0]).all()) for c in counts),
+        uniform_overlap=all(even_overlap(kk, ss, dd) for kk, ss, dd in zip(k, s, d)),
         macs_per_output=math.prod(mm * kk / nn for mm, kk, nn in zip(m, k, n)),
         groups=int(settings.get("groups", 1)),
         padding_mode=str(settings.get("padding_mode", "zeros")),
