@@ -27,6 +27,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -41,10 +42,12 @@ __all__ = [
     "PaddingSpec",
     "ShapeError",
     "conv_output_size",
+    "conv_padding",
     "full_size",
     "output_padding_for",
     "output_size",
     "output_size_range",
+    "spatial_size",
 ]
 
 PaddingMode = Literal["zeros", "circular", "reflect", "replicate"]
@@ -92,10 +95,17 @@ def _is_int(value: object) -> bool:
 def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
     """An int or a sequence of ``rank`` ints as a tuple of ``rank`` ints.
 
+    A value of the wrong type (a float, a string, a sequence holding one) is a TypeError; a
+    sequence of ints of the wrong length is a :class:`ShapeError`.
+
     >>> as_tuple(2, 3, "stride")
     (2, 2, 2)
     >>> as_tuple((1, 2), 2, "stride")
     (1, 2)
+    >>> as_tuple("a", 2, "stride")
+    Traceback (most recent call last):
+    ...
+    TypeError: stride='a' is invalid: expected an int or a tuple of 2 ints, got str
     """
     if type(value) is tuple and len(value) == rank and all(type(v) is int for v in value):
         return value  # already normalised: the common case on every call
@@ -103,15 +113,28 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
         return (int(cast(int, value)),) * rank
     if isinstance(value, Sequence) and not isinstance(value, str):
         items = tuple(value)
+        wrong = [v for v in items if not _is_int(v)]
+        if wrong:
+            raise TypeError(
+                f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
+                f"dimension), got an element {wrong[0]!r} of type {type(wrong[0]).__name__}"
+            )
         if len(items) == 1 and rank > 1:
             items = items * rank
-        if len(items) != rank or not all(_is_int(v) for v in items):
+        if len(items) != rank:
             raise ShapeError(
-                f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
-                f"dimension)"
+                f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
+                f"dimension), got {len(items)}"
             )
         return tuple(int(v) for v in items)
-    raise ShapeError(f"{name}={value!r} is invalid: expected an int or a tuple of {rank} ints")
+    raise TypeError(
+        f"{name}={value!r} is invalid: expected an int or a tuple of {_ints(rank)}, got "
+        f"{type(value).__name__}"
+    )
+
+
+def _ints(n: int) -> str:
+    return "1 int" if n == 1 else f"{n} ints"
 
 
 def rank_of(*values: object) -> int:
@@ -149,10 +172,24 @@ def full_size(
 
     ``L = (i - 1) * s + d * (k - 1) + 1``: the one place this formula is written.
 
-    >>> full_size(16, 3, 2)
-    (33,)
-    >>> full_size((4, 5), (2, 3), (2, 1), (1, 2))
-    (8, 9)
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        ``L`` per spatial dimension (a tuple even for int arguments).
+
+    Raises:
+        ShapeError: for tuples that disagree on the number of dimensions.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> full_size(16, 3, 2)
+        (33,)
+        >>> full_size((4, 5), (2, 3), (2, 1), (1, 2))
+        (8, 9)
     """
     rank = rank_of(input_size, kernel_size, stride, dilation)
     i = as_tuple(input_size, rank, "input_size")
@@ -178,12 +215,28 @@ def conv_output_size(
 ) -> tuple[int, ...]:
     """Output size of the ordinary convolution (the one a transposed convolution transposes).
 
-    ``padding`` is an int, a tuple, or ``(begin, end)`` pairs per dimension.
+    ``O = (I + begin + end - (d * (k - 1) + 1)) // s + 1`` per dimension.
 
-    >>> conv_output_size(39, 3, 2, 1)
-    (20,)
-    >>> conv_output_size((8, 8), 3, 1, ((0, 2), (1, 1)))
-    (8, 8)
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: an int, a tuple, or ``(begin, end)`` pairs per dimension.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        The convolution's output length per spatial dimension.
+
+    Raises:
+        ShapeError: for a kernel, stride or dilation below 1, or a padded input shorter than
+            the kernel span ``d * (k - 1) + 1``.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> conv_output_size(39, 3, 2, 1)
+        (20,)
+        >>> conv_output_size((8, 8), 3, 1, ((0, 2), (1, 1)))
+        (8, 8)
     """
     rank = rank_of(input_size, kernel_size, stride, dilation, padding)
     n = as_tuple(input_size, rank, "input_size")
@@ -216,21 +269,32 @@ def _pairs(padding: object, rank: int) -> Crop:
         if all(_is_int(v) for v in items):
             t = as_tuple(tuple(items), rank, "padding")
             return tuple((p, p) for p in t)
-        if all(
-            isinstance(v, Sequence)
-            and not isinstance(v, str)
-            and len(v) == 2
-            and all(_is_int(x) for x in v)
-            for v in items
-        ):
+        pairs = all(isinstance(v, Sequence) and not isinstance(v, str) for v in items)
+        if pairs and all(_is_int(x) for v in items for x in v):
             if len(items) == 1 and rank > 1:
                 items = items * rank
-            if len(items) == rank:
+            if len(items) == rank and all(len(v) == 2 for v in items):
                 return tuple((int(v[0]), int(v[1])) for v in items)
-    raise ShapeError(
-        f"padding={padding!r} is invalid: expected an int, {rank} ints, {rank} (begin, end) pairs, "
-        f"or one of {PADDING_NAMES}"
+            raise ShapeError(
+                f"padding={padding!r} is invalid: expected {rank} (begin, end) pairs, one per "
+                "spatial dimension"
+            )
+    got = type(padding).__name__
+    if isinstance(padding, Sequence) and not isinstance(padding, str):
+        leaves = [x for v in padding for x in (v if isinstance(v, Sequence) else (v,))]
+        wrong = [x for x in leaves if not _is_int(x)]
+        got += f" holding {wrong[0]!r} of type {type(wrong[0]).__name__}" if wrong else ""
+    raise TypeError(
+        f"padding={padding!r} is invalid: expected an int, {_ints(rank)}, {rank} (begin, end) "
+        f"pair{'s' * (rank > 1)} of ints, or one of {PADDING_NAMES}, got {got}"
     )
+
+
+_NAME_MEANS = {
+    "same": "'same' means output = input * stride",
+    "same_lower": "'same_lower' means output = input * stride",
+    "valid": "'valid' means the full output (input - 1) * stride + dilation * (kernel - 1) + 1",
+}
 
 
 def _named_crop(name: str, span: int, stride: int) -> tuple[int, int]:
@@ -249,6 +313,98 @@ def _named_crop(name: str, span: int, stride: int) -> tuple[int, int]:
     return (total - total // 2, total // 2)  # same_lower: odd extra crop at the start
 
 
+def conv_padding(
+    padding: PaddingSpec, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, rank: int = 1
+) -> Crop:
+    """``(begin, end)`` zero padding per dimension of an ordinary convolution (torch's ConvNd).
+
+    ``padding`` is torch's ``"valid"`` (none) or ``"same"`` (total ``dilation * (kernel - 1)``,
+    the odd one at the end, as ``torch.nn.Conv2d(padding="same")``), an int, a tuple, or
+    ``(begin, end)`` pairs; every pad must be >= 0.
+
+    Args:
+        padding: ``"valid"``, ``"same"``, an int, a tuple, or ``(begin, end)`` pairs.
+        kernel_size: kernel length, an int or one per spatial dimension.
+        dilation: dilation, an int or one per dimension.
+        rank: number of spatial dimensions.
+
+    Returns:
+        ``(begin, end)`` per spatial dimension.
+
+    Raises:
+        ShapeError: for another padding name or a negative pad.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> conv_padding("same", 4, rank=2)
+        ((1, 2), (1, 2))
+        >>> conv_padding((1, 2), 3, rank=2)
+        ((1, 1), (2, 2))
+    """
+    k = as_tuple(kernel_size, rank, "kernel_size")
+    d = as_tuple(dilation, rank, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * rank
+        if padding == "same":
+            totals = [dd * (kk - 1) for kk, dd in zip(k, d)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        raise ShapeError(
+            f"padding={padding!r} is invalid for a convolution: use 'same', 'valid', ints or "
+            "(begin, end) pairs"
+        )
+    pads = _pairs(padding, rank)
+    if any(a < 0 or b < 0 for a, b in pads):
+        raise ShapeError(f"padding={padding!r} is invalid for a convolution: pads must be >= 0")
+    return pads
+
+
+def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") -> tuple[int, ...]:
+    """The spatial part of a requested ``output_size``, as torch's modules read it.
+
+    An int is the size of every spatial dimension; a sequence must hold ``rank`` entries (the
+    spatial size) or ``rank + 2`` (``(N, C, *spatial)``, as ``tuple(y.shape)``), as
+    ``torch.nn.ConvTranspose{1,2,3}d`` requires.
+
+    Args:
+        output_size: an int, ``rank`` ints, or ``rank + 2`` ints ``(N, C, *spatial)``.
+        rank: number of spatial dimensions.
+        name: the argument's name in error messages.
+
+    Returns:
+        The spatial size, ``rank`` ints.
+
+    Raises:
+        ShapeError: for a sequence of another length.
+        TypeError: for a value that is neither an int nor a sequence of ints.
+
+    Example:
+        >>> spatial_size(32, 2)
+        (32, 32)
+        >>> spatial_size((1, 8, 32, 30), 2)
+        (32, 30)
+        >>> spatial_size((4, 32, 30), 2)
+        Traceback (most recent call last):
+        ...
+        tconv.shapes.ShapeError: output_size=(4, 32, 30) is invalid for 2 spatial dimensions: ...
+    """
+    if _is_int(output_size):
+        return as_tuple(output_size, rank, name)
+    if not isinstance(output_size, Sequence) or isinstance(output_size, str):
+        raise TypeError(
+            f"{name}={output_size!r} is invalid: expected an int or a sequence of ints, got "
+            f"{type(output_size).__name__}"
+        )
+    items = tuple(output_size)
+    if len(items) not in (rank, rank + 2):
+        raise ShapeError(
+            f"{name}={items} is invalid for {rank} spatial dimension{'s' * (rank > 1)}: "
+            f"expected {rank} entries (the spatial size) or {rank + 2} (N, C, *spatial), as "
+            f"torch's modules accept; got {len(items)}"
+        )
+    return as_tuple(items[-rank:], rank, name)
+
+
 # ---------------------------------------------------------------------------------------------
 # the geometry type
 
@@ -259,14 +415,26 @@ class Geometry:
 
     ``crop[j] = (lo, hi)``: the output is ``full[lo : L - hi]`` along spatial dimension ``j``.
     Build one with :meth:`create` (which validates); all fields are tuples of ``rank`` ints.
+    Geometries are immutable and hashable.
 
-    >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
-    >>> g.crop
-    ((1, 0), (1, 0))
-    >>> g.output_size((16, 16))
-    (32, 32)
-    >>> g.torch_padding()
-    ((1, 1), (1, 1))
+    Args:
+        kernel_size: kernel length per spatial dimension.
+        stride: stride per dimension.
+        dilation: dilation per dimension.
+        crop: ``(lo, hi)`` per dimension; a negative value extends the output with zeros
+            (or with ``padding_mode``'s values).
+        groups: number of channel groups.
+        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``
+            (see :data:`PADDING_MODES`).
+
+    Example:
+        >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
+        >>> g.crop
+        ((1, 0), (1, 0))
+        >>> g.output_size((16, 16))
+        (32, 32)
+        >>> g.torch_padding()
+        ((1, 1), (1, 1))
     """
 
     kernel_size: tuple[int, ...]
@@ -294,8 +462,9 @@ class Geometry:
         ``"same"``, ``"same_lower"``, or explicit ``(begin, end)`` pairs per dimension (negative
         values extend with zeros). ``output_padding`` then shortens the end crop.
 
-        Results are cached by the arguments' ``repr`` (which tells ``True`` from ``1``), so
-        a layer called many times validates its settings once.
+        Results are cached (:func:`functools.lru_cache` on the normalised arguments, which
+        tell ``True`` and ``1.0`` from ``1``), so a layer called many times validates its
+        settings once.
 
         >>> Geometry.create(4, stride=2, padding="same").crop
         ((1, 1),)
@@ -303,7 +472,10 @@ class Geometry:
         ((0, -1),)
         """
         args = (kernel_size, stride, padding, output_padding, dilation, groups, padding_mode, rank)
-        return _create_cached(cls, repr(args), args)
+        key = _freeze(args)
+        if key is _UNHASHABLE or cls is not Geometry:  # e.g. a dict: uncached (it raises)
+            return cls._create(*args)
+        return _create_cached(key)
 
     @classmethod
     def _create(
@@ -331,10 +503,14 @@ class Geometry:
         _check_at_least(k, 1, "kernel_size")
         _check_at_least(s, 1, "stride")
         _check_at_least(d, 1, "dilation")
-        if not _is_int(groups) or int(groups) < 1:
+        if not _is_int(groups):
+            raise TypeError(
+                f"groups={groups!r} is invalid: groups must be an int, got {type(groups).__name__}"
+            )
+        if int(groups) < 1:
             raise ShapeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
         if padding_mode not in PADDING_MODES:
-            raise ShapeError(
+            raise ValueError(
                 f"padding_mode={padding_mode!r} is invalid: valid modes are {PADDING_MODES}"
             )
         limit = tuple(max(ss, dd) for ss, dd in zip(s, d))
@@ -346,17 +522,23 @@ class Geometry:
                 + " per dimension"
             )
         if isinstance(padding, str):
-            if padding not in PADDING_NAMES:
+            if padding not in PADDING_NAMES:  # a padding (any spelling) is geometry
                 raise ShapeError(
                     f"padding={padding!r} is invalid: valid names are {PADDING_NAMES}, or give an "
                     "int, a tuple, or (begin, end) pairs"
                 )
+            if any(op):
+                raise ShapeError(
+                    f"padding={padding!r} with output_padding={op} is invalid: "
+                    f"{_NAME_MEANS[padding]}, so there is no output_padding to add; pass "
+                    "output_size= for another size, or explicit (begin, end) crop pairs"
+                )
             crop = tuple(_named_crop(padding, dd * (kk - 1) + 1, ss) for kk, ss, dd in zip(k, s, d))
         else:
+            crop = _pairs(padding, rank)  # TypeError/ShapeError for anything else
             explicit_pairs = not _is_int(padding) and not all(
                 _is_int(v) for v in cast(Sequence[object], padding)
             )
-            crop = _pairs(padding, rank)
             if not explicit_pairs and any(lo < 0 for lo, _ in crop):
                 raise ShapeError(
                     f"padding={padding!r} is invalid: an int padding must be >= 0 (it crops both "
@@ -563,9 +745,17 @@ class Geometry:
                 f"in_channels={weight_shape[0]} (weight.shape[0]) is not divisible by groups={g}"
             )
         if channels != weight_shape[0]:
+            read_as = ""
+            if not batched:
+                names = ("C",) + (("L",) if r == 1 else ("D", "H", "W")[-r:])
+                read_as = (
+                    f"; the {r + 1}-D input was read as unbatched ({', '.join(names)}) as torch "
+                    f"does: for a batch add the batch dimension ({r + 2}-D (N, "
+                    f"{', '.join(names)})), e.g. input.unsqueeze(0)"
+                )
             raise ShapeError(
                 f"input has {channels} channels but the weight of shape {weight_shape} expects "
-                f"in_channels={weight_shape[0]} (weight.shape[0])"
+                f"in_channels={weight_shape[0]} (weight.shape[0]){read_as}"
             )
         if any(v < 1 for v in spatial):
             raise ShapeError(
@@ -606,19 +796,62 @@ class Geometry:
                 )
 
 
-_CREATED: dict[tuple[type, str], Geometry] = {}
+class _Leaf:
+    """A non-int argument in a cache key: equal only to the same type and value, so that
+    ``1.0`` and ``True`` never share a cache entry with ``1`` (they are TypeErrors)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Leaf)
+            and type(other.value) is type(self.value)
+            and other.value == self.value
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self.value), self.value))
 
 
-def _create_cached(cls: type[Geometry], key: str, args: tuple[Any, ...]) -> Geometry:
-    """:meth:`Geometry.create`, memoised on ``key`` (the arguments' repr, so unhashable lists
-    work too). Geometries are immutable, so sharing them is safe."""
-    geom = _CREATED.get((cls, key))
-    if geom is None:
-        geom = cls._create(*args)
-        if len(_CREATED) >= 4096:
-            _CREATED.clear()
-        _CREATED[(cls, key)] = geom
-    return geom
+_UNHASHABLE = object()
+
+
+def _freeze(value: object) -> Any:
+    """A hashable cache key for Geometry.create's arguments, or _UNHASHABLE.
+
+    ints (and int-likes: numpy integers, 0-d integer tensors) become ``int``; sequences become
+    tuples; strings and None stay; anything else is wrapped in a :class:`_Leaf`.
+    """
+    if type(value) is int or value is None or type(value) is str:
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        items = [_freeze(v) for v in value]
+        return _UNHASHABLE if any(v is _UNHASHABLE for v in items) else tuple(items)
+    if _is_int(value):
+        return int(operator.index(cast(Any, value)))
+    try:
+        hash(value)
+    except TypeError:
+        return _UNHASHABLE
+    return _Leaf(value)
+
+
+def _thaw(key: Any) -> Any:
+    if isinstance(key, _Leaf):
+        return key.value
+    if isinstance(key, tuple):
+        return tuple(_thaw(v) for v in key)
+    return key
+
+
+@functools.lru_cache(maxsize=4096)
+def _create_cached(key: tuple[Any, ...]) -> Geometry:
+    """:meth:`Geometry.create` memoised on the normalised arguments (geometries are immutable,
+    so sharing them is safe)."""
+    return Geometry._create(*_thaw(key))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,12 +871,30 @@ def output_size(
     ``O = (I - 1) * stride - lo - hi + dilation * (kernel - 1) + 1`` per dimension, where
     PyTorch's ``padding=p, output_padding=op`` means ``(lo, hi) = (p, p - op)``.
 
-    >>> output_size(16, 2, stride=2)
-    (32,)
-    >>> output_size((16, 16), 3, stride=2, padding=1, output_padding=1)
-    (32, 32)
-    >>> output_size(16, 3, stride=2, padding="same")
-    (32,)
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: an int or tuple (PyTorch's), ``"valid"``, ``"same"``, ``"same_lower"``, or
+            ``(begin, end)`` pairs per dimension.
+        output_padding: extra length at the end, each smaller than ``max(stride, dilation)``.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        The output length per spatial dimension.
+
+    Raises:
+        ShapeError: for invalid settings (the message names the value, the rule and the
+            valid range), an unknown padding name, or an empty output.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> output_size(16, 2, stride=2)
+        (32,)
+        >>> output_size((16, 16), 3, stride=2, padding=1, output_padding=1)
+        (32, 32)
+        >>> output_size(16, 3, stride=2, padding="same")
+        (32,)
     """
     rank = rank_of(input_size, kernel_size, stride, output_padding, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
@@ -661,10 +912,28 @@ def output_size_range(
 ) -> tuple[tuple[int, int], ...]:
     """(min, max) output size per dimension reachable with output_padding.
 
-    >>> output_size_range(16, 3, stride=2, padding=1)
-    ((31, 32),)
-    >>> output_size_range(16, 3, stride=1, padding=1, dilation=3)
-    ((20, 22),)
+    ``output_padding`` ranges over ``0 .. max(stride, dilation) - 1``, so the range spans
+    ``max(stride, dilation)`` sizes.
+
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: as in :func:`output_size`.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        ``(min, max)`` per spatial dimension.
+
+    Raises:
+        ShapeError: for invalid settings or an unknown padding name.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> output_size_range(16, 3, stride=2, padding=1)
+        ((31, 32),)
+        >>> output_size_range(16, 3, stride=1, padding=1, dilation=3)
+        ((20, 22),)
     """
     rank = rank_of(input_size, kernel_size, stride, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
@@ -683,12 +952,27 @@ def output_padding_for(
 ) -> tuple[int, ...]:
     """The output_padding that makes the output exactly ``output_size``.
 
-    Raises ShapeError listing the reachable range when no output_padding does it.
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        output_size: the wanted output length, an int or one per dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: as in :func:`output_size`.
+        dilation: dilation, an int or one per dimension.
 
-    >>> output_padding_for(16, 32, 3, stride=2, padding=1)
-    (1,)
-    >>> output_padding_for((16, 16), (31, 32), 3, stride=2, padding=1)
-    (0, 1)
+    Returns:
+        ``output_padding`` per spatial dimension.
+
+    Raises:
+        ShapeError: when no output_padding reaches ``output_size`` (the message gives the
+            reachable range), or for invalid settings.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> output_padding_for(16, 32, 3, stride=2, padding=1)
+        (1,)
+        >>> output_padding_for((16, 16), (31, 32), 3, stride=2, padding=1)
+        (0, 1)
     """
     rank = rank_of(input_size, output_size, kernel_size, stride, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:

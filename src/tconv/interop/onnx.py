@@ -43,10 +43,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import nn as _nn
 from ..functional import conv_transpose
-from ..shapes import Crop, Geometry, ShapeError, as_tuple
-from . import _build, _describe_crop, _geometry_of, _parameters
+from ..methods import Method
+from ..modules import (
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    _ConvTransposeNd,
+    geometry_of,
+)
+from ..shapes import Crop, Geometry, IntOrTuple, ShapeError, as_tuple
+from . import _build, _describe_crop, _parameters
 
 __all__ = [
     "AUTO_PADS",
@@ -68,22 +75,34 @@ def output_shape_crop(
 ) -> tuple[int, int]:
     """The crop ``(lo, hi)`` of the full output for an ONNX output size ``target``.
 
-    ``full_length`` is the uncropped length ``L``; the total padding is
-    ``t = L + output_padding - target``; ``hi`` is net of ``output_padding``.
+    The total padding is ``t = L + output_padding - target``; ``auto_pad`` splits it.
 
-    >>> output_shape_crop(11, 0, 8, "SAME_UPPER")    # t = 3: the odd crop at the end
-    (1, 2)
-    >>> output_shape_crop(11, 0, 8, "NOTSET")        # spec: the odd crop at the start
-    (2, 1)
-    >>> output_shape_crop(11, 0, 12, "NOTSET")       # t = -1: one zero at the end
-    (0, -1)
-    >>> output_shape_crop(11, 0, 12, "SAME_UPPER")   # reference: floor(-1 / 2) at the start
-    (-1, 0)
-    >>> output_shape_crop(11, 1, 11, "SAME_LOWER")
-    (1, -1)
+    Args:
+        full_length: the uncropped length ``L`` (:func:`tconv.shapes.full_size`).
+        output_padding: the node's ``output_padding`` for this dimension.
+        target: the node's ``output_shape`` for this dimension.
+        auto_pad: one of :data:`AUTO_PADS`.
+
+    Returns:
+        ``(lo, hi)``, ``hi`` net of ``output_padding``; negative values extend with zeros.
+
+    Raises:
+        ValueError: for an unknown ``auto_pad``.
+
+    Example:
+        >>> output_shape_crop(11, 0, 8, "SAME_UPPER")    # t = 3: the odd crop at the end
+        (1, 2)
+        >>> output_shape_crop(11, 0, 8, "NOTSET")        # spec: the odd crop at the start
+        (2, 1)
+        >>> output_shape_crop(11, 0, 12, "NOTSET")       # t = -1: one zero at the end
+        (0, -1)
+        >>> output_shape_crop(11, 0, 12, "SAME_UPPER")   # reference: floor(-1 / 2) at the start
+        (-1, 0)
+        >>> output_shape_crop(11, 1, 11, "SAME_LOWER")
+        (1, -1)
     """
     if auto_pad not in AUTO_PADS:
-        raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+        raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
     total = full_length + output_padding - target
     if auto_pad == "SAME_UPPER":
         lo = total // 2
@@ -98,24 +117,50 @@ def output_shape_crop(
 # modules whose crop depends on the input size (ONNX output_shape)
 
 
-class _OutputShapeMixin:
-    """A ConvTranspose whose output size is fixed by ONNX ``output_shape``."""
+class _OnnxConvTransposeNd(_ConvTransposeNd):
+    """A tconv ConvTransposeNd whose output size is fixed by ONNX ``output_shape``.
 
-    _rank: int
-    weight: Tensor
-    bias: Tensor | None
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    groups: int
-    method: str
-    geometry: Geometry
+    The shared constructor, ``geometry_for``, ``forward`` and ``repr`` of
+    :class:`OnnxConvTranspose1d`/``2d``/``3d``.
+    """
 
-    def _setup_onnx(self, output_shape: Sequence[int], auto_pad: str) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple = 1,
+        output_padding: IntOrTuple = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: IntOrTuple = 1,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        output_shape: Sequence[int],
+        auto_pad: str = "NOTSET",
+        method: Method = "native",
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            0,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            "zeros",
+            device,
+            dtype,
+            method=method,
+        )
         shape = as_tuple(tuple(output_shape)[-self._rank :], self._rank, "output_shape")
         if any(v < 1 for v in shape):
             raise ShapeError(f"output_shape={shape} is invalid: every length must be >= 1")
         if auto_pad not in AUTO_PADS:
-            raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+            raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
         self.output_shape = shape
         self.auto_pad = auto_pad
 
@@ -137,10 +182,10 @@ class _OutputShapeMixin:
         )
         return base.with_crop(crop)
 
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+    def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
         if output_size is not None:
             raise ShapeError(
-                f"output_size={tuple(output_size)} is invalid here: this module's output size is "
+                f"output_size={output_size!r} is invalid here: this module's output size is "
                 f"fixed by the ONNX output_shape={self.output_shape}"
             )
         spatial = tuple(input.shape[-self._rank :])
@@ -160,67 +205,60 @@ class _OutputShapeMixin:
         )
 
     def extra_repr(self) -> str:
-        text = super().extra_repr()  # type: ignore[misc]
+        text = super().extra_repr()
         return text + f", output_shape={self.output_shape}, auto_pad={self.auto_pad}"
 
 
-def _make_output_shape_class(rank: int, base: type) -> type:
-    class OnnxConvTranspose(_OutputShapeMixin, base):
-        def __init__(
-            self,
-            in_channels: int,
-            out_channels: int,
-            kernel_size: int | tuple[int, ...],
-            stride: int | tuple[int, ...] = 1,
-            output_padding: int | tuple[int, ...] = 0,
-            groups: int = 1,
-            bias: bool = True,
-            dilation: int | tuple[int, ...] = 1,
-            device: Any = None,
-            dtype: Any = None,
-            *,
-            output_shape: Sequence[int],
-            auto_pad: str = "NOTSET",
-            method: str = "native",
-        ) -> None:
-            base.__init__(  # type: ignore[misc]
-                self,
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride,
-                0,
-                output_padding,
-                groups,
-                bias,
-                dilation,
-                "zeros",
-                device,
-                dtype,
-                method=method,
-            )
-            self._setup_onnx(output_shape, auto_pad)
-
-    name = f"OnnxConvTranspose{rank}d"
-    OnnxConvTranspose.__name__ = OnnxConvTranspose.__qualname__ = name
-    OnnxConvTranspose.__doc__ = f"""``tconv.nn.ConvTranspose{rank}d`` with an ONNX ``output_shape``.
-
+_ONNX_DOC = """
     The output spatial size is always ``output_shape``; the crop of the full output is resolved
-    per call from the input size with :func:`output_shape_crop` (``auto_pad`` chooses the split).
-    Same parameters, state_dict and methods as ``tconv.nn.ConvTranspose{rank}d``; ``geometry``
-    holds the settings without the crop and ``geometry_for(input_size)`` the resolved geometry.
+    per call from the input size with :func:`output_shape_crop` (``auto_pad`` chooses the split:
+    one of :data:`AUTO_PADS`). Same parameters, state_dict and methods as the tconv module of
+    the same rank (its other arguments mean the same); ``geometry`` holds the settings without
+    the crop and ``geometry_for(input_size)`` the resolved geometry.
+
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: kernel size, an int or one per spatial dimension.
+        stride: stride, an int or one per dimension.
+        output_padding: the node's ``output_padding`` (it enters the total padding).
+        groups: channel groups.
+        bias: learn an additive bias.
+        dilation: dilation, an int or one per dimension.
+        device: as in torch's modules.
+        dtype: as in torch's modules.
+        output_shape: the output spatial size, one int per dimension.
+        auto_pad: how the padding is split between the ends, one of :data:`AUTO_PADS`.
+        method: how to compute it, one of ``tconv.METHODS``.
+
+    Raises:
+        ShapeError: for an ``output_shape`` length below 1, or invalid settings.
+        ValueError: for an unknown ``auto_pad`` or ``method``.
 
     Shape:
         - Input: ``(N, C_in, *I)`` or ``(C_in, *I)``
         - Output: ``(N, C_out, *output_shape)``
-    """
-    return OnnxConvTranspose
+
+    Example:
+        >>> m = OnnxConvTranspose1d(2, 3, 3, stride=2, output_shape=[10], auto_pad="SAME_UPPER")
+        >>> m(torch.randn(1, 2, 5)).shape, m(torch.randn(1, 2, 4)).shape
+        (torch.Size([1, 3, 10]), torch.Size([1, 3, 10]))
+"""
 
 
-OnnxConvTranspose1d = _make_output_shape_class(1, _nn.ConvTranspose1d)
-OnnxConvTranspose2d = _make_output_shape_class(2, _nn.ConvTranspose2d)
-OnnxConvTranspose3d = _make_output_shape_class(3, _nn.ConvTranspose3d)
-_OUTPUT_SHAPE_CLASSES: dict[int, Any] = {
+class OnnxConvTranspose1d(_OnnxConvTransposeNd, ConvTranspose1d):
+    __doc__ = "``tconv.nn.ConvTranspose1d`` with an ONNX ``output_shape``.\n" + _ONNX_DOC
+
+
+class OnnxConvTranspose2d(_OnnxConvTransposeNd, ConvTranspose2d):
+    __doc__ = "``tconv.nn.ConvTranspose2d`` with an ONNX ``output_shape``.\n" + _ONNX_DOC
+
+
+class OnnxConvTranspose3d(_OnnxConvTransposeNd, ConvTranspose3d):
+    __doc__ = "``tconv.nn.ConvTranspose3d`` with an ONNX ``output_shape``.\n" + _ONNX_DOC
+
+
+_OUTPUT_SHAPE_CLASSES: dict[int, type[_OnnxConvTransposeNd]] = {
     1: OnnxConvTranspose1d,
     2: OnnxConvTranspose2d,
     3: OnnxConvTranspose3d,
@@ -276,11 +314,16 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
         - weight: ``(C, M / group, *kernel_shape)`` = the module's weight, no flip
         - input ``(N, C, *I)`` -> output ``(N, M, *O)``
 
-    Example (needs onnx)::
-
-        node = onnx.helper.make_node("ConvTranspose", ["X", "W"], ["Y"], strides=[2, 2],
-                                     auto_pad="SAME_UPPER")
-        module = from_node(node, w)     # == the node, e.g. in onnxruntime
+    Example:
+        >>> import onnx
+        >>> node = onnx.helper.make_node(
+        ...     "ConvTranspose", ["X", "W"], ["Y"], strides=[2], auto_pad="SAME_UPPER"
+        ... )
+        >>> module = from_node(node, np.ones((1, 1, 3), dtype="float32"))
+        >>> module
+        ConvTranspose1d(1, 1, kernel_size=(3,), stride=(2,), padding=same, bias=False)
+        >>> module(torch.ones(1, 1, 3)).tolist()
+        [[[1.0, 1.0, 2.0, 1.0, 2.0, 1.0]]]
     """
     if getattr(node, "op_type", None) != "ConvTranspose":
         raise ValueError(
@@ -323,7 +366,7 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
     group = int(attrs.get("group", 1))
     auto_pad = str(attrs.get("auto_pad", "NOTSET"))
     if auto_pad not in AUTO_PADS:
-        raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+        raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
     if "pads" in attrs and auto_pad != "NOTSET":
         raise ShapeError(
             f"pads={list(attrs['pads'])} with auto_pad={auto_pad!r} is invalid: the ONNX spec "
@@ -357,7 +400,7 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
         )
         with torch.no_grad():
             module.weight.copy_(w)
-            if b is not None:
+            if b is not None and module.bias is not None:
                 module.bias.copy_(b)
         return module
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -388,6 +431,25 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
 def from_model(model: Any) -> torch.nn.Module:
     """The tconv module of the one ``ConvTranspose`` node in an ONNX model (or a path to one),
     with ``W`` (and ``B``) read from the model's initializers.
+
+    Args:
+        model: an ``onnx.ModelProto``, or the path of a saved model.
+
+    Returns:
+        The module :func:`from_node` makes of the node.
+
+    Raises:
+        ValueError: when the model has no or several ``ConvTranspose`` nodes, or the node's
+            ``W``/``B`` are not initializers.
+        ShapeError: for node attributes no ConvTranspose can have (see :func:`from_node`).
+        OSError: when the path cannot be read.
+
+    Example:
+        >>> import tconv
+        >>> module = tconv.nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same")
+        >>> back = from_model(export(module, None, torch.randn(1, 3, 5, 5)))
+        >>> back, torch.equal(back.weight, module.weight)
+        (ConvTranspose2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=same), True)
     """
     import onnx
     from onnx import numpy_helper
@@ -417,18 +479,28 @@ def onnx_attributes(module: torch.nn.Module) -> dict[str, Any]:
     Crops ``(lo, hi)`` become ``pads`` (``lo >= 0``) and, where ``hi < 0`` (zero extension at
     the end), ``output_padding = -hi`` (at most ``stride - 1``, which onnxruntime enforces).
 
+    Args:
+        module: a tconv or torch ``ConvTranspose{1,2,3}d``, or an
+            :class:`OnnxConvTranspose1d`/``2d``/``3d`` (then ``output_shape`` and
+            ``auto_pad`` instead of ``pads``).
+
+    Returns:
+        ``kernel_shape``, ``strides``, ``dilations``, ``group``, ``pads``, ``output_padding``
+        (and ``output_shape``, ``auto_pad``) as ONNX attribute values.
+
     Raises:
         ShapeError: for a non-zeros ``padding_mode``, a zero extension at the start (``lo <
             0``: pads must be >= 0) or an extension at the end of ``stride`` or more.
 
-    >>> from tconv.nn import ConvTranspose1d
-    >>> attrs = onnx_attributes(ConvTranspose1d(2, 2, 3, stride=2, padding="same"))
-    >>> attrs["pads"], attrs["output_padding"], attrs["strides"]
-    ([0, 1], [0], [2])
-    >>> onnx_attributes(ConvTranspose1d(2, 2, 1, stride=3, padding="same"))["output_padding"]
-    [2]
+    Example:
+        >>> from tconv.nn import ConvTranspose1d
+        >>> attrs = onnx_attributes(ConvTranspose1d(2, 2, 3, stride=2, padding="same"))
+        >>> attrs["pads"], attrs["output_padding"], attrs["strides"]
+        ([0, 1], [0], [2])
+        >>> onnx_attributes(ConvTranspose1d(2, 2, 1, stride=3, padding="same"))["output_padding"]
+        [2]
     """
-    if isinstance(module, _OutputShapeMixin):
+    if isinstance(module, _OnnxConvTransposeNd):
         g = module.geometry
         attrs: dict[str, Any] = _common_attributes(g)
         attrs["output_padding"] = [-hi for _, hi in g.crop]
@@ -436,7 +508,7 @@ def onnx_attributes(module: torch.nn.Module) -> dict[str, Any]:
         if module.auto_pad != "NOTSET":
             attrs["auto_pad"] = module.auto_pad
         return attrs
-    g = _geometry_of(module)
+    g = geometry_of(module)
     if g.padding_mode != "zeros":
         raise ShapeError(
             f"padding_mode={g.padding_mode!r} cannot be expressed by ONNX ConvTranspose: it "
@@ -497,9 +569,26 @@ def export(
         ShapeError: when ONNX cannot express the module's geometry (see
             :func:`onnx_attributes`) or the example input does not fit the module.
 
+    Returns:
+        The checked ``onnx.ModelProto`` (input ``"input"``, output ``"output"``).
+
     Shape:
         - ``W``: the module's weight ``(C_in, C_out / groups, *kernel_size)``, no flip
         - input ``X``: ``(N, C_in, *I)``; output ``Y``: ``(N, C_out, *O)``
+
+    Example:
+        >>> import onnxruntime, tconv
+        >>> module = tconv.nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same")
+        >>> x = torch.randn(1, 3, 5, 5)
+        >>> model = export(module, None, x)
+        >>> [node.op_type for node in model.graph.node]
+        ['ConvTranspose']
+        >>> session = onnxruntime.InferenceSession(
+        ...     model.SerializeToString(), providers=["CPUExecutionProvider"]
+        ... )
+        >>> (y,) = session.run(None, {"input": x.numpy()})
+        >>> y.shape, bool(np.allclose(y, module(x).detach().numpy(), atol=1e-5))
+        ((1, 8, 10, 10), True)
     """
     import onnx
     from onnx import helper, numpy_helper
