@@ -159,3 +159,14 @@ def test_even_overlap_agrees_with_the_counts_and_needs_no_memory():
     assert even_overlap(2 * 10**20, 10**20) and not even_overlap(3, 10**20)  # no tensor of 1e20
     p = inverse_of({"kernel_size": 3, "stride": 10**20}, 10**21)
     assert p.output_size() == (10**21,) and not p.uniform_overlap
+
+
+def test_inverse_of_same_with_a_stride_is_refused_with_the_reason():
+    with pytest.raises(ShapeError, match=r"padding='same' with stride=\(2,\) is ambiguous: "
+                       r"PyTorch's Conv refuses 'same' with a stride > 1"):  # fmt: skip
+        inverse_of({"kernel_size": 3, "stride": 2, "padding": "same"}, 40)
+    from tconv.planning import keras_conv_padding
+
+    pads = keras_conv_padding(40, 3, 2)
+    p = inverse_of({"kernel_size": 3, "stride": 2, "padding": pads}, 40)
+    assert p.input_size == (20,) and p.output_size() == (40,)

@@ -458,6 +458,12 @@ examples:
   tconv inverse --kernel 3 --stride 2 --padding 1 39x40 --json
   tconv inverse --kernel 4 --stride 4 30 31 32 33
   tconv inverse --kernel 3x5 --stride 2 --padding 1x2 64x48
+  tconv inverse --kernel 3 --stride 2 --padding same 39 40
+
+--padding same is the convolution's 'same': with stride 1, PyTorch's Conv(padding='same'); with
+a larger stride (which PyTorch's Conv refuses) it is read as TensorFlow/Keras's: conv output =
+ceil(input / stride), the total pad split with the odd one at the end, so the pads depend on
+SIZE; the output says so and shows them.
 """
 
 
@@ -486,7 +492,11 @@ def _add_inverse(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--stride", type=_size, default=(1,), metavar="S", help="its stride")
     p.add_argument(
-        "--padding", default="0", metavar="P", help="its padding: e.g. 1 or 1x0, or same / valid"
+        "--padding",
+        default="0",
+        metavar="P",
+        help="its padding: e.g. 1 or 1x0, or same / valid (same with a stride > 1: "
+        "TensorFlow/Keras's, see below)",
     )
     p.add_argument("--dilation", type=_size, default=(1,), metavar="D", help="its dilation")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -494,7 +504,7 @@ def _add_inverse(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def _run_inverse(args: argparse.Namespace) -> int:
-    from .planning import inverse_of
+    from .planning import inverse_of, keras_conv_padding
 
     padding: Any = args.padding
     if padding not in ("same", "valid"):
@@ -505,31 +515,48 @@ def _run_inverse(args: argparse.Namespace) -> int:
                 f"--padding {padding!r} is invalid: expected lengths >= 0 such as 1 or 1x0, "
                 "or same / valid"
             ) from None
+    keras_same = padding == "same" and any(v > 1 for v in args.stride)
     rows = []
     for size in args.sizes:
+        conv_padding = padding
+        if keras_same:  # PyTorch refuses it; TensorFlow/Keras pads to ceil(input / stride)
+            conv_padding = keras_conv_padding(size, args.kernel, args.stride, args.dilation)
         conv = {
             "kernel_size": args.kernel,
             "stride": args.stride,
-            "padding": padding,
+            "padding": conv_padding,
             "dilation": args.dilation,
         }
         inv = inverse_of(conv, size)
-        rows.append((size, inv))
+        rows.append((size, conv_padding, inv))
     if args.json:
         print(
             json.dumps(
                 [
-                    {"input": list(s), "conv_output": list(p.input_size), **p.as_dict()}
-                    for s, p in rows
+                    {
+                        "input": list(s),
+                        "conv_output": list(p.input_size),
+                        **({"conv_padding": [list(c) for c in pads]} if keras_same else {}),
+                        **p.as_dict(),
+                    }
+                    for s, pads, p in rows
                 ]
             )
         )
         return 0
-    for size, inv in rows:
+    if keras_same:
+        print(
+            "padding 'same' with stride > 1 read as TensorFlow/Keras's: conv output = "
+            "ceil(input / stride), pads (begin, end) per size (PyTorch's Conv refuses it)"
+        )
+    for size, pads, inv in rows:
         n = "x".join(map(str, size))
         m = "x".join(map(str, inv.input_size))
+        conv_text = "conv"
+        if keras_same:
+            conv_text += " (pads " + " ".join(f"({lo}, {hi})" for lo, hi in pads) + ")"
         print(
-            f"{n} -> conv -> {m} -> transposed conv ({inv}) -> "
+            f"{n} -> {conv_text} -> {m} -> transposed conv ({inv}) -> "
             f"{'x'.join(map(str, inv.output_size()))}"
         )
     return 0

@@ -47,8 +47,8 @@ import torch
 from torch import Tensor
 
 from . import artifacts, blocks, convert
-from . import nn as _nn
 from .loading import one_line
+from .modules import PixelShuffle, geometry_of
 from .shapes import Geometry, ShapeError
 
 __all__ = [
@@ -249,7 +249,7 @@ def _is_conv(module: torch.nn.Module) -> bool:
 
 
 def _is_shuffle(module: torch.nn.Module) -> bool:
-    return issubclass(_class(module), (torch.nn.PixelShuffle, _nn.PixelShuffle))
+    return issubclass(_class(module), (torch.nn.PixelShuffle, PixelShuffle))
 
 
 def _is_block(module: torch.nn.Module) -> bool:
@@ -267,26 +267,30 @@ def _short(values: Sequence[int]) -> str:
 
 def _geometry(module: torch.nn.Module) -> Geometry | None:
     """The transposed-convolution geometry of a layer (or of what a block computes)."""
-    geom = getattr(module, "geometry", None)
+    geom = getattr(module, "geometry", None)  # tconv's layers, SubpixelConvTranspose
     if isinstance(geom, Geometry):
         return geom
-    if _is_transposed(module):
-        rank = module.weight.dim() - 2  # type: ignore[operator]
-        try:
-            return Geometry.create(
-                _tuple(module.kernel_size, rank),
-                _tuple(module.stride, rank),
-                module.padding,  # type: ignore[arg-type]
-                _tuple(module.output_padding, rank),
-                _tuple(module.dilation, rank),
-                int(module.groups),  # type: ignore[arg-type]
-                rank=rank,
-            )
-        except ShapeError:
-            return None
-    if isinstance(module, blocks.Upsample) and module.mode == "transposed":
-        return None if module.conv is None else _geometry(module.conv)
-    return None
+    if isinstance(module, blocks.Upsample):
+        return _geometry(module.conv) if module.mode == "transposed" and module.conv else None
+    if not _is_transposed(module):
+        return None
+    try:
+        if not isinstance(module, torch.jit.ScriptModule):
+            return geometry_of(module)
+        # TorchScript keeps a ConvTransposeNd's attributes but not its class
+        rank = module.weight.dim() - 2
+        return Geometry.create(
+            _tuple(module.kernel_size, rank),
+            _tuple(module.stride, rank),
+            module.padding,
+            _tuple(module.output_padding, rank),
+            _tuple(module.dilation, rank),
+            int(module.groups),
+            str(module.padding_mode),
+            rank=rank,
+        )
+    except ShapeError:  # a crop that depends on the input size: no fixed geometry to show
+        return None
 
 
 def _settings(module: torch.nn.Module) -> str:

@@ -31,10 +31,11 @@ from .shapes import (
     as_tuple,
     conv_output_size,
     conv_padding,
+    full_size,
     rank_of,
 )
 
-__all__ = ["Plan", "even_overlap", "inverse_of", "plan"]
+__all__ = ["Plan", "even_overlap", "inverse_of", "keras_conv_padding", "plan"]
 
 DEFAULT_KERNELS = tuple(range(1, 9))
 #: the default strides stop here: one layer that upsamples more is not a sensible layer
@@ -498,6 +499,14 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
     d = as_tuple(settings.get("dilation", 1), rank, "dilation")
     n = as_tuple(input_size, rank, "input_size")
     padding = settings.get("padding", 0)
+    if padding == "same" and any(v > 1 for v in s):
+        raise ShapeError(
+            f"padding='same' with stride={s} is ambiguous: PyTorch's Conv refuses 'same' with a "
+            "stride > 1, and TensorFlow/Keras's 'same' pads to output = ceil(input / stride) "
+            "with pads that depend on the input size; pass those pads, "
+            "padding=tconv.planning.keras_conv_padding(input_size, kernel_size, stride), or "
+            "explicit ints / (begin, end) pairs"
+        )
     crop = conv_padding(padding, k, d, rank)
     m = conv_output_size(n, k, s, crop, d)
     base = Geometry.create(
@@ -531,3 +540,44 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
     if result.output_size() != n:
         raise AssertionError(f"inverse {result} does not restore {n}")
     return result
+
+
+def keras_conv_padding(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    dilation: IntOrTuple = 1,
+) -> tuple[tuple[int, int], ...]:
+    """The ``(begin, end)`` pads of TensorFlow/Keras's convolution ``padding="same"``.
+
+    Keras pads a convolution so that ``output = ceil(input / stride)``: the total pad is what
+    a transposed convolution of that output would add beyond the input (never negative), the
+    odd one at the end. With stride 1 it equals PyTorch's ``Conv(padding="same")``; PyTorch
+    refuses ``"same"`` with a larger stride, and the pads depend on the input size.
+
+    Args:
+        input_size: the convolution's input size (an int or one per dimension).
+        kernel_size: its kernel size.
+        stride: its stride.
+        dilation: its dilation.
+
+    Returns:
+        ``(begin, end)`` per dimension, for ``inverse_of(..., padding=...)`` or ``F.pad``.
+
+    Raises:
+        ShapeError: for sizes, kernels, strides or dilations below 1.
+
+    Example:
+        >>> keras_conv_padding(39, 3, 2), keras_conv_padding(40, 3, 2)
+        (((1, 1),), ((0, 1),))
+        >>> conv_output_size(40, 3, 2, keras_conv_padding(40, 3, 2))  # ceil(40 / 2)
+        (20,)
+    """
+    rank = rank_of(input_size, kernel_size, stride, dilation)
+    n = as_tuple(input_size, rank, "input_size")
+    s = as_tuple(stride, rank, "stride")
+    if any(v < 1 for v in n):
+        raise ShapeError(f"input_size={n} is invalid: every length must be >= 1")
+    out = tuple(-(-nn // ss) for nn, ss in zip(n, s, strict=True))  # ceil(input / stride)
+    totals = [max(f - nn, 0) for f, nn in zip(full_size(out, kernel_size, s, dilation), n)]
+    return tuple((t // 2, t - t // 2) for t in totals)
