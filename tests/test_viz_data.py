@@ -14,8 +14,8 @@ import pytest
 import torch
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from reference import conv_transpose_numpy
 
+from reference import conv_transpose_numpy
 from tconv import ShapeError
 from tconv.shapes import Geometry
 from tconv.viz import Settings, explain_data, matrix_data, scatter_data, zero_insertion_data
@@ -100,13 +100,15 @@ def test_zero_insertion_view_numbers(case):
     out = reference(x, w, s)
     np.testing.assert_allclose(d["output"], out)
     # the input with stride - 1 zeros between neighbours
-    inserted = np.zeros([(i - 1) * st + 1 for i, st in zip(s.input_size, g.stride)])
-    inserted[tuple(slice(None, None, st) for st in g.stride)] = x.numpy()
+    inserted = np.zeros([(i - 1) * sv + 1 for i, sv in zip(s.input_size, g.stride)])
+    inserted[tuple(slice(None, None, sv) for sv in g.stride)] = x.numpy()
     np.testing.assert_allclose(d["inserted"], inserted)
     padded, kind = np.array(d["padded"]), np.array(d["kind"])
     held = kind[kind >= 0].tolist()  # a crop wider than the kernel span cuts input cells off
     assert held == sorted(set(held)) and set(held) <= set(range(x.numel()))
-    np.testing.assert_allclose(np.where(kind >= 0, x.numpy().ravel()[np.maximum(kind, 0)], 0.0), padded)
+    np.testing.assert_allclose(
+        np.where(kind >= 0, x.numpy().ravel()[np.maximum(kind, 0)], 0.0), padded
+    )
     # the border zeros lie outside the (possibly cropped) zero-inserted input, the inserted
     # zeros inside it
     box = np.zeros(padded.shape, dtype=bool)
@@ -138,7 +140,9 @@ def test_scatter_view_numbers(case):
         xj = x.reshape(-1)[j].item()
         np.testing.assert_allclose(fp, reference(one_hot(s, j, xj), w, s, zero).ravel())
         taps = np.array(d["taps"][j])
-        np.testing.assert_allclose(np.where(taps >= 0, xj * w.numpy().ravel()[np.maximum(taps, 0)], 0.0), fp)
+        np.testing.assert_allclose(
+            np.where(taps >= 0, xj * w.numpy().ravel()[np.maximum(taps, 0)], 0.0), fp
+        )
         assert (taps >= 0).sum() == w.numel()
     np.testing.assert_allclose(d["full"], full)
     ones = reference(torch.ones_like(x), torch.ones_like(w), s, zero)
@@ -149,9 +153,9 @@ def test_scatter_view_numbers(case):
     base = [L - lo - hi for L, (lo, hi) in zip(full.shape, s.base.crop)]
     assert d["extra"] == [o - b for o, b in zip(np.shape(d["output"]), base)]
     # the phase counts are the tap counts of each phase, read off the kernel positions
-    for phase in itertools.product(*(range(st) for st in g.stride)):
+    for phase in itertools.product(*(range(v) for v in g.stride)):
         taps_here = sum(
-            all((t * dd) % st == p for t, dd, st, p in zip(tap, g.dilation, g.stride, phase))
+            all((t * dd) % sv == p for t, dd, sv, p in zip(tap, g.dilation, g.stride, phase))
             for tap in itertools.product(*(range(k) for k in g.kernel_size))
         )
         assert np.array(d["phase_overlap"])[phase] == taps_here

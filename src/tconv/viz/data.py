@@ -108,7 +108,9 @@ class Settings:
             raise ShapeError("give output_padding or output_size, not both")
         base = Geometry.create(kernel_size, stride, padding, 0, dilation, rank=rank)
         if output_size is None:
-            geom = Geometry.create(kernel_size, stride, padding, output_padding, dilation, rank=rank)
+            geom = Geometry.create(
+                kernel_size, stride, padding, output_padding, dilation, rank=rank
+            )
         else:
             geom = base.with_output_size(i, output_size)
         out = geom.output_size(i)
@@ -297,6 +299,7 @@ def zero_insertion_data(
     reads = conv(positions, one_hot, None, 1, 0, g.dilation)[0]  # (K, *O)
     reads = reads.reshape(K, -1).t()
     return {
+        "x": v.reshape(-1).tolist(),
         "inserted": st.inserted[0, 0].tolist(),
         "padded": st.padded[0, 0].tolist(),
         "kind": _ints(kind),
@@ -337,6 +340,7 @@ def scatter_data(
     base = s.base._raw_output_size(s.input_size)
     return {
         "full_size": list(s.full_size),
+        "x": v.reshape(-1).tolist(),
         "footprints": footprints.reshape(len(eye), -1).tolist(),
         "taps": _ints(taps.reshape(len(eye), -1)),
         "full": footprints.sum(0).tolist(),
