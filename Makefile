@@ -25,7 +25,14 @@ $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 	$(PIP) $(TORCH) -e .
 	touch $@
 
+# the page test drives Debian's chromium through its chromedriver (installed as root when missing)
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "installing chromium and chromium-driver (for tests/test_viz_page.py)"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
+	fi
 	$(PIP) $(TORCH)
 	$(PIP) $(TORCH) -e '.[dev,plots,interop,train]'
 	touch $@

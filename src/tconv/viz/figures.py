@@ -732,17 +732,20 @@ def default_upsamplers() -> dict[str, torch.nn.Module]:
     from .. import nn as tnn
     from ..blocks import Upsample
 
-    torch.manual_seed(0)
-    k3 = tnn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1, bias=False)
-    k4 = tnn.ConvTranspose2d(1, 1, 4, stride=2, padding=1, bias=False)
+    with torch.random.fork_rng():  # seeded, without touching the caller's generator
+        torch.manual_seed(0)
+        k3 = tnn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1, bias=False)
+        k4 = tnn.ConvTranspose2d(1, 1, 4, stride=2, padding=1, bias=False)
+        resize = Upsample(1, 1, 2, "resize_conv", bias=False)
+        subpixel = Upsample(1, 1, 2, "subpixel", bias=False)
     with torch.no_grad():
         k3.weight.fill_(4 / 9)  # average gain 1 per output (4 output cells per input)
         k4.weight.fill_(4 / 16)
     return {
         "transposed k3 s2 (uneven overlap)": k3,
         "transposed k4 s2 (even overlap)": k4,
-        "resize-conv (nearest + 3x3)": Upsample(1, 1, 2, "resize_conv", bias=False),
-        "sub-pixel, ICNR init": Upsample(1, 1, 2, "subpixel", bias=False),
+        "resize-conv (nearest + 3x3)": resize,
+        "sub-pixel, ICNR init": subpixel,
     }
 
 
