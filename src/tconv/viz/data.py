@@ -152,6 +152,8 @@ class Settings:
         pad = self.padding
         if isinstance(pad, str):
             parts.append(f"padding '{pad}'")
+        elif not isinstance(pad, int) and any(not isinstance(v, int) for v in pad):
+            parts.append("crop (lo, hi) " + ", ".join(str(tuple(c)) for c in pad))
         elif pad not in (0, (0,), (0, 0)) and pad:
             parts.append(f"padding {pad if isinstance(pad, int) else tuple(pad)}")
         if any(self.output_padding):

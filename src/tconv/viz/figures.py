@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "overview_figure",
     "save",
     "scatter_figure",
+    "with_layer",
     "zero_insertion_figure",
 ]
 
@@ -537,7 +538,12 @@ def _draw_scatter(s: Settings, data: dict[str, Any], upto: int | None) -> Figure
         axes[0].set_yticklabels([f"x[{j}]={_fmt(v)}" for j, v in enumerate(data["x"])], fontsize=7)
         partial = fp.sum(0)
         _grid(
-            axes[1], _as2d(partial), vmax=top, title="full output = sum of footprints", ticks=False
+            axes[1],
+            _as2d(partial),
+            vmax=top,
+            title="full output = sum of footprints"
+            + ("" if shown == n_in else f" (the first {shown} of {n_in})"),
+            ticks=False,
         )
         _grid(
             axes[2],
@@ -749,8 +755,37 @@ def default_upsamplers() -> dict[str, torch.nn.Module]:
     }
 
 
+def with_layer(s: Settings) -> dict[str, torch.nn.Module]:
+    """:func:`default_upsamplers` and the layer of ``s`` (2-D; a 1-D setting on both
+    dimensions), every tap set to one constant so that only its overlap shows.
+
+    >>> list(with_layer(Settings.create(4, 3, stride=2)))[0]
+    'this layer: kernel 3, stride 2, crop (0, 0)'
+    """
+    from .. import nn as tnn
+
+    g = s.geometry
+    pick = (lambda t: t) if g.rank == 2 else (lambda t: (t[0], t[0]))
+    k, st, d = pick(g.kernel_size), pick(g.stride), pick(g.dilation)
+    crop = pick(g.crop)
+    layer = tnn.ConvTranspose2d(1, 1, k, stride=st, padding=crop, dilation=d, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(math.prod(st) / math.prod(k))
+    name = (
+        f"this layer: kernel {_dims(g.kernel_size)}, stride {_dims(g.stride)}, "
+        f"crop {', '.join(str(c) for c in g.crop)}"
+    )
+    if any(v != 1 for v in g.dilation):
+        name += f", dilation {_dims(g.dilation)}"
+    return {name: layer, **default_upsamplers()}
+
+
+def _dims(v: Sequence[int]) -> str:
+    return "x".join(map(str, v)) if len(set(v)) > 1 else str(v[0])
+
+
 def checkerboard_data(
-    modules: dict[str, torch.nn.Module | Callable[[Tensor], Tensor]] | None = None,
+    modules: Mapping[str, torch.nn.Module | Callable[[Tensor], Tensor]] | None = None,
     size: int | Sequence[int] = 12,
 ) -> dict[str, Any]:
     """Each module's response to a constant input and to a smooth image, and its scores.
@@ -787,7 +822,7 @@ def checkerboard_data(
 
 
 def checkerboard_figure(
-    modules: dict[str, torch.nn.Module | Callable[[Tensor], Tensor]] | None = None,
+    modules: Mapping[str, torch.nn.Module | Callable[[Tensor], Tensor]] | None = None,
     size: int | Sequence[int] = 12,
 ) -> Drawing:
     """Side by side: each upsampler's response to a constant input and to a smooth image.
