@@ -38,6 +38,8 @@ __all__ = [
     "overview_figure",
     "save",
     "scatter_figure",
+    "sizes_figure",
+    "two_views_figure",
     "with_layer",
     "zero_insertion_figure",
 ]
@@ -182,7 +184,7 @@ def _draw_matrix(s: Settings, data: dict[str, Any], row: int | None) -> tuple[li
     n_in, n_out = C.shape
     cell = 0.32 if n_in * n_out <= 600 else 0.12
     width = max(8.0, cell * (n_out + n_in + 4) + 2.5)
-    height = max(3.6, cell * max(n_in, n_out) + 2.2)
+    height = max(3.6, cell * max(n_in, n_out) + 2.7)
     fig = _figure(width, height)
     ratios = [n_out, n_in, 1, 1]
     axes = list(fig.subplots(1, 4, width_ratios=ratios))
@@ -268,7 +270,9 @@ def zero_insertion_figure(
     return Drawing(fig, data)
 
 
-def _draw_zero_insertion(s: Settings, data: dict[str, Any], position: int) -> Figure:
+def _draw_zero_insertion(
+    s: Settings, data: dict[str, Any], position: int, into: Any = None
+) -> Figure:
     from matplotlib.patches import Patch, Rectangle
 
     padded, kind = _as2d(data["padded"]), np.atleast_2d(np.array(data["kind"]))
@@ -279,7 +283,7 @@ def _draw_zero_insertion(s: Settings, data: dict[str, Any], position: int) -> Fi
     cols = padded.shape[1]
     rank = s.rank
     if rank == 1:
-        fig = _figure(max(7.0, 0.42 * cols + 2.5), 4.6)
+        fig = into or _figure(max(7.0, 0.42 * cols + 2.5), 4.6)
         axes = fig.subplots(4, 1, height_ratios=[1, 1, 1, 1])
         axes[0].set_title("1. zero insertion: stride - 1 zeros between inputs", fontsize=10)
         begin = data["border"][0][0]
@@ -327,7 +331,7 @@ def _draw_zero_insertion(s: Settings, data: dict[str, Any], position: int) -> Fi
         legend_ax = axes[0]
         where = str(position)
     else:
-        fig = _figure(max(9.0, 0.3 * (cols + out.shape[1] + inp.shape[1]) + 4), 4.6)
+        fig = into or _figure(max(9.0, 0.3 * (cols + out.shape[1] + inp.shape[1]) + 4), 4.6)
         axes = fig.subplots(
             1, 4, width_ratios=[xin.shape[1], cols, s.geometry.kernel_size[1], out.shape[1]]
         )
@@ -495,7 +499,7 @@ def _extended_limits(ax: Axes, data: dict[str, Any], axis_map: Sequence[int]) ->
             ax.set_ylim(b, a)
 
 
-def _draw_scatter(s: Settings, data: dict[str, Any], upto: int | None) -> Figure:
+def _draw_scatter(s: Settings, data: dict[str, Any], upto: int | None, into: Any = None) -> Figure:
     from matplotlib.patches import Patch
 
     full = np.array(data["full"], dtype=float)
@@ -517,7 +521,7 @@ def _draw_scatter(s: Settings, data: dict[str, Any], upto: int | None) -> Figure
     ]
     if s.rank == 1:
         L = full.shape[0]
-        fig = _figure(
+        fig = into or _figure(
             max(7.0, 0.42 * (L + 2 * max(0, -min(data["crop"][0]))) + 2.5), 1.6 + 0.42 * (n_in + 4)
         )
         axes = fig.subplots(4, 1, height_ratios=[n_in, 1, 1, 1])
@@ -574,7 +578,7 @@ def _draw_scatter(s: Settings, data: dict[str, Any], upto: int | None) -> Figure
         )
     else:
         H, W = full.shape
-        fig = _figure(max(10.0, 0.33 * 3 * W + 3), max(4.2, 0.33 * H + 3.4))
+        fig = into or _figure(max(10.0, 0.33 * 3 * W + 3), max(4.2, 0.33 * H + 3.4))
         axes = fig.subplots(1, 3)
         fp = footprints[:shown].sum(0).reshape(H, W)
         top = max(float(np.abs(full).max()), 1e-9)
@@ -609,7 +613,7 @@ def _count_colors(counts: np.ndarray) -> np.ndarray:
 
     counts = np.atleast_2d(counts)
     cmap = matplotlib.colormaps["Oranges"]
-    colors = cmap(Normalize(-0.5, max(float(counts.max()), 1.0) * 1.2)(counts))
+    colors = cmap(Normalize(-1.0, max(float(counts.max()), 4.0) * 1.25)(counts))
     colors[counts == 0] = (1, 1, 1, 1)
     return colors
 
@@ -867,3 +871,106 @@ def checkerboard_figure(
         fontsize=10,
     )
     return Drawing(fig, data)
+
+
+# ---------------------------------------------------------------------------------------------
+# composite figures for the docs
+
+
+def two_views_figure(s: Settings, weight: Tensor | None = None, x: Tensor | None = None) -> Drawing:
+    """The seed article's two views of one layer side by side (1-D): zero insertion + a
+    convolution (left) and every input painting its kernel footprint (right).
+
+    Returns:
+        the figure and ``{"zero_insertion": ..., "scatter": ...}``; both outputs are the
+        transposed convolution.
+
+    Example:
+        >>> d = two_views_figure(Settings.create(3, 3, stride=2, padding=1, output_padding=1))
+        >>> d.data["zero_insertion"]["output"] == d.data["scatter"]["output"]
+        True
+    """
+    if s.rank != 1:
+        raise ValueError(f"two_views_figure draws 1-D settings; got rank {s.rank}")
+    z = zero_insertion_data(s, weight, x)
+    sc = scatter_data(s, weight, x)
+    position = math.prod(s.output_size) // 2
+    z["position"] = position
+    cols = max(len(z["padded"]), sc["full_size"][0])
+    fig = _figure(2 * max(6.0, 0.42 * cols + 2.5), 1.6 + 0.42 * (len(sc["x"]) + 5))
+    left, right = fig.subfigures(1, 2, wspace=0.04)
+    _draw_zero_insertion(s, z, position, into=left)
+    _draw_scatter(s, sc, None, into=right)
+    left.suptitle("view 1: insert zeros, pad, convolve with the flipped kernel", fontsize=11)
+    right.suptitle("view 2: each input paints x[j]·w into the output (the transpose)", fontsize=11)
+    fig.suptitle(
+        f"two views, one result: {s.describe()}\n" + "; ".join(s.geometry.explain(s.input_size)),
+        fontsize=11,
+    )
+    return Drawing(fig, {"zero_insertion": z, "scatter": sc})
+
+
+def sizes_figure(cases: Sequence[Settings], title: str = "") -> Drawing:
+    """Output lengths of 1-D settings, each as its full output with the crop marked.
+
+    One row per setting: the full output's cells (numbered), the cropped cells shaded, the
+    cells that output_padding adds outlined, and the filled-in formula. Made for the seed
+    article's example 2 (16 -> 32, not 33).
+
+    Returns:
+        the figure and ``{"cases": [...]}``: per setting ``settings``, ``full_size``,
+        ``crop``, ``extra``, ``output_size`` and ``formula``.
+
+    Example:
+        >>> d = sizes_figure([Settings.create(16, 3, 2, 1, 1)])
+        >>> d.data["cases"][0]["output_size"], d.data["cases"][0]["full_size"]
+        ([32], [33])
+    """
+    if any(s.rank != 1 for s in cases):
+        raise ValueError("sizes_figure draws 1-D settings")
+    rows = []
+    for s in cases:
+        sc = scatter_data(s)
+        rows.append(
+            {
+                "settings": s.describe(),
+                "full_size": sc["full_size"],
+                "crop": sc["crop"],
+                "extra": sc["extra"],
+                "output_size": list(s.output_size),
+                "formula": list(s.geometry.explain(s.input_size)),
+                "_scatter": sc,
+                "_s": s,
+            }
+        )
+    cols = max(r["full_size"][0] - min(0, r["crop"][0][0], r["crop"][0][1]) for r in rows)
+    fig = _figure(max(8.0, 0.3 * cols + 1.5), 0.75 * len(rows) + 1.1)
+    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+    for ax, r in zip(axes, rows):
+        sc, st = r.pop("_scatter"), r.pop("_s")
+        L = sc["full_size"][0]
+        idx = np.arange(L, dtype=float)
+        labels = np.array([[str(i) for i in range(L)]])
+        colors = np.tile(np.array([0.85, 0.92, 1.0, 1.0]), (1, L, 1))
+        _grid(ax, _as2d(idx), colors=colors, labels=labels, fontsize=7, ticks=False)
+        _mark_crop(ax, st, sc)
+        _extended_limits(ax, sc, [0])
+        ax.set_title(f"{r['settings']}:   {r['formula'][0]}", fontsize=9, loc="left")
+    from matplotlib.patches import Patch
+
+    axes[-1].legend(
+        handles=[
+            Patch(fc=CROPPED, alpha=0.6, label="cropped by padding"),
+            Patch(fill=False, ec=EXTRA, lw=2, label="given back by output_padding"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(0, -0.2),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(
+        (title + "\n" if title else "") + "the full output (cells numbered), then the crop (lo, hi)",
+        fontsize=10,
+    )
+    return Drawing(fig, {"cases": rows})
