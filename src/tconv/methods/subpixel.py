@@ -10,7 +10,7 @@ stride sharing a factor with the dilation) is zero.
 
 :func:`forward` runs one such convolution per phase combination (``prod(stride)`` of them, the
 crop folded into each one's padding, no multiplication by inserted zeros), stacks them and
-interleaves them with :func:`tconv.functional.pixel_shuffle`.
+interleaves them with :func:`tconv.shuffle.pixel_shuffle`.
 
 :func:`subpixel_weight` packs every phase's sub-kernel into ONE ordinary convolution whose
 output, pixel-shuffled and cropped, is the transposed convolution: the exact rewrite behind
@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import functional as _functional  # (tconv.functional imports this package)
 from ..shapes import Geometry, ShapeError
+from ..shuffle import pixel_shuffle
 from .dilate import flip_weight
 
 __all__ = ["forward", "subpixel_weight"]
@@ -135,7 +135,7 @@ def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> T
         dil = tuple(p.dilation for p in phases)
         results.append(conv(view, flip_weight(w, groups), None, 1, 0, dil, groups))
     y = torch.stack(results, 2).reshape(batch, c_out * len(results), *count)
-    y = _functional.pixel_shuffle(y, geom.stride)
+    y = pixel_shuffle(y, geom.stride)
     if tuple(y.shape[2:]) != out:
         trim = (slice(None), slice(None), *(slice(0, o) for o in out))
         y = y[trim]
