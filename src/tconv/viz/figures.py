@@ -898,7 +898,7 @@ def two_views_figure(s: Settings, weight: Tensor | None = None, x: Tensor | None
     z["position"] = position
     cols = max(len(z["padded"]), sc["full_size"][0])
     fig = _figure(2 * max(6.0, 0.42 * cols + 2.5), 1.6 + 0.42 * (len(sc["x"]) + 5))
-    left, right = fig.subfigures(1, 2, wspace=0.04)
+    left, right = fig.subfigures(1, 2, wspace=0.04)  # type: ignore[misc]
     _draw_zero_insertion(s, z, position, into=left)
     _draw_scatter(s, sc, None, into=right)
     left.suptitle("view 1: insert zeros, pad, convolve with the flipped kernel", fontsize=11)
@@ -970,7 +970,8 @@ def sizes_figure(cases: Sequence[Settings], title: str = "") -> Drawing:
         frameon=False,
     )
     fig.suptitle(
-        (title + "\n" if title else "") + "the full output (cells numbered), then the crop (lo, hi)",
+        (title + "\n" if title else "")
+        + "the full output (cells numbered), then the crop (lo, hi)",
         fontsize=10,
     )
     return Drawing(fig, {"cases": rows})
