@@ -130,7 +130,11 @@ class Upsample(torch.nn.Module):
                 f"interpolation={interpolation!r} is invalid: valid values are {INTERPOLATIONS}"
             )
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(
+                    f"{name}={value!r} is invalid: expected an int, got {type(value).__name__}"
+                )
+            if value < 1:
                 raise ShapeError(f"{name}={value!r} is invalid: it must be an int >= 1")
         s = as_tuple(scale, dims, "scale")
         if any(v < 1 for v in s):

@@ -116,21 +116,25 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
         wrong = [v for v in items if not _is_int(v)]
         if wrong:
             raise TypeError(
-                f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
+                f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
                 f"dimension), got an element {wrong[0]!r} of type {type(wrong[0]).__name__}"
             )
         if len(items) == 1 and rank > 1:
             items = items * rank
         if len(items) != rank:
             raise ShapeError(
-                f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
+                f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
                 f"dimension), got {len(items)}"
             )
         return tuple(int(v) for v in items)
     raise TypeError(
-        f"{name}={value!r} is invalid: expected an int or a tuple of {rank} ints, got "
+        f"{name}={value!r} is invalid: expected an int or a tuple of {_ints(rank)}, got "
         f"{type(value).__name__}"
     )
+
+
+def _ints(n: int) -> str:
+    return "1 int" if n == 1 else f"{n} ints"
 
 
 def rank_of(*values: object) -> int:
@@ -245,10 +249,14 @@ def _pairs(padding: object, rank: int) -> Crop:
                 f"padding={padding!r} is invalid: expected {rank} (begin, end) pairs, one per "
                 "spatial dimension"
             )
+    got = type(padding).__name__
+    if isinstance(padding, Sequence) and not isinstance(padding, str):
+        leaves = [x for v in padding for x in (v if isinstance(v, Sequence) else (v,))]
+        wrong = [x for x in leaves if not _is_int(x)]
+        got += f" holding {wrong[0]!r} of type {type(wrong[0]).__name__}" if wrong else ""
     raise TypeError(
-        f"padding={padding!r} is invalid: expected an int, {rank} ints, {rank} (begin, end) "
-        f"pairs of ints, or one of {PADDING_NAMES}, got {type(padding).__name__}"
-        + ("" if isinstance(padding, (str, numbers.Number)) else " holding a non-int")
+        f"padding={padding!r} is invalid: expected an int, {_ints(rank)}, {rank} (begin, end) "
+        f"pair{'s' * (rank > 1)} of ints, or one of {PADDING_NAMES}, got {got}"
     )
 
 

@@ -114,7 +114,11 @@ def conv_matrix(
         raise ShapeError(
             f"weight of shape {tuple(weight.shape)} is invalid: each kernel_size must be >= 1"
         )
-    if not _is_int(groups) or int(groups) < 1:
+    if not _is_int(groups):
+        raise TypeError(
+            f"groups={groups!r} is invalid: expected an int, got {type(groups).__name__}"
+        )
+    if int(groups) < 1:
         raise ShapeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
     groups = int(groups)
     out_channels, in_per_group = int(weight.shape[0]), int(weight.shape[1])
