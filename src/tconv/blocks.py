@@ -77,7 +77,8 @@ class Upsample(torch.nn.Module):
     """Upsample ``(N, C_in, *S)`` to ``(N, C_out, *(S * scale))`` by one of four modes.
 
     Args:
-        in_channels, out_channels: channel counts.
+        in_channels: channels of the input.
+        out_channels: channels of the output.
         scale: the integer factor, an int or one per spatial dimension.
         mode: one of :data:`UPSAMPLE_MODES` (see the module docstring).
         dims: number of spatial dimensions, 1, 2 or 3.

@@ -71,7 +71,8 @@ def conv_matrix(
         weight: ``(out_channels, in_channels // groups, *K)``, the layout of ``conv{1,2,3}d``
             (the same tensor is a transposed convolution's weight); rank = ``weight.dim() - 2``.
         input_size: spatial size of the convolution's input (an int or ``rank`` ints).
-        stride, dilation: ints or ``rank`` ints, each >= 1.
+        stride: an int or ``rank`` ints, each >= 1.
+        dilation: an int or ``rank`` ints, each >= 1.
         padding: an int, ``rank`` ints, or ``(begin, end)`` pairs per dimension (asymmetric),
             each >= 0; the padding of the convolution is the crop of the transposed one.
         groups: divides ``out_channels``; ``in_channels = weight.shape[1] * groups``.
