@@ -56,8 +56,21 @@ MAX_CELLS = 4096
 class Settings:
     """One layer's settings for drawing: the input size and its resolved geometry.
 
-    ``geometry`` is the layer; ``base`` is the same layer without ``output_padding`` /
-    ``output_size`` (so the cells those add can be marked).
+    Build one with :meth:`create` (which validates); the fields are filled from it.
+
+    Args:
+        input_size: spatial input size, one int per dimension (1 or 2).
+        geometry: the layer (:class:`~tconv.shapes.Geometry`).
+        base: the same layer without ``output_padding`` / ``output_size`` (so the cells those
+            add can be marked).
+        padding: the padding as given (for labels).
+        output_padding: per dimension, how many cells ``output_padding`` / ``output_size``
+            added at the end.
+
+    Example:
+        >>> s = Settings.create(16, 3, stride=2, padding=1, output_padding=1)
+        >>> s.output_size, s.full_size, s.geometry.crop
+        ((32,), (33,), ((1, 0),))
     """
 
     input_size: tuple[int, ...]
@@ -81,9 +94,12 @@ class Settings:
 
         Args:
             input_size: spatial input size, an int (1-D) or 1 or 2 ints; its length is the rank.
-            kernel_size, stride, dilation, output_padding: as for :func:`tconv.conv_transpose`.
+            kernel_size: an int or one per dimension.
+            stride: an int or one per dimension.
             padding: any padding form (int, tuple, ``"same"``, ``"valid"``, ``"same_lower"``,
                 ``(lo, hi)`` pairs).
+            output_padding: as for :func:`tconv.conv_transpose` (shortens the end crop).
+            dilation: an int or one per dimension.
             output_size: a target output size instead of ``output_padding``.
 
         Raises:
@@ -126,14 +142,17 @@ class Settings:
 
     @property
     def rank(self) -> int:
+        """Number of spatial dimensions (1 or 2)."""
         return self.geometry.rank
 
     @property
     def output_size(self) -> tuple[int, ...]:
+        """The output size (from the geometry)."""
         return self.geometry.output_size(self.input_size)
 
     @property
     def full_size(self) -> tuple[int, ...]:
+        """The full (uncropped) output size (from the geometry)."""
         return self.geometry.full_size(self.input_size)
 
     def describe(self) -> str:
@@ -214,6 +233,15 @@ def matrix_data(
     form; its ``C`` is built column by column as the transposed convolution of one-hot inputs
     with ``method="matrix"`` (which runs :func:`tconv.conv_matrix` inside).
 
+    Args:
+        s: the settings (:meth:`Settings.create`).
+        weight: the kernel drawn, shape ``K`` (default ``1, 2, 3, ...`` row-major).
+        x: the input drawn, shape ``I`` (default ``1, 2, 3, ...`` row-major).
+
+    Shape:
+        - weight: ``(*K)``; x: ``(*I)`` (one channel, no batch)
+        - the lists returned: flat or nested in the spatial shapes named below
+
     Returns:
         ``C`` (``prod(I)`` rows x ``prod(O)`` columns), ``CT``, ``taps`` (the flat kernel tap
         index of each entry of ``C``, -1 where none), ``x`` and ``y`` (flat, row-major),
@@ -267,6 +295,15 @@ def zero_insertion_data(
 ) -> dict[str, Any]:
     """The zero-insertion view, from the dilate method's own steps.
 
+    Args:
+        s: the settings (:meth:`Settings.create`).
+        weight: the kernel drawn, shape ``K`` (default ``1, 2, 3, ...`` row-major).
+        x: the input drawn, shape ``I`` (default ``1, 2, 3, ...`` row-major).
+
+    Shape:
+        - weight: ``(*K)``; x: ``(*I)`` (one channel, no batch)
+        - the lists returned: flat or nested in the spatial shapes named below
+
     Returns:
         ``inserted`` (the input with ``stride - 1`` zeros between elements), ``padded`` (with
         the implicit border), ``kind`` (per padded cell: the input index it holds, -1 an
@@ -317,6 +354,15 @@ def scatter_data(
 ) -> dict[str, Any]:
     """The scatter view: each input element paints ``x[j] * w`` into the full output.
 
+    Args:
+        s: the settings (:meth:`Settings.create`).
+        weight: the kernel drawn, shape ``K`` (default ``1, 2, 3, ...`` row-major).
+        x: the input drawn, shape ``I`` (default ``1, 2, 3, ...`` row-major).
+
+    Shape:
+        - weight: ``(*K)``; x: ``(*I)`` (one channel, no batch)
+        - the lists returned: flat or nested in the spatial shapes named below
+
     Returns:
         ``full_size``; ``footprints`` (per input element, row-major, the full output it paints),
         ``taps`` (per input element, the kernel tap that lands on each full cell, -1 none),
@@ -358,6 +404,21 @@ def explain_data(
     s: Settings, weight: Tensor | None = None, x: Tensor | None = None
 ) -> dict[str, Any]:
     """All views and the sizes, as one JSON-ready dict (``tconv explain --json``).
+
+    Args:
+        s: the settings (:meth:`Settings.create`).
+        weight: the kernel drawn, shape ``K`` (default ``1, 2, 3, ...`` row-major).
+        x: the input drawn, shape ``I`` (default ``1, 2, 3, ...`` row-major).
+
+    Shape:
+        - weight: ``(*K)``; x: ``(*I)`` (one channel, no batch)
+        - the lists returned: flat or nested in the spatial shapes named below
+
+    Returns:
+        ``settings`` (a label), ``input_size``, ``kernel_size``, ``stride``, ``dilation``,
+        ``crop``, ``full_size``, ``output_size``, ``formula`` (:meth:`Geometry.explain`),
+        ``weight``, ``input``, and the three views: ``matrix``, ``zero_insertion``,
+        ``scatter``.
 
     Example:
         >>> d = explain_data(Settings.create(16, 3, stride=2, padding=1, output_padding=1))
