@@ -197,3 +197,55 @@ def test_installed_entry_point_and_module():
     assert done.returncode == 2
     assert done.stdout == ""
     assert done.stderr.startswith("tconv shape: error: output_padding=(2, 2) is invalid")
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "line"),
+    [
+        (tconv.ShapeError("kernel_size=(0,) is invalid"), 2, "error: kernel_size=(0,) is invalid"),
+        (ValueError("a bad choice\nover two lines"), 2, "error: a bad choice; over two lines"),
+        (TypeError("stride must be an int"), 2, "error: stride must be an int"),
+        (FileNotFoundError(2, "No such file or directory", "/x/y.json"), 2, "error: [Errno 2]"),
+        (KeyboardInterrupt(), 130, "interrupted"),
+    ],
+)
+def test_main_turns_library_errors_into_one_line(monkeypatch, capsys, error, status, line):
+    import tconv.cli as cli
+
+    def fail(args):
+        raise error
+
+    monkeypatch.setattr(cli, "_run_shape", fail)
+    monkeypatch.setattr(cli, "COMMANDS", [(cli._add_shape, fail), *cli.COMMANDS[1:]])
+    assert main(["shape", "--input", "16", "--kernel", "3"]) == status
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith(f"tconv shape: {line}"), err
+
+
+def test_usage_errors_are_one_line(capsys):
+    for argv in (["shape", "--input", "x"], ["plan"], ["nonsense"], ["inverse", "--kernel"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and re.match(r"tconv( \w+)?: error: ", err), err
+        assert err.rstrip().endswith("--help')")
+
+
+def test_every_subcommand_help_reads_cleanly(capsys):
+    from tconv.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert {"shape", "plan", "inverse", "inspect"} <= set(commands)
+    for name in commands:
+        with pytest.raises(SystemExit) as exc:
+            main([name, "--help"])
+        assert exc.value.code == 0
+        text = capsys.readouterr().out
+        assert "examples:" in text, name
+        for bad in ("(default: None)", "(default: (", "(default: [", "(default: False)", "%("):
+            assert bad not in text, (name, bad)
+        for line in text.splitlines():
+            assert line.count("(default:") <= 1, (name, line)

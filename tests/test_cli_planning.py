@@ -98,3 +98,34 @@ def test_bench_prints_medians_and_ratios_and_writes_json(capsys, tmp_path):
 def test_bench_rejects_unknown_layer(capsys):
     assert status(["bench", "--layers", "unet"]) == 2
     assert "invalid choice: 'unet'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1001", "many"])
+def test_plan_max_results_out_of_range_is_one_line_naming_the_range(capsys, value):
+    assert status(["plan", "16", "33", "--max-results", value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("tconv plan: error: argument --max-results: ")
+    assert "valid values are 1 to 1000" in err
+
+
+def test_plan_far_beyond_the_default_strides_says_so_at_once(capsys):
+    assert status(["plan", "16", "100000000"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "beyond the default strides (1 to 64): upsample in several layers" in err
+    assert status(["plan", "16", "1" + "0" * 20]) == 2  # 20 digits: the same answer
+    assert "beyond the default strides" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "blamed"),
+    [
+        (["inverse", "--kernel", "3", "--stride", "2", "-39"], "argument SIZE: invalid size '-39'"),
+        (["inverse", "--kernel", "0x5", "8"], "argument --kernel: invalid size '0x5'"),
+        (["plan", "-16", "33"], "argument INPUT: invalid size '-16'"),
+    ],
+)
+def test_negative_or_zero_sizes_are_blamed_themselves(capsys, argv, blamed):
+    assert status(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{blamed}: every length must be >= 1" in err, err

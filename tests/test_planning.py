@@ -129,3 +129,19 @@ def test_inverse_of_settings_dict_and_same_padding():
 
 def test_public_names():
     assert tconv.plan is plan and tconv.inverse_of is inverse_of
+
+
+def test_the_work_does_not_grow_with_the_target(monkeypatch):
+    """Only strides in the window that reaches the target are tried, and beyond the kernel span
+    (uneven whatever the stride) only the few that can rank: not every stride up to the target."""
+    import tconv.planning as planning
+
+    tried = []
+    real = planning.overlap
+    monkeypatch.setattr(planning, "overlap", lambda k, s, d: tried.append(s) or real(k, s, d))
+    plans = plan(16, 100_000, strides=range(1, 20_000), max_results=3)
+    assert [p.stride for p in plans] == [(6250,), (6251,), (6252,)]
+    assert all(p.output_size() == (100_000,) for p in plans)
+    assert len(tried) <= 8 * 3  # 8 default kernels, 3 results each
+    with pytest.raises(ShapeError, match=r"about 6250000x the input, beyond the default strides"):
+        plan(16, 100_000_000)

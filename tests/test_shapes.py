@@ -124,13 +124,37 @@ def test_torch_cannot_express_same_for_k3_s2():
             dict(kernel_size=(3, 3), stride=2, output_padding=(0, 3)),
             r"output_padding=\(0, 3\) is invalid for stride=\(2, 2\)",
         ),
-        (dict(kernel_size=3, padding_mode="wrap"), r"padding_mode='wrap' is invalid"),
-        (dict(kernel_size=3, stride=True), r"stride=True is invalid"),
+        (dict(kernel_size=3, padding="half"), r"padding='half' is invalid: valid names are"),
     ],
 )
 def test_create_errors(kwargs, match):
     with pytest.raises(ShapeError, match=match):
         Geometry.create(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(kernel_size=3, padding_mode="wrap"), ValueError, r"padding_mode='wrap' is invalid"),
+        (dict(kernel_size=3, stride=True), TypeError, r"stride=True is invalid: .* got bool"),
+        (dict(kernel_size=3, stride="a"), TypeError, r"stride='a' is invalid: .* got str"),
+        (dict(kernel_size=3, padding=1.5), TypeError, r"padding=1.5 is invalid: .* got float"),
+        (dict(kernel_size=3, groups=1.5), TypeError, r"groups=1.5 is invalid: .* got float"),
+        (dict(kernel_size=(3, 2.0)), TypeError, r"kernel_size=\(3, 2.0\) is invalid: .* float"),
+    ],
+)
+def test_named_options_are_value_errors_and_wrong_types_type_errors(kwargs, error, match):
+    with pytest.raises(error, match=match) as info:
+        Geometry.create(**kwargs)
+    assert not isinstance(info.value, ShapeError)
+
+
+def test_create_cache_tells_bools_and_floats_from_ints():
+    assert Geometry.create(3, stride=1).stride == (1,)  # cached with the int 1
+    for stride in (True, 1.0, (1.0,)):
+        with pytest.raises(TypeError, match="stride="):
+            Geometry.create(3, stride=stride)
+    assert Geometry.create(3, stride=[2]) is Geometry.create(3, stride=(2,))
 
 
 def test_with_output_size_lists_range_and_nearest():

@@ -31,7 +31,7 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 import torch
@@ -39,8 +39,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import init as _init
-from . import nn as _nn
-from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple
+from .modules import CONV, CONV_TRANSPOSE, PixelShuffle
+from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple, spatial_size
 
 __all__ = [
     "INTERPOLATIONS",
@@ -70,11 +70,6 @@ UPSAMPLE_INITS: tuple[str, ...] = get_args(UpsampleInit)
 
 _DEFAULT_INIT = {"transposed": "icnr", "subpixel": "icnr", "resize_conv": "default"}
 _DEFAULT_KERNEL = {"subpixel": 3, "resize_conv": 3}
-_CONV: dict[int, type[torch.nn.Module]] = {
-    1: torch.nn.Conv1d,
-    2: torch.nn.Conv2d,
-    3: torch.nn.Conv3d,
-}
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
 
 
@@ -159,7 +154,7 @@ class Upsample(torch.nn.Module):
         self.interpolation, self.init = interpolation, chosen
         self._given_kernel = kernel_size is not None
         factory = {"device": device, "dtype": dtype}
-        conv_t = {1: _nn.ConvTranspose1d, 2: _nn.ConvTranspose2d, 3: _nn.ConvTranspose3d}[dims]
+        conv_t = CONV_TRANSPOSE[dims]
         self.conv: torch.nn.Module | None = None
         self.shuffle: torch.nn.Module | None = None
         self.bias: torch.nn.Parameter | None = None
@@ -192,7 +187,7 @@ class Upsample(torch.nn.Module):
         elif mode in ("subpixel", "resize_conv"):
             k = as_tuple(kernel_size or _DEFAULT_KERNEL[mode], dims, "kernel_size")
             phases = math.prod(s) if mode == "subpixel" else 1
-            self.conv = _CONV[dims](
+            self.conv = CONV[dims](
                 in_channels,
                 out_channels * phases,
                 k,
@@ -201,7 +196,7 @@ class Upsample(torch.nn.Module):
                 **factory,
             )
             if mode == "subpixel":
-                self.shuffle = _nn.PixelShuffle(s)
+                self.shuffle = PixelShuffle(s)
                 if chosen == "icnr":
                     _init.icnr_(self.conv.weight, s)  # type: ignore[arg-type]
                 if bias:
@@ -210,7 +205,7 @@ class Upsample(torch.nn.Module):
                     self.bias = torch.nn.Parameter(torch.empty(out_channels, **factory))
                     torch.nn.init.uniform_(self.bias, -bound, bound)
         elif in_channels != out_channels:  # interpolate
-            self.conv = _CONV[dims](in_channels, out_channels, 1, bias=bias, **factory)
+            self.conv = CONV[dims](in_channels, out_channels, 1, bias=bias, **factory)
 
     # -- sizes --------------------------------------------------------------------------------
 
@@ -229,7 +224,7 @@ class Upsample(torch.nn.Module):
         s = self.scale
         return Geometry.create(s, s, tuple((0, v - 1) for v in s), rank=self.dims)
 
-    def _target(self, x: Tensor, output_size: Sequence[int] | None) -> tuple[int, ...] | None:
+    def _target(self, x: Tensor, output_size: IntOrTuple | None) -> tuple[int, ...] | None:
         if x.dim() != self.dims + 2:
             raise ShapeError(
                 f"input of shape {tuple(x.shape)} is invalid: Upsample(dims={self.dims}) expects "
@@ -237,13 +232,7 @@ class Upsample(torch.nn.Module):
             )
         if output_size is None:
             return None
-        size = tuple(int(v) for v in output_size)
-        if len(size) < self.dims:
-            raise ShapeError(
-                f"output_size={tuple(output_size)} is invalid: expected at least {self.dims} "
-                "entries (the trailing ones are the spatial size)"
-            )
-        target = size[-self.dims :]
+        target = spatial_size(output_size, self.dims)
         spatial = tuple(x.shape[2:])
         ranges = self.output_size_range(spatial)
         if any(not lo <= t <= hi for t, (lo, hi) in zip(target, ranges, strict=True)):
@@ -264,7 +253,7 @@ class Upsample(torch.nn.Module):
             x, scale_factor=tuple(float(v) for v in self.scale), mode=mode, **kwargs
         )
 
-    def forward(self, x: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+    def forward(self, x: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
         target = self._target(x, output_size)
         if self.mode == "transposed":
             assert self.conv is not None

@@ -6,9 +6,11 @@ Each subcommand is two functions, registered once in :data:`COMMANDS`:
 - ``_run_<name>(args)`` calls the library with the parsed values, prints, and returns the exit
   status.
 
-A subcommand only parses and prints; the work is done by the library. A
-:class:`~tconv.shapes.ShapeError` raised by the library becomes one line on stderr,
-``tconv <name>: error: <message>``, and exit status 2 (as for any other usage error).
+A subcommand only parses and prints; the work is done by the library. Bad input never gives a
+traceback: a :class:`~tconv.shapes.ShapeError`, ``ValueError``, ``TypeError`` or ``OSError``
+raised by the library (:data:`USER_ERRORS`) becomes one line on stderr,
+``tconv <name>: error: <message>``, and exit status 2, as argparse's own usage errors do;
+Ctrl-C exits with status 130.
 
 Example:
     >>> main(["shape", "--input", "16", "--kernel", "2", "--stride", "2"])
@@ -25,7 +27,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .shapes import PADDING_NAMES, Geometry, ShapeError, as_tuple
@@ -33,13 +35,66 @@ from .shapes import PADDING_NAMES, Geometry, ShapeError, as_tuple
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "USER_ERRORS", "build_parser", "main"]
 
 PROG = "tconv"
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the epilog's line breaks and show every default."""
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keep the epilog's line breaks and show each flag's default as it is typed.
+
+    ``(default: ...)`` is added unless the help already says it or there is nothing to show
+    (no default, ``None``, an off switch); lists print as typed (``1 2``), size tuples as
+    ``16x12``.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default:" in text
+            or "%(default)" in text
+            or default is None
+            or default is False
+            or default is argparse.SUPPRESS
+            or not (action.option_strings or action.nargs in (argparse.OPTIONAL, "*"))
+        ):
+            return text
+        return f"{text} (default: {_typed(default)})".replace("%", "%%").replace("%%(", "%(")
+
+
+def _typed(value: object) -> str:
+    """A default as the user would type it: ``[1, 2]`` -> ``1 2``, ``(16, 12)`` -> ``16x12``."""
+    if isinstance(value, tuple):
+        return "x".join(str(v) for v in value)
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+def _int_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an int in ``low..high`` (``high`` None: no upper end).
+
+    >>> _int_range(1, 1000)("20")
+    20
+    >>> _int_range(1, 1000)("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 0 is out of range: valid values are 1 to 1000
+    """
+    valid = f"{low} to {high}" if high is not None else f"{low} or more"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid integer {text!r}: valid values are {valid}"
+            ) from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range: valid values are {valid}")
+        return value
+
+    return parse
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,14 +266,10 @@ def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    from .inspection import InspectError, inspect_model, load_model, parse_shape
+    from .inspection import inspect_model, load_model, parse_shape
 
-    try:
-        shape = parse_shape(args.input)
-        report = inspect_model(load_model(args.target), shape, name=args.target)
-    except InspectError as err:
-        print(f"{PROG} inspect: error: {err}", file=sys.stderr)
-        return 2
+    shape = parse_shape(args.input)
+    report = inspect_model(load_model(args.target), shape, name=args.target)
     print(report.to_json() if args.json else report.format())
     return 0
 
@@ -245,7 +296,7 @@ printed and the exit status is 2.
 """
 
 
-def _size(text: str) -> tuple[int, ...]:
+def _lengths(text: str, low: int) -> tuple[int, ...]:
     try:
         values = tuple(int(v) for v in text.lower().split("x"))
     except ValueError:
@@ -254,10 +305,19 @@ def _size(text: str) -> tuple[int, ...]:
         ) from None
     if not 1 <= len(values) <= 3:
         raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected 1 to 3 lengths")
+    if any(v < low for v in values):
+        raise argparse.ArgumentTypeError(f"invalid size {text!r}: every length must be >= {low}")
     return values
 
 
+def _size(text: str) -> tuple[int, ...]:
+    """``"16x12"`` as ``(16, 12)``: 1 to 3 lengths, each >= 1 (sizes, kernels, strides)."""
+    return _lengths(text, 1)
+
+
 def _add_plan(subparsers: Subparsers) -> argparse.ArgumentParser:
+    from .planning import MAX_DEFAULT_STRIDE
+
     p = subparsers.add_parser(
         "plan",
         help="settings that map an input size exactly to an output size",
@@ -281,7 +341,8 @@ def _add_plan(subparsers: Subparsers) -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="S",
-        help="strides to consider (default: 1 to ceil(output / input) + 1)",
+        help="strides to consider (default: 1 to ceil(output / input) + 1, at most "
+        f"{MAX_DEFAULT_STRIDE}; a larger ratio needs several layers or explicit strides)",
     )
     p.add_argument(
         "--dilation", type=int, nargs="+", default=[1], metavar="D", help="dilations to consider"
@@ -291,7 +352,13 @@ def _add_plan(subparsers: Subparsers) -> argparse.ArgumentParser:
         action="store_true",
         help="allow explicit (begin, end) crops that PyTorch's arguments cannot say",
     )
-    p.add_argument("--max-results", type=int, default=20, metavar="N", help="plans to list")
+    p.add_argument(
+        "--max-results",
+        type=_int_range(1, 1000),
+        default=20,
+        metavar="N",
+        help="plans to list, 1 to 1000",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return p
 
@@ -399,10 +466,11 @@ def _run_inverse(args: argparse.Namespace) -> int:
     padding: Any = args.padding
     if padding not in ("same", "valid"):
         try:
-            padding = _size(padding)
+            padding = _lengths(padding, 0)
         except argparse.ArgumentTypeError:
             raise ShapeError(
-                f"--padding {padding!r} is invalid: expected e.g. 1 or 1x0, or same / valid"
+                f"--padding {padding!r} is invalid: expected lengths >= 0 such as 1 or 1x0, "
+                "or same / valid"
             ) from None
     rows = []
     for size in args.sizes:
@@ -527,13 +595,26 @@ COMMANDS: list[
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line (``tconv <cmd>: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
+
+
+def _one_line(text: object) -> str:
+    """A message on one line: its lines joined with '; ' (tracebacks never reach the user)."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return "; ".join(lines) or "(no message)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``tconv`` parser with every subcommand of :data:`COMMANDS`.
 
     >>> build_parser().parse_args(["shape", "--input", "16", "--kernel", "3"]).kernel
     [3]
     """
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog=PROG,
         description="tconv: upsampling with transposed convolution, done right.",
         epilog="Run 'tconv COMMAND --help' for a command's flags and examples.",
@@ -546,16 +627,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: what the library raises for bad input; each becomes one line on stderr and exit status 2
+USER_ERRORS: tuple[type[BaseException], ...] = (
+    ShapeError,
+    ValueError,
+    TypeError,
+    OSError,
+    MemoryError,
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default: ``sys.argv[1:]``); return the exit status.
 
-    Usage errors exit through argparse (status 2); a :class:`~tconv.shapes.ShapeError` from
-    the library prints ``tconv <command>: error: <message>`` to stderr and returns 2.
+    Usage errors exit through argparse (``SystemExit(2)``) with one line on stderr. A
+    :class:`~tconv.shapes.ShapeError`, ``ValueError``, ``TypeError``, ``OSError`` or
+    ``MemoryError`` from the library prints ``tconv <command>: error: <message>`` (one line) to
+    stderr and returns 2; Ctrl-C prints ``tconv <command>: interrupted`` and returns 130.
+
+    >>> main(["shape", "--input", "2", "--kernel", "1", "--padding", "3"])  # one line on stderr
+    2
     """
     args = build_parser().parse_args(argv)
+    prefix = f"{PROG} {args.command}"
     try:
         status: int = args.run(args)
-    except ShapeError as err:
-        print(f"{PROG} {args.command}: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as err:
+        message = _one_line(err)
+        if isinstance(err, MemoryError):
+            message = f"out of memory: {message}"
+        print(f"{prefix}: error: {message}", file=sys.stderr)
         return 2
     return status

@@ -43,16 +43,17 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import nn as _nn
+from .blocks import Upsample
 from .methods.subpixel import subpixel_weight
-from .shapes import Geometry, ShapeError
+from .modules import CONV, CONV_TRANSPOSE, PixelShuffle, from_geometry, geometry_of
+from .shapes import Geometry, IntOrTuple, ShapeError, conv_padding, spatial_size
 
 __all__ = ["SubpixelConvTranspose", "to_subpixel", "to_transposed"]
 
@@ -62,35 +63,7 @@ def _spatial(slices: Iterable[slice]) -> tuple[slice, ...]:
     return (slice(None), slice(None), *slices)
 
 
-_CONV: dict[int, type[torch.nn.Module]] = {
-    1: torch.nn.Conv1d,
-    2: torch.nn.Conv2d,
-    3: torch.nn.Conv3d,
-}
-_TCONV_T: dict[int, Any] = {
-    1: _nn.ConvTranspose1d,
-    2: _nn.ConvTranspose2d,
-    3: _nn.ConvTranspose3d,
-}
 Crop = tuple[tuple[int, int], ...]
-
-
-def _geometry_of(layer: Any) -> Geometry:
-    """The :class:`Geometry` of a torch or tconv transposed convolution."""
-    geom = getattr(layer, "geometry", None)
-    if isinstance(geom, Geometry):
-        return geom
-    rank = layer.weight.dim() - 2
-    return Geometry.create(
-        layer.kernel_size,
-        layer.stride,
-        layer.padding,
-        layer.output_padding,
-        layer.dilation,
-        layer.groups,
-        layer.padding_mode,
-        rank=rank,
-    )
 
 
 def _recipe(layer: Any) -> tuple[type, dict[str, Any]]:
@@ -107,7 +80,7 @@ def _recipe(layer: Any) -> tuple[type, dict[str, Any]]:
         "dilation": tuple(layer.dilation),
         "padding_mode": layer.padding_mode,
     }
-    if isinstance(layer, tuple(_TCONV_T.values())):
+    if isinstance(layer, tuple(CONV_TRANSPOSE.values())):
         kwargs["method"] = getattr(layer, "method", "native")
         kwargs["allow_crop"] = getattr(layer, "allow_crop", False)
     return type(layer), kwargs
@@ -151,7 +124,7 @@ class SubpixelConvTranspose(torch.nn.Module):
         if len(scale) == 2 and scale[0] == scale[1]:  # torch's: DepthToSpace in ONNX
             self.shuffle = torch.nn.PixelShuffle(scale[0])
         else:  # the same channel order in any rank (Reshape + Transpose in ONNX)
-            self.shuffle = _nn.PixelShuffle(tuple(scale))
+            self.shuffle = PixelShuffle(tuple(scale))
         self.scale = tuple(scale)
         self.crop = tuple((int(a), int(b)) for a, b in crop)
         self.geometry = geometry
@@ -161,7 +134,7 @@ class SubpixelConvTranspose(torch.nn.Module):
     @classmethod
     def from_transposed(cls, layer: Any) -> SubpixelConvTranspose:
         """The exact convolution + pixel shuffle form of a (torch or tconv) ConvTransposeNd."""
-        geom = _geometry_of(layer)
+        geom = geometry_of(layer)
         if geom.padding_mode != "zeros":
             raise ShapeError(
                 f"padding_mode={geom.padding_mode!r} is invalid for to_subpixel: only 'zeros' "
@@ -179,7 +152,7 @@ class SubpixelConvTranspose(torch.nn.Module):
             (lo + ss * (p - b), hi + ss * (p - e))
             for (lo, hi), (b, e), p, ss in zip(crop, padding, pads, s, strict=True)
         )
-        conv: Any = _CONV[geom.rank](
+        conv: Any = CONV[geom.rank](
             conv_weight.shape[1] * geom.groups,
             conv_weight.shape[0],
             tuple(conv_weight.shape[2:]),
@@ -196,7 +169,7 @@ class SubpixelConvTranspose(torch.nn.Module):
         conv.requires_grad_(weight.requires_grad)
         return cls(conv, s, crop, geom, _recipe(layer), bool(getattr(layer, "allow_crop", False)))
 
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+    def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
         rank = len(self.scale)
         batched = input.dim() == rank + 2
         x = input if batched else input.unsqueeze(0)
@@ -208,21 +181,18 @@ class SubpixelConvTranspose(torch.nn.Module):
             y = y[_spatial(slice(a, n - b) for (a, b), n in zip(crop, y.shape[2:], strict=True))]
         return y if batched else y.squeeze(0)
 
-    def _grow(self, x: Tensor, output_size: Sequence[int]) -> tuple[Tensor, Crop]:
+    def _grow(self, x: Tensor, output_size: IntOrTuple) -> tuple[Tensor, Crop]:
         """Input padding and crops for an ``output_size`` (only the end crop changes)."""
         rank = len(self.scale)
-        size = tuple(int(v) for v in output_size)
-        if len(size) < rank:
-            raise ShapeError(
-                f"output_size={tuple(output_size)} is invalid: expected at least {rank} entries "
-                "(the trailing ones are the spatial size)"
-            )
+        target = spatial_size(output_size, rank)
         spatial = tuple(x.shape[2:])
         base = self.geometry
-        if self.source is not None and not issubclass(self.source[0], tuple(_TCONV_T.values())):
+        if self.source is not None and not issubclass(
+            self.source[0], tuple(CONV_TRANSPOSE.values())
+        ):
             # torch's layers ignore output_padding when given an output_size
             base = base.with_crop(tuple((lo, lo) for lo, _ in base.crop))
-        wanted = base.with_output_size(spatial, size[-rank:], allow_crop=self.allow_crop)
+        wanted = base.with_output_size(spatial, target, allow_crop=self.allow_crop)
         ends, crop = [], []
         for (a, b), (_, hi0), (_, hi1), s in zip(
             self.crop, self.geometry.crop, wanted.crop, self.scale, strict=True
@@ -241,16 +211,6 @@ class SubpixelConvTranspose(torch.nn.Module):
 
 # ---------------------------------------------------------------------------------------------
 # conv + pixel shuffle -> transposed convolution
-
-
-def _conv_padding(conv: Any, rank: int) -> Crop:
-    """``(begin, end)`` zero padding of a stride-1 ``ConvNd`` per dimension."""
-    padding = conv.padding
-    if padding == "valid":
-        return ((0, 0),) * rank
-    if padding == "same":  # torch: total d * (k - 1), the odd one at the end = shapes' "same"
-        return Geometry.create(conv.kernel_size, 1, "same", 0, conv.dilation, rank=rank).crop
-    return tuple((int(p), int(p)) for p in padding)
 
 
 def _pair_to_transposed(
@@ -294,7 +254,7 @@ def _pair_to_transposed(
         bias = b[:, 0].clone() if bias is None else bias + b[:, 0]
     kernel = tuple(weight.shape[2:])
     dil = tuple(conv.dilation)
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dil, strict=True))
+    span = Geometry.create(kernel, dilation=dil, rank=rank).span
     with torch.no_grad():
         v = weight.detach()
         if any(d > 1 for d in dil):  # put the taps at their dilated offsets
@@ -308,7 +268,7 @@ def _pair_to_transposed(
         w = v.permute(perm).reshape(
             groups * c_in_g, c_out // groups, *(n * s for n, s in zip(span, scale, strict=True))
         )
-    pads = _conv_padding(conv, rank)
+    pads = conv_padding(conv.padding, kernel, dil, rank)
     crops = tuple(
         (s * (n - 1 - pb) + a, s * (n - 1 - pe) + b)
         for s, n, (pb, pe), (a, b) in zip(scale, span, pads, crop, strict=True)
@@ -321,7 +281,7 @@ def _transposed_module(
     weight: Tensor, bias: Tensor | None, geom: Geometry, requires_grad: bool, **extra: Any
 ) -> torch.nn.Module:
     """A :class:`tconv.nn.ConvTransposeNd` with these weights and geometry."""
-    return _nn.from_geometry(geom, weight, bias, **extra).requires_grad_(requires_grad)
+    return from_geometry(geom, weight, bias, **extra).requires_grad_(requires_grad)
 
 
 def _restore(m: Any, where: str) -> torch.nn.Module:
@@ -335,8 +295,8 @@ def _restore(m: Any, where: str) -> torch.nn.Module:
     # the same cropped output: original full index n is dense full index n + delta
     delta = [lo_d - lo for (lo_d, _), (lo, _) in zip(dense.crop, original.crop, strict=True)]
     index = tuple(
-        slice(dl, dl + d * (k - 1) + 1, d)
-        for dl, k, d in zip(delta, original.kernel_size, original.dilation, strict=True)
+        slice(dl, dl + n, d)
+        for dl, n, d in zip(delta, original.span, original.dilation, strict=True)
     )
     module = cls(**kwargs, device=w.device, dtype=w.dtype)
     with torch.no_grad():
@@ -349,7 +309,7 @@ def _restore(m: Any, where: str) -> torch.nn.Module:
 
 def _shuffle_scale(module: torch.nn.Module, rank: int) -> tuple[int, ...] | None:
     """The scale of a torch or tconv pixel shuffle of this rank, else None."""
-    if isinstance(module, _nn.PixelShuffle):
+    if isinstance(module, PixelShuffle):
         r = module.upscale_factor
         scale = (r,) * rank if isinstance(r, int) else tuple(r)
         return scale if len(scale) == rank else None
@@ -445,10 +405,9 @@ def to_transposed(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Mod
     if isinstance(model, SubpixelConvTranspose):
         return _restore(model, "model")
     root = model if inplace else copy.deepcopy(model)
-    blocks = _upsample_class()
     for name, module in list(root.named_modules()):
         prefix = f"{name}." if name else ""
-        if blocks is not None and isinstance(module, blocks) and module.mode == "subpixel":
+        if isinstance(module, Upsample) and module.mode == "subpixel":
             _upsample_to_transposed(module, name or "model")
             continue
         children = list(module.named_children())
@@ -472,13 +431,10 @@ def to_transposed(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Mod
     return root
 
 
-def _upsample_class() -> Any:
-    return getattr(_nn, "Upsample", None)
-
-
-def _upsample_to_transposed(block: Any, where: str) -> None:
+def _upsample_to_transposed(block: Upsample, where: str) -> None:
     """Switch a tconv.nn.Upsample from "subpixel" to "transposed" mode, exactly."""
     rank = block.dims
+    assert block.conv is not None  # the "subpixel" mode's convolution
     bias = None if block.bias is None else block.bias.detach()
     w, b, geom = _pair_to_transposed(block.conv, tuple(block.scale), ((0, 0),) * rank, bias, where)
     requires_grad = bool(block.conv.weight.requires_grad)

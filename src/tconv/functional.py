@@ -6,21 +6,16 @@ Every method computes the same thing, ``full[lo : L - hi]`` of the geometry in
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-from typing import Literal, get_args
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from . import methods as _methods
-from .shapes import Geometry, IntOrTuple, PaddingSpec, ShapeError, as_tuple
+from .methods import METHODS, Method
+from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeError, spatial_size
+from .shuffle import pixel_shuffle, pixel_unshuffle
 
 __all__ = ["METHODS", "Method", "conv_transpose", "pixel_shuffle", "pixel_unshuffle"]
-
-Method = Literal["native", "matrix", "dilate", "scatter", "subpixel", "auto"]
-METHODS: tuple[str, ...] = get_args(Method)
 
 
 def conv_transpose(
@@ -33,10 +28,10 @@ def conv_transpose(
     groups: int = 1,
     dilation: IntOrTuple = 1,
     *,
-    output_size: Sequence[int] | None = None,
-    padding_mode: str = "zeros",
+    output_size: IntOrTuple | None = None,
+    padding_mode: PaddingMode = "zeros",
     allow_crop: bool = False,
-    method: str = "native",
+    method: Method = "native",
 ) -> Tensor:
     """Transposed convolution in 1, 2 or 3 spatial dimensions, computed by any exact method.
 
@@ -48,10 +43,13 @@ def conv_transpose(
             full output), ``"same"`` (output = input * stride, odd extra crop at the end, as in
             TensorFlow/Keras/JAX and ONNX SAME_UPPER), ``"same_lower"`` (odd extra crop at the
             start, ONNX SAME_LOWER) or ``(begin, end)`` pairs per dimension (negative values
-            extend with zeros).
-        output_size: the exact spatial output size (the trailing ``rank`` entries are used);
-            chooses the output_padding (replacing the ``output_padding`` argument, as PyTorch's
-            modules do), or with ``allow_crop=True`` crops/extends the end.
+            extend with zeros). A name fixes the output size, so it refuses a non-zero
+            ``output_padding`` (use ``output_size=`` or explicit pairs instead).
+        output_size: the exact spatial output size: ``rank`` entries, or ``rank + 2`` (``(N, C,
+            *spatial)``, of which the spatial ones are used) as PyTorch's modules accept, or
+            one int for every spatial dimension; chooses the output_padding (replacing the
+            ``output_padding`` argument, as PyTorch's modules do), or with ``allow_crop=True``
+            crops/extends the end.
         padding_mode: ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``; a non-zeros
             mode is the exact adjoint of ``torch.nn.ConvNd`` with that padding and mode.
         method: one of :data:`METHODS`: ``"native"`` (torch), ``"matrix"`` (the transposed
@@ -67,6 +65,9 @@ def conv_transpose(
 
     Raises:
         ShapeError: on invalid settings or shapes, naming the bad value and the valid range.
+        ValueError: an unknown ``method``, ``padding_mode`` or padding name.
+        TypeError: an argument of the wrong type (``padding=1.5``, ``stride="a"``), or
+            tensors of different dtypes (naming them).
 
     Example:
         >>> x = torch.randn(1, 3, 16, 16)
@@ -85,43 +86,46 @@ def conv_transpose(
             f"input and weight must be tensors, got {type(input).__name__} and "
             f"{type(weight).__name__}"
         )
-    if method not in METHODS:
-        raise ValueError(f"method={method!r} is invalid: valid methods are {METHODS}")
+    _methods.check(method)
     rank = weight.dim() - 2
     if rank not in (1, 2, 3):
         raise ShapeError(
             f"weight of shape {tuple(weight.shape)} is invalid: expected 3, 4 or 5 dimensions "
             "(in_channels, out_channels // groups, *kernel_size) for 1-, 2- or 3-D"
         )
+    _check_dtypes(input, weight, bias)
+    # as in PyTorch's modules, output_size takes output_padding's place
     geom = Geometry.create(
         tuple(weight.shape[2:]),
         stride,
         padding,
-        output_padding,
+        output_padding if output_size is None else 0,
         dilation,
         groups,
         padding_mode,
         rank=rank,
     )
-    if output_size is not None:  # as in PyTorch, output_size takes output_padding's place
-        geom = Geometry.create(
-            tuple(weight.shape[2:]), stride, padding, 0, dilation, groups, padding_mode, rank=rank
-        )
     bias_shape = None if bias is None else tuple(bias.shape)
     if output_size is not None:
-        size = tuple(int(v) for v in output_size)
-        if len(size) < rank:
-            raise ShapeError(
-                f"output_size={tuple(output_size)} is invalid: expected at least {rank} entries "
-                "(the trailing ones are the spatial size)"
-            )
-        spatial = tuple(input.shape[-rank:]) if input.dim() >= rank else ()
-        geom.check_call(input.shape, weight.shape, bias_shape, check_output=False)
-        geom = geom.with_output_size(spatial, size[-rank:], allow_crop=allow_crop)
+        target = spatial_size(output_size, rank)
+        _, spatial = geom.check_call(input.shape, weight.shape, bias_shape, check_output=False)
+        geom = geom.with_output_size(spatial, target, allow_crop=allow_crop)
     batched, _ = geom.check_call(input.shape, weight.shape, bias_shape)
     x = input if batched else input.unsqueeze(0)
     y = apply(x, weight, bias, geom, method)
     return y if batched else y.squeeze(0)
+
+
+def _check_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
+    """TypeError naming the tensors unless input, weight (and bias) share one dtype."""
+    if input.dtype == weight.dtype and (bias is None or bias.dtype == weight.dtype):
+        return
+    names = f"input ({input.dtype}), weight ({weight.dtype})"
+    if bias is not None:
+        names += f", bias ({bias.dtype})"
+    raise TypeError(
+        f"{names} must all have the same dtype; convert them first, e.g. input.to(weight.dtype)"
+    )
 
 
 def apply(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
@@ -186,118 +190,3 @@ def _fold_border(y: Tensor, geom: Geometry) -> Tensor:
         shape[dim] = n
         y = y.new_zeros(shape).index_add(dim, src, y)
     return y
-
-
-# ---------------------------------------------------------------------------------------------
-# pixel shuffle (N-d): the interleave of the sub-pixel view
-
-
-def _shuffle_scale(x: Tensor, scale: IntOrTuple, name: str) -> tuple[int, ...]:
-    """Validate a batched ``(N, C, *S)`` input and return the per-dimension scale."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} expects a tensor, got {type(x).__name__}")
-    rank = x.dim() - 2
-    if rank not in (1, 2, 3):
-        raise ShapeError(
-            f"input of shape {tuple(x.shape)} is invalid: {name} expects batched (N, C, *spatial) "
-            "input with 1, 2 or 3 spatial dimensions (3, 4 or 5 dimensions in all)"
-        )
-    r = as_tuple(scale, rank, "scale")
-    if any(v < 1 for v in r):
-        raise ShapeError(f"scale={r} is invalid: each scale factor must be >= 1")
-    return r
-
-
-def pixel_shuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
-    """Move channel blocks into space: ``(N, C * prod(r), *S) -> (N, C, *(S * r))``, any rank.
-
-    Input channel ``c * prod(r) + p``, where ``p`` is the row-major index of the phase
-    ``(i_1, ..., i_n)`` (``0 <= i_j < r_j``), goes to
-    ``output[:, c, s_1 * r_1 + i_1, ..., s_n * r_n + i_n]`` from ``input[:, ., s_1, ..., s_n]``.
-    In 2-D this is exactly :func:`torch.nn.functional.pixel_shuffle`. The inverse is
-    :func:`pixel_unshuffle`.
-
-    Args:
-        x: batched input ``(N, C, *S)`` with 1, 2 or 3 spatial dimensions (unbatched input is
-            not accepted: add the batch dimension with ``x.unsqueeze(0)``).
-        scale: the upscale factor ``r``, an int or one int per spatial dimension.
-
-    Shape:
-        - x: ``(N, C * prod(r), *S)``
-        - output: ``(N, C, *(S * r))``
-
-    Raises:
-        ShapeError: if the channel count is not a multiple of ``prod(r)``, if ``x`` is not 3-,
-            4- or 5-D, or if a scale factor is < 1.
-
-    Example:
-        >>> x = torch.arange(8.0).reshape(1, 4, 2)
-        >>> pixel_shuffle(x, 2).tolist()        # 1-D: 2 output channels of length 4
-        [[[0.0, 2.0, 1.0, 3.0], [4.0, 6.0, 5.0, 7.0]]]
-        >>> pixel_shuffle(torch.zeros(2, 2 * 12, 3, 4, 5), (1, 3, 4)).shape
-        torch.Size([2, 2, 3, 12, 20])
-        >>> x = torch.randn(1, 18, 4, 5)
-        >>> torch.equal(pixel_shuffle(x, 3), torch.nn.functional.pixel_shuffle(x, 3))
-        True
-    """
-    r = _shuffle_scale(x, scale, "pixel_shuffle")
-    rank = len(r)
-    n, c, *size = x.shape
-    p = math.prod(r)
-    if c % p:
-        raise ShapeError(
-            f"input has {c} channels, which pixel_shuffle with scale={r} cannot split: the "
-            f"channel count must be a multiple of prod(scale)={p} (e.g. {max(c // p, 1) * p} or "
-            f"{(c // p + 1) * p})"
-        )
-    y = x.reshape(n, c // p, *r, *size)
-    perm = [0, 1] + [d for j in range(rank) for d in (2 + rank + j, 2 + j)]
-    return y.permute(perm).reshape(n, c // p, *(sz * f for sz, f in zip(size, r, strict=True)))
-
-
-def pixel_unshuffle(x: Tensor, scale: IntOrTuple) -> Tensor:
-    """Move space into channel blocks: ``(N, C, *(S * r)) -> (N, C * prod(r), *S)``, any rank.
-
-    The inverse of :func:`pixel_shuffle`: ``output[:, c * prod(r) + p, s_1, ..., s_n] =
-    input[:, c, s_1 * r_1 + i_1, ..., s_n * r_n + i_n]`` with ``p`` the row-major index of
-    ``(i_1, ..., i_n)``. In 2-D this is exactly :func:`torch.nn.functional.pixel_unshuffle`.
-
-    Args:
-        x: batched input ``(N, C, *S)`` with 1, 2 or 3 spatial dimensions.
-        scale: the downscale factor ``r``, an int or one int per spatial dimension.
-
-    Shape:
-        - x: ``(N, C, *(S * r))``
-        - output: ``(N, C * prod(r), *S)``
-
-    Raises:
-        ShapeError: if a spatial length is not a multiple of its scale factor, if ``x`` is not
-            3-, 4- or 5-D, or if a scale factor is < 1.
-
-    Example:
-        >>> pixel_unshuffle(torch.tensor([[[0.0, 2.0, 1.0, 3.0]]]), 2).tolist()
-        [[[0.0, 1.0], [2.0, 3.0]]]
-        >>> pixel_unshuffle(torch.zeros(1, 3, 4, 6, 8), 2).shape
-        torch.Size([1, 24, 2, 3, 4])
-        >>> x = torch.randn(2, 3, 6, 4)
-        >>> torch.equal(pixel_shuffle(pixel_unshuffle(x, 2), 2), x)
-        True
-    """
-    r = _shuffle_scale(x, scale, "pixel_unshuffle")
-    rank = len(r)
-    n, c, *size = x.shape
-    bad = [j for j, (sz, f) in enumerate(zip(size, r, strict=True)) if sz % f]
-    if bad:
-        raise ShapeError(
-            f"input spatial size {tuple(size)} is invalid for pixel_unshuffle with scale={r}: "
-            "each spatial length must be a multiple of its scale factor, but "
-            + ", ".join(
-                f"dimension {j} has length {size[j]} (nearest valid: "
-                f"{max(size[j] // r[j], 1) * r[j]} or {(size[j] // r[j] + 1) * r[j]})"
-                for j in bad
-            )
-        )
-    inner = [sz // f for sz, f in zip(size, r, strict=True)]
-    y = x.reshape(n, c, *(v for j in range(rank) for v in (inner[j], r[j])))
-    perm = [0, 1] + [3 + 2 * j for j in range(rank)] + [2 + 2 * j for j in range(rank)]
-    return y.permute(perm).reshape(n, c * math.prod(r), *inner)

@@ -14,6 +14,7 @@ verified to produce their target and turn into modules with :meth:`Plan.to_modul
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -23,19 +24,25 @@ from typing import Any
 import torch
 
 from .artifacts import overlap
+from .modules import CONV_TRANSPOSE
 from .shapes import (
-    Crop,
     Geometry,
     IntOrTuple,
     ShapeError,
     as_tuple,
     conv_output_size,
+    conv_padding,
     rank_of,
 )
 
 __all__ = ["Plan", "inverse_of", "plan"]
 
 DEFAULT_KERNELS = tuple(range(1, 9))
+#: the default strides stop here: one layer that upsamples more is not a sensible layer
+MAX_DEFAULT_STRIDE = 64
+#: at most this many per-dimension combinations are ranked (fewer per dimension beyond it)
+MAX_COMBINATIONS = 100_000
+_CROP_HINT = "; pass allow_crop=True to allow crops/extensions"
 
 
 @dataclass(frozen=True)
@@ -92,8 +99,6 @@ class Plan:
         >>> m(torch.randn(1, 8, 16, 12)).shape
         torch.Size([1, 4, 33, 25])
         """
-        from . import nn  # modules sit above planning in the dependency order
-
         cin = self.defaults.get("in_channels") if in_channels is None else in_channels
         cout = self.defaults.get("out_channels") if out_channels is None else out_channels
         if cin is None or cout is None:
@@ -102,9 +107,7 @@ class Plan:
             k: v for k, v in self.defaults.items() if k not in ("in_channels", "out_channels")
         }
         options.update(kwargs)
-        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[
-            len(self.kernel_size)
-        ]
+        cls: Any = CONV_TRANSPOSE[len(self.kernel_size)]
         module: torch.nn.Module = cls(
             cin,
             cout,
@@ -166,36 +169,71 @@ class _Dim:
         return (not self.uniform, self.macs, self.k, self.s, self.d)
 
 
+def _reach(i: int, k: int, s: int, d: int) -> tuple[int, int, int]:
+    """(lowest, highest) output length PyTorch's arguments reach for one dimension, and the span.
+
+    Crops stay below the kernel span per side; output_padding adds up to max(s, d) - 1.
+    """
+    g = Geometry.create(k, s, 0, 0, d)
+    full, span = g.full_size(i)[0], g.span[0]
+    return max(1, full - 2 * (span - 1)), full + max(s, d) - 1, span
+
+
+def _strides_reaching(
+    i: int, target: int, k: int, d: int, strides: Sequence[int], allow_crop: bool, keep: int
+) -> list[int]:
+    """The strides (of the sorted ``strides``) that may reach ``target``, without a full scan.
+
+    Both ends of the reachable range grow with the stride, so the strides that reach the target
+    form one window (found by bisection). A stride larger than the kernel span leaves some output
+    phases without taps, so the overlap is uneven whatever the stride: beyond the span only the
+    ``keep`` smallest can rank among the best, and only those are returned. The work is bounded
+    by the span and ``keep``, not by the target.
+    """
+    first = 0
+    if not allow_crop:  # with crops the output extends without bound, so every stride reaches up
+        first = bisect.bisect_left(strides, target, key=lambda s: _reach(i, k, s, d)[1])
+    last = bisect.bisect_right(strides, target, key=lambda s: _reach(i, k, s, d)[0])
+    span = _reach(i, k, 1, d)[2]
+    window = strides[first:last]
+    split = bisect.bisect_right(window, span)
+    return [*window[:split], *window[split : split + keep]]
+
+
 def _dim_candidates(
     i: int,
     target: int,
     kernels: Iterable[int],
-    strides: Iterable[int],
+    strides: Sequence[int],
     dilations: Iterable[int],
     allow_crop: bool,
+    keep: int,
 ) -> list[_Dim]:
     found = []
-    for k, s, d in itertools.product(kernels, strides, dilations):
-        g = Geometry.create(k, s, 0, 0, d)
-        excess = g.full_size(i)[0] - target  # what the crop must remove (lo + hi)
-        m = max(s, d)
-        limit = g.span[0] - 1  # a larger crop would cut every tap of a border input away
-        # PyTorch: lo = p, hi = p - op with 0 <= op < m, so 2p - op = excess
-        op = excess % 2 if excess >= 0 else -excess
-        p = (excess + op) // 2
-        padding: Any = p
-        if not (0 <= p <= limit and op < m):
-            lo = max(excess, 0) // 2  # as 'same': the odd pixel at the end; extend at the end
-            if not allow_crop or max(lo, excess - lo) > limit:
-                continue
-            padding, op = (lo, excess - lo), 0
-        candidate = g.with_crop(
-            ((padding, padding - op),) if isinstance(padding, int) else (padding,)
-        )
-        if candidate.output_size(i) != (target,):  # verify (cannot fail unless the math is off)
-            raise AssertionError(f"plan arithmetic failed for k={k} s={s} d={d}")
-        counts = overlap(k, s, d)
-        found.append(_Dim(k, s, d, padding, op, bool((counts == counts[0]).all()), i * k / target))
+    for k, d in itertools.product(kernels, dilations):
+        for s in _strides_reaching(i, target, k, d, strides, allow_crop, keep):
+            g = Geometry.create(k, s, 0, 0, d)
+            excess = g.full_size(i)[0] - target  # what the crop must remove (lo + hi)
+            m = max(s, d)
+            limit = g.span[0] - 1  # a larger crop would cut every tap of a border input away
+            # PyTorch: lo = p, hi = p - op with 0 <= op < m, so 2p - op = excess
+            op = excess % 2 if excess >= 0 else -excess
+            p = (excess + op) // 2
+            padding: Any = p
+            if not (0 <= p <= limit and op < m):
+                lo = max(excess, 0) // 2  # as 'same': the odd pixel at the end; extend at the end
+                if not allow_crop or max(lo, excess - lo) > limit:
+                    continue
+                padding, op = (lo, excess - lo), 0
+            candidate = g.with_crop(
+                ((padding, padding - op),) if isinstance(padding, int) else (padding,)
+            )
+            if candidate.output_size(i) != (target,):  # verify (cannot fail unless the math is off)
+                raise AssertionError(f"plan arithmetic failed for k={k} s={s} d={d}")
+            counts = overlap(k, s, d)
+            found.append(
+                _Dim(k, s, d, padding, op, bool((counts == counts[0]).all()), i * k / target)
+            )
     return sorted(found, key=_Dim.key)
 
 
@@ -240,22 +278,40 @@ def plan(
         raise ValueError(f"max_results={max_results} is invalid: it must be >= 1")
     kernels = tuple(kernel_sizes) if kernel_sizes is not None else DEFAULT_KERNELS
     dils = tuple(dilations)
+    if not kernels or not dils:
+        raise ValueError("kernel_sizes and dilations must each hold at least one value")
     per_dim = []
     for ii, t in zip(i, target):
-        ss = tuple(strides) if strides is not None else tuple(range(1, -(-t // ii) + 2))
-        found = _dim_candidates(ii, t, kernels, ss, dils, allow_crop)
+        needed = -(-t // ii) + 1
+        ss = (
+            tuple(sorted(set(strides)))
+            if strides is not None
+            else tuple(range(1, min(needed, MAX_DEFAULT_STRIDE) + 1))
+        )
+        if not ss:
+            raise ValueError("strides is empty: give at least one stride")
+        found = _dim_candidates(ii, t, kernels, ss, dils, allow_crop, max_results)
         if not found:
             low, high = _reachable(ii, kernels, ss, dils, allow_crop)
             span = f"from {low} to {high}" if high is not None else f"from {low} up"
+            beyond = ""
+            if strides is None and needed > MAX_DEFAULT_STRIDE:
+                beyond = (
+                    f"; {t} is about {t // ii}x the input, beyond the default strides "
+                    f"(1 to {MAX_DEFAULT_STRIDE}): upsample in several layers, or give the "
+                    "strides explicitly"
+                )
             raise ShapeError(
-                f"no settings map input {ii} to output {t} with kernel_sizes={list(kernels)}, "
-                f"strides={list(ss)}, dilations={list(dils)}"
+                f"no settings map input {ii} to output {t} with kernel_sizes={_listed(kernels)}, "
+                f"strides={_listed(ss)}, dilations={_listed(dils)}"
                 + ("" if allow_crop else " without an explicit crop")
                 + f": reachable output sizes range {span} (nearest: "
                 + f"{low if t < low else high})"
-                + ("" if allow_crop else "; pass allow_crop=True to allow crops/extensions")
+                + (beyond or ("" if allow_crop else _CROP_HINT))
             )
         per_dim.append(found[:max_results])
+    while math.prod(len(c) for c in per_dim) > MAX_COMBINATIONS:
+        per_dim = [c[: max(1, (len(c) * 3) // 4)] for c in per_dim]
     combos = sorted(
         itertools.product(*per_dim),
         key=lambda c: (
@@ -295,6 +351,13 @@ def _to_plan(
     return out
 
 
+def _listed(values: Sequence[int]) -> str:
+    """``[1, 2, 3]``, or ``[1, 2, ..., 64]`` for a long list (messages stay one short line)."""
+    if len(values) <= 8:
+        return str(list(values))
+    return f"[{values[0]}, {values[1]}, ..., {values[-1]}]"
+
+
 def _reachable(
     i: int,
     kernels: Sequence[int],
@@ -308,11 +371,9 @@ def _reachable(
     output_padding adds up to max(stride, dilation) - 1; allow_crop extends without bound.
     """
     low, high = [], []
-    for k, s, d in itertools.product(kernels, strides, dilations):
-        g = Geometry.create(k, s, 0, 0, d)
-        full = g.full_size(i)[0]
-        low.append(max(1, full - 2 * (g.span[0] - 1)))
-        high.append(full + max(s, d) - 1)
+    for k, d in itertools.product(kernels, dilations):  # both ends grow with the stride
+        low.append(_reach(i, k, min(strides), d)[0])
+        high.append(_reach(i, k, max(strides), d)[1])
     return min(low), None if allow_crop else max(high)
 
 
@@ -363,22 +424,7 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
     d = as_tuple(settings.get("dilation", 1), rank, "dilation")
     n = as_tuple(input_size, rank, "input_size")
     padding = settings.get("padding", 0)
-    crop: Crop
-    if isinstance(padding, str):  # torch Conv's 'same' (stride 1; extra at the end) / 'valid'
-        if padding == "valid":
-            crop = ((0, 0),) * rank
-        elif padding == "same":
-            totals = [dd * (kk - 1) for kk, dd in zip(k, d)]
-            crop = tuple((t // 2, t - t // 2) for t in totals)
-        else:
-            raise ShapeError(
-                f"padding={padding!r} is invalid for a convolution: use 'same', "
-                "'valid', ints or (begin, end) pairs"
-            )
-    else:
-        crop = Geometry.create(k, s, padding, 0, d, rank=rank).crop
-    if any(a < 0 or b < 0 for a, b in crop):
-        raise ShapeError(f"padding={padding!r} is invalid for a convolution: pads must be >= 0")
+    crop = conv_padding(padding, k, d, rank)
     m = conv_output_size(n, k, s, crop, d)
     base = Geometry.create(
         k, s, crop, 0, d, settings.get("groups", 1), settings.get("padding_mode", "zeros")

@@ -27,6 +27,7 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
@@ -41,10 +42,12 @@ __all__ = [
     "PaddingSpec",
     "ShapeError",
     "conv_output_size",
+    "conv_padding",
     "full_size",
     "output_padding_for",
     "output_size",
     "output_size_range",
+    "spatial_size",
 ]
 
 PaddingMode = Literal["zeros", "circular", "reflect", "replicate"]
@@ -92,10 +95,17 @@ def _is_int(value: object) -> bool:
 def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
     """An int or a sequence of ``rank`` ints as a tuple of ``rank`` ints.
 
+    A value of the wrong type (a float, a string, a sequence holding one) is a TypeError; a
+    sequence of ints of the wrong length is a :class:`ShapeError`.
+
     >>> as_tuple(2, 3, "stride")
     (2, 2, 2)
     >>> as_tuple((1, 2), 2, "stride")
     (1, 2)
+    >>> as_tuple("a", 2, "stride")
+    Traceback (most recent call last):
+    ...
+    TypeError: stride='a' is invalid: expected an int or a tuple of 2 ints, got str
     """
     if type(value) is tuple and len(value) == rank and all(type(v) is int for v in value):
         return value  # already normalised: the common case on every call
@@ -103,15 +113,24 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
         return (int(cast(int, value)),) * rank
     if isinstance(value, Sequence) and not isinstance(value, str):
         items = tuple(value)
+        wrong = [v for v in items if not _is_int(v)]
+        if wrong:
+            raise TypeError(
+                f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
+                f"dimension), got an element {wrong[0]!r} of type {type(wrong[0]).__name__}"
+            )
         if len(items) == 1 and rank > 1:
             items = items * rank
-        if len(items) != rank or not all(_is_int(v) for v in items):
+        if len(items) != rank:
             raise ShapeError(
                 f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
-                f"dimension)"
+                f"dimension), got {len(items)}"
             )
         return tuple(int(v) for v in items)
-    raise ShapeError(f"{name}={value!r} is invalid: expected an int or a tuple of {rank} ints")
+    raise TypeError(
+        f"{name}={value!r} is invalid: expected an int or a tuple of {rank} ints, got "
+        f"{type(value).__name__}"
+    )
 
 
 def rank_of(*values: object) -> int:
@@ -216,21 +235,28 @@ def _pairs(padding: object, rank: int) -> Crop:
         if all(_is_int(v) for v in items):
             t = as_tuple(tuple(items), rank, "padding")
             return tuple((p, p) for p in t)
-        if all(
-            isinstance(v, Sequence)
-            and not isinstance(v, str)
-            and len(v) == 2
-            and all(_is_int(x) for x in v)
-            for v in items
-        ):
+        pairs = all(isinstance(v, Sequence) and not isinstance(v, str) for v in items)
+        if pairs and all(_is_int(x) for v in items for x in v):
             if len(items) == 1 and rank > 1:
                 items = items * rank
-            if len(items) == rank:
+            if len(items) == rank and all(len(v) == 2 for v in items):
                 return tuple((int(v[0]), int(v[1])) for v in items)
-    raise ShapeError(
-        f"padding={padding!r} is invalid: expected an int, {rank} ints, {rank} (begin, end) pairs, "
-        f"or one of {PADDING_NAMES}"
+            raise ShapeError(
+                f"padding={padding!r} is invalid: expected {rank} (begin, end) pairs, one per "
+                "spatial dimension"
+            )
+    raise TypeError(
+        f"padding={padding!r} is invalid: expected an int, {rank} ints, {rank} (begin, end) "
+        f"pairs of ints, or one of {PADDING_NAMES}, got {type(padding).__name__}"
+        + ("" if isinstance(padding, (str, numbers.Number)) else " holding a non-int")
     )
+
+
+_NAME_MEANS = {
+    "same": "'same' means output = input * stride",
+    "same_lower": "'same_lower' means output = input * stride",
+    "valid": "'valid' means the full output (input - 1) * stride + dilation * (kernel - 1) + 1",
+}
 
 
 def _named_crop(name: str, span: int, stride: int) -> tuple[int, int]:
@@ -247,6 +273,71 @@ def _named_crop(name: str, span: int, stride: int) -> tuple[int, int]:
     if name == "same":
         return (total // 2, total - total // 2)  # odd extra crop at the end
     return (total - total // 2, total // 2)  # same_lower: odd extra crop at the start
+
+
+def conv_padding(
+    padding: PaddingSpec, kernel_size: IntOrTuple, dilation: IntOrTuple = 1, rank: int = 1
+) -> Crop:
+    """``(begin, end)`` zero padding per dimension of an ordinary convolution (torch's ConvNd).
+
+    ``padding`` is torch's ``"valid"`` (none) or ``"same"`` (total ``dilation * (kernel - 1)``,
+    the odd one at the end, as ``torch.nn.Conv2d(padding="same")``), an int, a tuple, or
+    ``(begin, end)`` pairs; every pad must be >= 0.
+
+    >>> conv_padding("same", 4, rank=2)
+    ((1, 2), (1, 2))
+    >>> conv_padding((1, 2), 3, rank=2)
+    ((1, 1), (2, 2))
+    """
+    k = as_tuple(kernel_size, rank, "kernel_size")
+    d = as_tuple(dilation, rank, "dilation")
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * rank
+        if padding == "same":
+            totals = [dd * (kk - 1) for kk, dd in zip(k, d)]
+            return tuple((t // 2, t - t // 2) for t in totals)
+        raise ShapeError(
+            f"padding={padding!r} is invalid for a convolution: use 'same', 'valid', ints or "
+            "(begin, end) pairs"
+        )
+    pads = _pairs(padding, rank)
+    if any(a < 0 or b < 0 for a, b in pads):
+        raise ShapeError(f"padding={padding!r} is invalid for a convolution: pads must be >= 0")
+    return pads
+
+
+def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") -> tuple[int, ...]:
+    """The spatial part of a requested ``output_size``, as torch's modules read it.
+
+    An int is the size of every spatial dimension; a sequence must hold ``rank`` entries (the
+    spatial size) or ``rank + 2`` (``(N, C, *spatial)``, as ``tuple(y.shape)``), as
+    ``torch.nn.ConvTranspose{1,2,3}d`` requires.
+
+    >>> spatial_size(32, 2)
+    (32, 32)
+    >>> spatial_size((1, 8, 32, 30), 2)
+    (32, 30)
+    >>> spatial_size((4, 32, 30), 2)
+    Traceback (most recent call last):
+    ...
+    tconv.shapes.ShapeError: output_size=(4, 32, 30) is invalid for 2 spatial dimensions: ...
+    """
+    if _is_int(output_size):
+        return as_tuple(output_size, rank, name)
+    if not isinstance(output_size, Sequence) or isinstance(output_size, str):
+        raise TypeError(
+            f"{name}={output_size!r} is invalid: expected an int or a sequence of ints, got "
+            f"{type(output_size).__name__}"
+        )
+    items = tuple(output_size)
+    if len(items) not in (rank, rank + 2):
+        raise ShapeError(
+            f"{name}={items} is invalid for {rank} spatial dimension{'s' * (rank > 1)}: "
+            f"expected {rank} entries (the spatial size) or {rank + 2} (N, C, *spatial), as "
+            f"torch's modules accept; got {len(items)}"
+        )
+    return as_tuple(items[-rank:], rank, name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -294,8 +385,9 @@ class Geometry:
         ``"same"``, ``"same_lower"``, or explicit ``(begin, end)`` pairs per dimension (negative
         values extend with zeros). ``output_padding`` then shortens the end crop.
 
-        Results are cached by the arguments' ``repr`` (which tells ``True`` from ``1``), so
-        a layer called many times validates its settings once.
+        Results are cached (:func:`functools.lru_cache` on the normalised arguments, which
+        tell ``True`` and ``1.0`` from ``1``), so a layer called many times validates its
+        settings once.
 
         >>> Geometry.create(4, stride=2, padding="same").crop
         ((1, 1),)
@@ -303,7 +395,10 @@ class Geometry:
         ((0, -1),)
         """
         args = (kernel_size, stride, padding, output_padding, dilation, groups, padding_mode, rank)
-        return _create_cached(cls, repr(args), args)
+        key = _freeze(args)
+        if key is _UNHASHABLE or cls is not Geometry:  # e.g. a dict: uncached (it raises)
+            return cls._create(*args)
+        return _create_cached(key)
 
     @classmethod
     def _create(
@@ -331,10 +426,14 @@ class Geometry:
         _check_at_least(k, 1, "kernel_size")
         _check_at_least(s, 1, "stride")
         _check_at_least(d, 1, "dilation")
-        if not _is_int(groups) or int(groups) < 1:
+        if not _is_int(groups):
+            raise TypeError(
+                f"groups={groups!r} is invalid: groups must be an int, got {type(groups).__name__}"
+            )
+        if int(groups) < 1:
             raise ShapeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
         if padding_mode not in PADDING_MODES:
-            raise ShapeError(
+            raise ValueError(
                 f"padding_mode={padding_mode!r} is invalid: valid modes are {PADDING_MODES}"
             )
         limit = tuple(max(ss, dd) for ss, dd in zip(s, d))
@@ -346,17 +445,23 @@ class Geometry:
                 + " per dimension"
             )
         if isinstance(padding, str):
-            if padding not in PADDING_NAMES:
+            if padding not in PADDING_NAMES:  # a padding (any spelling) is geometry
                 raise ShapeError(
                     f"padding={padding!r} is invalid: valid names are {PADDING_NAMES}, or give an "
                     "int, a tuple, or (begin, end) pairs"
                 )
+            if any(op):
+                raise ShapeError(
+                    f"padding={padding!r} with output_padding={op} is invalid: "
+                    f"{_NAME_MEANS[padding]}, so there is no output_padding to add; pass "
+                    "output_size= for another size, or explicit (begin, end) crop pairs"
+                )
             crop = tuple(_named_crop(padding, dd * (kk - 1) + 1, ss) for kk, ss, dd in zip(k, s, d))
         else:
+            crop = _pairs(padding, rank)  # TypeError/ShapeError for anything else
             explicit_pairs = not _is_int(padding) and not all(
                 _is_int(v) for v in cast(Sequence[object], padding)
             )
-            crop = _pairs(padding, rank)
             if not explicit_pairs and any(lo < 0 for lo, _ in crop):
                 raise ShapeError(
                     f"padding={padding!r} is invalid: an int padding must be >= 0 (it crops both "
@@ -563,9 +668,17 @@ class Geometry:
                 f"in_channels={weight_shape[0]} (weight.shape[0]) is not divisible by groups={g}"
             )
         if channels != weight_shape[0]:
+            read_as = ""
+            if not batched:
+                names = ("C",) + (("L",) if r == 1 else ("D", "H", "W")[-r:])
+                read_as = (
+                    f"; the {r + 1}-D input was read as unbatched ({', '.join(names)}) as torch "
+                    f"does: for a batch add the batch dimension ({r + 2}-D (N, "
+                    f"{', '.join(names)})), e.g. input.unsqueeze(0)"
+                )
             raise ShapeError(
                 f"input has {channels} channels but the weight of shape {weight_shape} expects "
-                f"in_channels={weight_shape[0]} (weight.shape[0])"
+                f"in_channels={weight_shape[0]} (weight.shape[0]){read_as}"
             )
         if any(v < 1 for v in spatial):
             raise ShapeError(
@@ -606,19 +719,62 @@ class Geometry:
                 )
 
 
-_CREATED: dict[tuple[type, str], Geometry] = {}
+class _Leaf:
+    """A non-int argument in a cache key: equal only to the same type and value, so that
+    ``1.0`` and ``True`` never share a cache entry with ``1`` (they are TypeErrors)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Leaf)
+            and type(other.value) is type(self.value)
+            and other.value == self.value
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self.value), self.value))
 
 
-def _create_cached(cls: type[Geometry], key: str, args: tuple[Any, ...]) -> Geometry:
-    """:meth:`Geometry.create`, memoised on ``key`` (the arguments' repr, so unhashable lists
-    work too). Geometries are immutable, so sharing them is safe."""
-    geom = _CREATED.get((cls, key))
-    if geom is None:
-        geom = cls._create(*args)
-        if len(_CREATED) >= 4096:
-            _CREATED.clear()
-        _CREATED[(cls, key)] = geom
-    return geom
+_UNHASHABLE = object()
+
+
+def _freeze(value: object) -> Any:
+    """A hashable cache key for Geometry.create's arguments, or _UNHASHABLE.
+
+    ints (and int-likes: numpy integers, 0-d integer tensors) become ``int``; sequences become
+    tuples; strings and None stay; anything else is wrapped in a :class:`_Leaf`.
+    """
+    if type(value) is int or value is None or type(value) is str:
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        items = [_freeze(v) for v in value]
+        return _UNHASHABLE if any(v is _UNHASHABLE for v in items) else tuple(items)
+    if _is_int(value):
+        return int(operator.index(cast(Any, value)))
+    try:
+        hash(value)
+    except TypeError:
+        return _UNHASHABLE
+    return _Leaf(value)
+
+
+def _thaw(key: Any) -> Any:
+    if isinstance(key, _Leaf):
+        return key.value
+    if isinstance(key, tuple):
+        return tuple(_thaw(v) for v in key)
+    return key
+
+
+@functools.lru_cache(maxsize=4096)
+def _create_cached(key: tuple[Any, ...]) -> Geometry:
+    """:meth:`Geometry.create` memoised on the normalised arguments (geometries are immutable,
+    so sharing them is safe)."""
+    return Geometry._create(*_thaw(key))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,43 +27,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .. import nn as _nn
-from ..shapes import Geometry, PaddingSpec, ShapeError
+from ..modules import from_geometry
+from ..shapes import Geometry, PaddingSpec
 
 __all__: list[str] = []
-
-
-def _geometry_of(module: torch.nn.Module) -> Geometry:
-    """The :class:`Geometry` of a tconv or plain torch ``ConvTranspose{1,2,3}d`` module.
-
-    >>> _geometry_of(torch.nn.ConvTranspose1d(1, 1, 3, stride=2, padding=1)).crop
-    ((1, 1),)
-    """
-    if callable(getattr(module, "geometry_for", None)):
-        raise ShapeError(
-            f"{type(module).__name__} has output_shape={getattr(module, 'output_shape', None)}: "
-            "its crop depends on the input size, so no fixed padding says it; convert the "
-            "geometry for one input size instead (module.geometry_for(input_size))"
-        )
-    geometry = getattr(module, "geometry", None)
-    if isinstance(geometry, Geometry):
-        return geometry
-    if isinstance(module, torch.nn.modules.conv._ConvTransposeNd):
-        rank = len(module.kernel_size)
-        return Geometry.create(
-            module.kernel_size,
-            module.stride,
-            module.padding,
-            module.output_padding,
-            module.dilation,
-            module.groups,
-            module.padding_mode,
-            rank=rank,
-        )
-    raise TypeError(
-        f"expected a tconv.nn.ConvTranspose{{1,2,3}}d or torch.nn.ConvTranspose{{1,2,3}}d "
-        f"module, got {type(module).__name__}"
-    )
 
 
 def _parameters(module: torch.nn.Module) -> tuple[Tensor, Tensor | None]:
@@ -88,7 +55,7 @@ def _build(
     otherwise PyTorch's own ``padding, output_padding`` are used where they can say it, else
     explicit ``(begin, end)`` pairs.
     """
-    return _nn.from_geometry(
+    return from_geometry(
         geometry, weight, bias, padding=padding, output_padding=output_padding, cls=cls
     )
 

@@ -40,8 +40,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..modules import geometry_of
 from ..shapes import Geometry, ShapeError
-from . import _build, _geometry_of, _parameters
+from . import _build, _parameters
 
 __all__ = ["from_flax", "from_lax", "lax_crop", "to_flax", "to_lax"]
 
@@ -258,7 +259,7 @@ def to_lax(
         >>> kw["rhs"].shape, kw["strides"], kw["padding"], kw["dimension_numbers"]
         ((8, 3, 3, 3), (2, 2), ((1, 1), (1, 1)), ('NCHW', 'OIHW', 'NCHW'))
     """
-    geometry = _geometry_of(module)
+    geometry = geometry_of(module)
     _check_for_jax(geometry, "jax.lax.conv_transpose")
     rank = geometry.rank
     weight, bias = _parameters(module)
@@ -366,7 +367,7 @@ def from_flax(layer: Any, params: Any) -> torch.nn.Module:
         rhs_dilation=dilation,
         transpose_kernel=bool(layer.transpose_kernel),
     )
-    geometry = _geometry_of(module)
+    geometry = geometry_of(module)
     name: str | None = None
     if circular:
         name = "same_lower" if layer.transpose_kernel else "same"
@@ -395,7 +396,7 @@ def to_flax(module: torch.nn.Module, *, transpose_kernel: bool = False) -> tuple
     Raises:
         ShapeError: for groups > 1 or another non-zeros ``padding_mode``.
     """
-    geometry = _geometry_of(module)
+    geometry = geometry_of(module)
     rank = geometry.rank
     padding: Any
     if geometry.padding_mode == "circular":

@@ -31,8 +31,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..modules import geometry_of
 from ..shapes import Geometry, ShapeError
-from . import _build, _describe_crop, _geometry_of, _parameters
+from . import _build, _describe_crop, _parameters
 
 __all__ = ["from_keras", "keras_crop", "to_keras"]
 
@@ -235,7 +236,7 @@ def keras_arguments(module: torch.nn.Module) -> dict[str, Any]:
     the crop ((1, 0), (1, 0)) (kernel_size=(3, 3), stride=(2, 2), dilation=(1, 1)) cannot be
     expressed by Keras Conv2DTranspose: dimension 0 has crop (1, 0), but Keras reaches only
     """
-    geometry = _geometry_of(module)
+    geometry = geometry_of(module)
     rank = geometry.rank
     name = _CLASSES[rank]
     if geometry.groups != 1:

@@ -43,10 +43,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import nn as _nn
 from ..functional import conv_transpose
-from ..shapes import Crop, Geometry, ShapeError, as_tuple
-from . import _build, _describe_crop, _geometry_of, _parameters
+from ..methods import Method
+from ..modules import (
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    _ConvTransposeNd,
+    geometry_of,
+)
+from ..shapes import Crop, Geometry, IntOrTuple, ShapeError, as_tuple
+from . import _build, _describe_crop, _parameters
 
 __all__ = [
     "AUTO_PADS",
@@ -83,7 +90,7 @@ def output_shape_crop(
     (1, -1)
     """
     if auto_pad not in AUTO_PADS:
-        raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+        raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
     total = full_length + output_padding - target
     if auto_pad == "SAME_UPPER":
         lo = total // 2
@@ -98,24 +105,50 @@ def output_shape_crop(
 # modules whose crop depends on the input size (ONNX output_shape)
 
 
-class _OutputShapeMixin:
-    """A ConvTranspose whose output size is fixed by ONNX ``output_shape``."""
+class _OnnxConvTransposeNd(_ConvTransposeNd):
+    """A tconv ConvTransposeNd whose output size is fixed by ONNX ``output_shape``.
 
-    _rank: int
-    weight: Tensor
-    bias: Tensor | None
-    stride: tuple[int, ...]
-    dilation: tuple[int, ...]
-    groups: int
-    method: str
-    geometry: Geometry
+    The shared constructor, ``geometry_for``, ``forward`` and ``repr`` of
+    :class:`OnnxConvTranspose1d`/``2d``/``3d``.
+    """
 
-    def _setup_onnx(self, output_shape: Sequence[int], auto_pad: str) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple = 1,
+        output_padding: IntOrTuple = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: IntOrTuple = 1,
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        output_shape: Sequence[int],
+        auto_pad: str = "NOTSET",
+        method: Method = "native",
+    ) -> None:
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            0,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            "zeros",
+            device,
+            dtype,
+            method=method,
+        )
         shape = as_tuple(tuple(output_shape)[-self._rank :], self._rank, "output_shape")
         if any(v < 1 for v in shape):
             raise ShapeError(f"output_shape={shape} is invalid: every length must be >= 1")
         if auto_pad not in AUTO_PADS:
-            raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+            raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
         self.output_shape = shape
         self.auto_pad = auto_pad
 
@@ -137,10 +170,10 @@ class _OutputShapeMixin:
         )
         return base.with_crop(crop)
 
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
+    def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
         if output_size is not None:
             raise ShapeError(
-                f"output_size={tuple(output_size)} is invalid here: this module's output size is "
+                f"output_size={output_size!r} is invalid here: this module's output size is "
                 f"fixed by the ONNX output_shape={self.output_shape}"
             )
         spatial = tuple(input.shape[-self._rank :])
@@ -160,67 +193,36 @@ class _OutputShapeMixin:
         )
 
     def extra_repr(self) -> str:
-        text = super().extra_repr()  # type: ignore[misc]
+        text = super().extra_repr()
         return text + f", output_shape={self.output_shape}, auto_pad={self.auto_pad}"
 
 
-def _make_output_shape_class(rank: int, base: type) -> type:
-    class OnnxConvTranspose(_OutputShapeMixin, base):
-        def __init__(
-            self,
-            in_channels: int,
-            out_channels: int,
-            kernel_size: int | tuple[int, ...],
-            stride: int | tuple[int, ...] = 1,
-            output_padding: int | tuple[int, ...] = 0,
-            groups: int = 1,
-            bias: bool = True,
-            dilation: int | tuple[int, ...] = 1,
-            device: Any = None,
-            dtype: Any = None,
-            *,
-            output_shape: Sequence[int],
-            auto_pad: str = "NOTSET",
-            method: str = "native",
-        ) -> None:
-            base.__init__(  # type: ignore[misc]
-                self,
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride,
-                0,
-                output_padding,
-                groups,
-                bias,
-                dilation,
-                "zeros",
-                device,
-                dtype,
-                method=method,
-            )
-            self._setup_onnx(output_shape, auto_pad)
-
-    name = f"OnnxConvTranspose{rank}d"
-    OnnxConvTranspose.__name__ = OnnxConvTranspose.__qualname__ = name
-    OnnxConvTranspose.__doc__ = f"""``tconv.nn.ConvTranspose{rank}d`` with an ONNX ``output_shape``.
-
+_ONNX_DOC = """
     The output spatial size is always ``output_shape``; the crop of the full output is resolved
-    per call from the input size with :func:`output_shape_crop` (``auto_pad`` chooses the split).
-    Same parameters, state_dict and methods as ``tconv.nn.ConvTranspose{rank}d``; ``geometry``
-    holds the settings without the crop and ``geometry_for(input_size)`` the resolved geometry.
+    per call from the input size with :func:`output_shape_crop` (``auto_pad`` chooses the split:
+    one of :data:`AUTO_PADS`). Same parameters, state_dict and methods as the tconv module of
+    the same rank (its other arguments mean the same); ``geometry`` holds the settings without
+    the crop and ``geometry_for(input_size)`` the resolved geometry.
 
     Shape:
         - Input: ``(N, C_in, *I)`` or ``(C_in, *I)``
         - Output: ``(N, C_out, *output_shape)``
-    """
-    return OnnxConvTranspose
+"""
 
 
-OnnxConvTranspose1d = _make_output_shape_class(1, _nn.ConvTranspose1d)
-OnnxConvTranspose2d = _make_output_shape_class(2, _nn.ConvTranspose2d)
-OnnxConvTranspose3d = _make_output_shape_class(3, _nn.ConvTranspose3d)
-_OUTPUT_SHAPE_CLASSES: dict[int, Any] = {
+class OnnxConvTranspose1d(_OnnxConvTransposeNd, ConvTranspose1d):
+    __doc__ = "``tconv.nn.ConvTranspose1d`` with an ONNX ``output_shape``.\n" + _ONNX_DOC
+
+
+class OnnxConvTranspose2d(_OnnxConvTransposeNd, ConvTranspose2d):
+    __doc__ = "``tconv.nn.ConvTranspose2d`` with an ONNX ``output_shape``.\n" + _ONNX_DOC
+
+
+class OnnxConvTranspose3d(_OnnxConvTransposeNd, ConvTranspose3d):
+    __doc__ = "``tconv.nn.ConvTranspose3d`` with an ONNX ``output_shape``.\n" + _ONNX_DOC
+
+
+_OUTPUT_SHAPE_CLASSES: dict[int, type[_OnnxConvTransposeNd]] = {
     1: OnnxConvTranspose1d,
     2: OnnxConvTranspose2d,
     3: OnnxConvTranspose3d,
@@ -323,7 +325,7 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
     group = int(attrs.get("group", 1))
     auto_pad = str(attrs.get("auto_pad", "NOTSET"))
     if auto_pad not in AUTO_PADS:
-        raise ShapeError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+        raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
     if "pads" in attrs and auto_pad != "NOTSET":
         raise ShapeError(
             f"pads={list(attrs['pads'])} with auto_pad={auto_pad!r} is invalid: the ONNX spec "
@@ -357,7 +359,7 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
         )
         with torch.no_grad():
             module.weight.copy_(w)
-            if b is not None:
+            if b is not None and module.bias is not None:
                 module.bias.copy_(b)
         return module
     if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
@@ -428,7 +430,7 @@ def onnx_attributes(module: torch.nn.Module) -> dict[str, Any]:
     >>> onnx_attributes(ConvTranspose1d(2, 2, 1, stride=3, padding="same"))["output_padding"]
     [2]
     """
-    if isinstance(module, _OutputShapeMixin):
+    if isinstance(module, _OnnxConvTransposeNd):
         g = module.geometry
         attrs: dict[str, Any] = _common_attributes(g)
         attrs["output_padding"] = [-hi for _, hi in g.crop]
@@ -436,7 +438,7 @@ def onnx_attributes(module: torch.nn.Module) -> dict[str, Any]:
         if module.auto_pad != "NOTSET":
             attrs["auto_pad"] = module.auto_pad
         return attrs
-    g = _geometry_of(module)
+    g = geometry_of(module)
     if g.padding_mode != "zeros":
         raise ShapeError(
             f"padding_mode={g.padding_mode!r} cannot be expressed by ONNX ConvTranspose: it "

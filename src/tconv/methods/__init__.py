@@ -15,6 +15,7 @@ the fastest memory layout, measured once per process (:mod:`tconv.methods.auto`)
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal, get_args
 
 from torch import Tensor
 
@@ -23,7 +24,11 @@ from . import auto, dilate, matrix, native, scatter, subpixel
 
 Forward = Callable[[Tensor, Tensor, "Tensor | None", Geometry], Tensor]
 
-EXACT_METHODS = ("native", "matrix", "dilate", "scatter", "subpixel")
+#: The ways of computing it (the one registry of names; :data:`tconv.METHODS`).
+Method = Literal["native", "matrix", "dilate", "scatter", "subpixel", "auto"]
+METHODS: tuple[str, ...] = get_args(Method)
+#: The exact methods themselves ("auto" picks one of them per call).
+EXACT_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "auto")
 
 
 def choose(x: Tensor, weight: Tensor, geom: Geometry) -> str:
@@ -41,14 +46,25 @@ def choose(x: Tensor, weight: Tensor, geom: Geometry) -> str:
     return auto.choose(x, weight, None, geom)
 
 
+def check(name: object) -> None:
+    """Raise ValueError unless ``name`` is one of :data:`METHODS`.
+
+    >>> check("subpixel")
+    >>> check("fast")
+    Traceback (most recent call last):
+    ...
+    ValueError: method='fast' is invalid: valid methods are ('native', 'matrix', ...)
+    """
+    if name not in METHODS:
+        raise ValueError(f"method={name!r} is invalid: valid methods are {METHODS}")
+
+
 def get(name: str, x: Tensor, weight: Tensor, geom: Geometry) -> Forward:
     """The ``forward`` function of method ``name`` (``"auto"`` chooses per call)."""
     if name == "auto":
         return auto.forward
     if name not in EXACT_METHODS:
-        raise ValueError(
-            f"method={name!r} is invalid: valid methods are {(*EXACT_METHODS, 'auto')}"
-        )
+        raise ValueError(f"method={name!r} is invalid: valid methods are {METHODS}")
     fn: Forward = _FORWARD[name]
     return fn
 

@@ -10,7 +10,7 @@ stride sharing a factor with the dilation) is zero.
 
 :func:`forward_phases` runs one such convolution per phase combination (``prod(stride)`` of
 them, the crop folded into each one's padding, no multiplication by inserted zeros), stacks
-them and interleaves them with :func:`tconv.functional.pixel_shuffle`. :func:`forward_packed`
+them and interleaves them with :func:`tconv.shuffle.pixel_shuffle`. :func:`forward_packed`
 runs them all as ONE convolution (every sub-kernel zero-padded to a common size, see
 :func:`subpixel_weight`) and one pixel shuffle: far fewer, bigger kernel calls, which is what
 CPU and GPU libraries run fast. :func:`forward` uses the packed form unless its zero padding
@@ -39,8 +39,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .. import functional as _functional  # (tconv.functional imports this package)
 from ..shapes import Geometry, ShapeError
+from ..shuffle import pixel_shuffle
 from .dilate import flip_weight
 
 __all__ = [
@@ -167,7 +167,7 @@ def forward_phases(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
         dil = tuple(p.dilation for p in phases)
         results.append(conv(view, flip_weight(w, groups), None, 1, 0, dil, groups))
     y = torch.stack(results, 2).reshape(batch, c_out * len(results), *count)
-    y = _functional.pixel_shuffle(y, geom.stride)
+    y = pixel_shuffle(y, geom.stride)
     if tuple(y.shape[2:]) != out:
         trim = (slice(None), slice(None), *(slice(0, o) for o in out))
         y = y[trim]
@@ -234,11 +234,10 @@ def forward_packed(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
     phases = math.prod(geom.stride)
     b = None if bias is None else bias.repeat_interleave(phases)
     y = _CONV[geom.rank](xp, conv_weight, b, 1, 0, 1, geom.groups)
-    y = _functional.pixel_shuffle(y, geom.stride)
+    y = pixel_shuffle(y, geom.stride)
     if any(lo or hi for lo, hi in crop):
-        index = (slice(None), slice(None)) + tuple(
-            slice(lo, y.shape[2 + j] - hi) for j, (lo, hi) in enumerate(crop)
-        )
+        cut = [slice(lo, y.shape[2 + j] - hi) for j, (lo, hi) in enumerate(crop)]
+        index = (slice(None), slice(None), *cut)
         y = y[index]
     return y
 
@@ -312,7 +311,7 @@ def subpixel_weight(
     depend on ``I``.
 
     ``conv_weight[c_out * P + p, i, *v]`` (``P = prod(stride)``, ``p`` the row-major index of
-    the output phase ``(r_1, ..., r_n)`` as :func:`tconv.functional.pixel_shuffle` reads it)
+    the output phase ``(r_1, ..., r_n)`` as :func:`tconv.shuffle.pixel_shuffle` reads it)
     holds, per dimension ``j``, tap ``t_j`` of ``weight[g * C_in/g + i, c_out % (C_out/g)]``
     (group ``g = c_out // (C_out/g)``) at offset ``v_j = b_j + (r_j + c_j) // s_j -
     (t_j d_j) // s_j`` when ``(t_j d_j) % s_j == (r_j + c_j) % s_j`` (``b_j`` = padding begin,
@@ -334,7 +333,7 @@ def subpixel_weight(
 
     Example:
         >>> import torch
-        >>> from tconv.functional import pixel_shuffle
+        >>> from tconv.shuffle import pixel_shuffle
         >>> from tconv.shapes import Geometry
         >>> g = Geometry.create((4, 4), stride=2, padding=1)       # k4 s2 p1
         >>> cw, pad, crop = subpixel_weight(torch.randn(8, 3, 4, 4), g)

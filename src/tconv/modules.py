@@ -1,0 +1,437 @@
+"""The layer classes: ``ConvTranspose1d/2d/3d`` and ``PixelShuffle``/``PixelUnshuffle``.
+
+Exposed (with :class:`tconv.nn.Upsample`) as :mod:`tconv.nn`; this module sits below
+:mod:`tconv.blocks` so that the blocks can build on the layers without an import circle.
+
+The transposed convolutions subclass torch's classes (same constructor, parameters, state_dict
+keys and default initialisation) and add what the geometry in :mod:`tconv.shapes` allows:
+``"same"``, ``"valid"``, ``"same_lower"`` and asymmetric ``(begin, end)`` padding, every
+``padding_mode``, any reachable ``output_size`` and a choice of ``method``. ``forward`` is one
+call into :func:`tconv.functional.conv_transpose`.
+
+>>> import torch
+>>> m = ConvTranspose2d(3, 8, kernel_size=3, stride=2, padding="same")
+>>> m(torch.randn(1, 3, 16, 16)).shape
+torch.Size([1, 8, 32, 32])
+>>> m
+ConvTranspose2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=same)
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from . import methods as _methods
+from .functional import conv_transpose
+from .methods import Method
+from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeError
+from .shuffle import pixel_shuffle, pixel_unshuffle
+
+__all__ = [
+    "CONV",
+    "CONV_TRANSPOSE",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "from_geometry",
+    "geometry_of",
+]
+
+#: The arguments every tconv ConvTransposeNd takes (shared by the three class docstrings).
+_ARGS = """
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output (a multiple of ``groups``).
+        kernel_size: an int or one int per spatial dimension.
+        stride: an int or one int per spatial dimension (the upsampling factor).
+        padding: how much of the full output to crop, in any of these spellings: an int or a
+            tuple (PyTorch: crop ``p`` at both ends); ``"same"`` (output = input * stride,
+            the odd extra crop at the end, as TensorFlow/Keras/JAX and ONNX SAME_UPPER);
+            ``"same_lower"`` (the odd extra crop at the start, ONNX SAME_LOWER); ``"valid"``
+            (the full output); or explicit ``(begin, end)`` pairs per dimension (negative
+            values extend with zeros). The names fix the output size, so they refuse a
+            non-zero ``output_padding`` (use ``output_size=`` in ``forward``).
+        output_padding: shortens the end crop (PyTorch's meaning), each < max(stride,
+            dilation).
+        groups: blocked connections from input to output channels, as in PyTorch.
+        bias: whether to add a learnable bias.
+        dilation: spacing between kernel taps.
+        padding_mode: ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``; a
+            non-zeros mode is the exact adjoint of ``torch.nn.ConvNd`` with that padding and
+            mode (PyTorch's own transposed convolutions accept only ``"zeros"``).
+        device, dtype: where and in what type to create the parameters.
+        method: how to compute it, one of :data:`tconv.METHODS` (``"native"``, ``"matrix"``,
+            ``"dilate"``, ``"scatter"``, ``"subpixel"``, ``"auto"``); all are exact.
+        allow_crop: let ``forward(x, output_size=...)`` reach any size by cropping or
+            zero-extending the end, beyond the output_padding range.
+
+    Raises:
+        ShapeError: settings no transposed convolution can have, naming the valid range.
+        ValueError: an unknown ``method`` or ``padding_mode`` (or padding name).
+        TypeError: an argument of the wrong type (a float padding, a string stride).
+"""
+
+
+class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
+    """The shared constructor, ``forward`` and ``repr`` of ConvTranspose1d/2d/3d.
+
+    Mixed in before torch's ``ConvTransposeNd`` of the same rank, whose constructor it calls
+    with ``padding=0`` and ``padding_mode="zeros"`` (torch refuses the other spellings) before
+    storing the real settings: same parameters, state_dict keys and initialisation.
+    """
+
+    _rank: ClassVar[int]
+    _torch: ClassVar[Any]  # torch's ConvTransposeNd of this rank
+    padding: Any  # an int tuple (torch style), a name, or (begin, end) pairs
+    method: Method
+    allow_crop: bool
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrTuple,
+        stride: IntOrTuple = 1,
+        padding: PaddingSpec = 0,
+        output_padding: IntOrTuple = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: IntOrTuple = 1,
+        padding_mode: PaddingMode = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        method: Method = "native",
+        allow_crop: bool = False,
+    ) -> None:
+        _methods.check(method)
+        # validate everything first (ShapeError/ValueError/TypeError naming the value)
+        Geometry.create(
+            kernel_size,
+            stride,
+            padding,
+            output_padding,
+            dilation,
+            groups,
+            padding_mode,
+            rank=self._rank,
+        )
+        if in_channels % groups or out_channels % groups:
+            raise ShapeError(
+                f"in_channels={in_channels} and out_channels={out_channels} must both be "
+                f"divisible by groups={groups}"
+            )
+        self._torch.__init__(
+            self,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            0,
+            output_padding,
+            groups,
+            bias,
+            dilation,
+            "zeros",
+            device,
+            dtype,
+        )
+        # keep the user's padding spelling
+        self.padding = padding if isinstance(padding, str) else _torch_style(padding, self._rank)
+        self.padding_mode = padding_mode
+        self.method = method
+        self.allow_crop = allow_crop
+
+    @property
+    def geometry(self) -> Geometry:
+        """This layer's :class:`~tconv.shapes.Geometry` (crops resolved from the settings)."""
+        return Geometry.create(
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            rank=self._rank,
+        )
+
+    def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
+        """The transposed convolution of ``input``; ``output_size`` (``rank`` or ``rank + 2``
+        entries, or one int for every spatial dimension) picks the output_padding."""
+        return conv_transpose(
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+            output_size=output_size,
+            padding_mode=self.padding_mode,
+            allow_crop=self.allow_crop,
+            method=self.method,
+        )
+
+    def extra_repr(self) -> str:
+        s = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}"
+        if self.padding != (0,) * self._rank:
+            s += ", padding={padding}"
+        if self.dilation != (1,) * self._rank:
+            s += ", dilation={dilation}"
+        if self.output_padding != (0,) * self._rank:
+            s += ", output_padding={output_padding}"
+        if self.groups != 1:
+            s += ", groups={groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += ", padding_mode={padding_mode}"
+        if self.method != "native":
+            s += ", method={method}"
+        if self.allow_crop:
+            s += ", allow_crop=True"
+        return s.format(**{**self.__dict__, "padding": self.padding, "method": self.method})
+
+
+def _torch_style(padding: Any, rank: int) -> Any:
+    """ints as a tuple (torch style); pairs as a tuple of pairs (validated before)."""
+    if not isinstance(padding, (list, tuple)):
+        return (int(padding),) * rank
+    items = tuple(padding)
+    if all(not isinstance(v, (list, tuple)) for v in items):
+        items = tuple(int(v) for v in items)
+        return items * rank if len(items) == 1 else items
+    return tuple(tuple(int(x) for x in v) for v in items)
+
+
+class ConvTranspose1d(_ConvTransposeNd, torch.nn.ConvTranspose1d):
+    _rank = 1
+    _torch = torch.nn.ConvTranspose1d
+    __doc__ = f"""Drop-in ``torch.nn.ConvTranspose1d`` with tconv's padding and methods.
+    {_ARGS}
+    Shape:
+        - Input: ``(N, C_in, L_in)`` or ``(C_in, L_in)``
+        - Output: ``(N, C_out, L_out)``, ``L_out = (L_in - 1) * stride - lo - hi
+          + dilation * (kernel_size - 1) + 1`` (see :mod:`tconv.shapes`)
+
+    Example:
+        >>> m = ConvTranspose1d(2, 4, kernel_size=4, stride=2, padding=1)
+        >>> m(torch.randn(8, 2, 100)).shape
+        torch.Size([8, 4, 200])
+    """
+
+
+class ConvTranspose2d(_ConvTransposeNd, torch.nn.ConvTranspose2d):
+    _rank = 2
+    _torch = torch.nn.ConvTranspose2d
+    __doc__ = f"""Drop-in ``torch.nn.ConvTranspose2d`` with tconv's padding and methods.
+    {_ARGS}
+    Shape:
+        - Input: ``(N, C_in, H_in, W_in)`` or ``(C_in, H_in, W_in)``
+        - Output: ``(N, C_out, H_out, W_out)``, per dimension
+          ``(in - 1) * stride - lo - hi + dilation * (kernel_size - 1) + 1``
+
+    Example:
+        >>> m = ConvTranspose2d(64, 3, kernel_size=2, stride=2)
+        >>> m(torch.randn(1, 64, 16, 16)).shape
+        torch.Size([1, 3, 32, 32])
+        >>> m(torch.randn(1, 64, 16, 16), output_size=(33, 33)).shape
+        torch.Size([1, 3, 33, 33])
+    """
+
+
+class ConvTranspose3d(_ConvTransposeNd, torch.nn.ConvTranspose3d):
+    _rank = 3
+    _torch = torch.nn.ConvTranspose3d
+    __doc__ = f"""Drop-in ``torch.nn.ConvTranspose3d`` with tconv's padding and methods.
+    {_ARGS}
+    Shape:
+        - Input: ``(N, C_in, D_in, H_in, W_in)`` or ``(C_in, D_in, H_in, W_in)``
+        - Output: ``(N, C_out, D_out, H_out, W_out)``, per dimension as in ConvTranspose1d
+
+    Example:
+        >>> m = ConvTranspose3d(4, 2, kernel_size=3, stride=2, padding=1, output_padding=1)
+        >>> m(torch.randn(1, 4, 4, 5, 6)).shape
+        torch.Size([1, 2, 8, 10, 12])
+    """
+
+
+#: tconv's transposed convolution class per spatial rank.
+CONV_TRANSPOSE: dict[int, type[_ConvTransposeNd]] = {
+    1: ConvTranspose1d,
+    2: ConvTranspose2d,
+    3: ConvTranspose3d,
+}
+#: torch's ordinary convolution class per spatial rank.
+CONV: dict[int, type[torch.nn.Module]] = {
+    1: torch.nn.Conv1d,
+    2: torch.nn.Conv2d,
+    3: torch.nn.Conv3d,
+}
+
+
+def geometry_of(module: torch.nn.Module) -> Geometry:
+    """The :class:`~tconv.shapes.Geometry` of a tconv or torch ``ConvTranspose{1,2,3}d``.
+
+    Raises:
+        ShapeError: for a module whose crop depends on the input size (an ONNX
+            ``output_shape`` module: use its ``geometry_for(input_size)``).
+        TypeError: for any other module.
+
+    >>> geometry_of(torch.nn.ConvTranspose1d(1, 1, 3, stride=2, padding=1)).crop
+    ((1, 1),)
+    >>> geometry_of(ConvTranspose1d(1, 1, 3, stride=2, padding="same")).crop
+    ((0, 1),)
+    """
+    if callable(getattr(module, "geometry_for", None)):
+        raise ShapeError(
+            f"{type(module).__name__} has output_shape={getattr(module, 'output_shape', None)}: "
+            "its crop depends on the input size, so no fixed padding says it; convert the "
+            "geometry for one input size instead (module.geometry_for(input_size))"
+        )
+    if isinstance(module, _ConvTransposeNd):
+        return module.geometry
+    if isinstance(module, torch.nn.modules.conv._ConvTransposeNd):
+        return Geometry.create(
+            module.kernel_size,
+            module.stride,
+            module.padding,
+            module.output_padding,
+            module.dilation,
+            module.groups,
+            module.padding_mode,
+            rank=len(module.kernel_size),
+        )
+    raise TypeError(
+        f"expected a tconv.nn.ConvTranspose{{1,2,3}}d or torch.nn.ConvTranspose{{1,2,3}}d "
+        f"module, got {type(module).__name__}"
+    )
+
+
+def from_geometry(
+    geom: Geometry,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    *,
+    padding: PaddingSpec | None = None,
+    output_padding: int | tuple[int, ...] = 0,
+    cls: type | None = None,
+    **options: Any,
+) -> torch.nn.Module:
+    """A ConvTranspose{1,2,3}d with geometry ``geom`` and copies of ``weight`` (and ``bias``).
+
+    The padding is spelled with PyTorch's ``padding, output_padding`` where they can say the
+    crops, else as explicit ``(begin, end)`` pairs; pass ``padding``/``output_padding`` to
+    choose another spelling of the same crops (checked). ``cls`` picks a subclass; other
+    keyword arguments (``method=``, ``allow_crop=``...) go to the constructor.
+
+    >>> g = Geometry.create((3, 3), stride=2, padding="same")
+    >>> m = from_geometry(g, torch.ones(4, 2, 3, 3), torch.zeros(2))
+    >>> m
+    ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=((0, 1), (0, 1)))
+    >>> m(torch.ones(1, 4, 5, 5)).shape
+    torch.Size([1, 2, 10, 10])
+    """
+    if weight.dim() != geom.rank + 2:
+        raise ShapeError(
+            f"weight of shape {tuple(weight.shape)} is invalid: expected {geom.rank + 2} "
+            "dimensions (in_channels, out_channels // groups, *kernel_size)"
+        )
+    if padding is None:
+        spelled = geom.torch_padding()
+        padding, output_padding = (geom.crop, 0) if spelled is None else spelled
+    cls = cls or CONV_TRANSPOSE[geom.rank]
+    module: Any = cls(
+        weight.shape[0],
+        weight.shape[1] * geom.groups,
+        geom.kernel_size,
+        stride=geom.stride,
+        padding=padding,
+        output_padding=output_padding,
+        groups=geom.groups,
+        bias=bias is not None,
+        dilation=geom.dilation,
+        padding_mode=geom.padding_mode,
+        device=weight.device,
+        dtype=weight.dtype,
+        **options,
+    )
+    if module.geometry.crop != geom.crop:
+        raise ShapeError(
+            f"padding={padding!r}, output_padding={output_padding!r} spell the crops "
+            f"{module.geometry.crop}, not {geom.crop}"
+        )
+    with torch.no_grad():
+        module.weight.copy_(weight)
+        if bias is not None:
+            module.bias.copy_(bias.reshape(-1))
+    result: torch.nn.Module = module
+    return result
+
+
+class PixelShuffle(torch.nn.Module):
+    """Sub-pixel interleave in 1, 2 or 3 dimensions: ``(N, C * prod(r), *S) -> (N, C, *(S * r))``.
+
+    The module form of :func:`tconv.shuffle.pixel_shuffle`; in 2-D it equals
+    ``torch.nn.PixelShuffle`` (same channel order: channel ``c * prod(r) + p``, ``p`` the
+    row-major phase index). ``upscale_factor`` is an int (any rank, taken from the input) or
+    one int per spatial dimension.
+
+    Shape:
+        - Input: ``(N, C * prod(r), *S)`` with 1 to 3 spatial dimensions
+        - Output: ``(N, C, *(S * r))``
+
+    Example:
+        >>> PixelShuffle(2)(torch.randn(1, 8, 5)).shape
+        torch.Size([1, 4, 10])
+        >>> PixelShuffle((1, 2, 2))(torch.randn(1, 8, 3, 4, 5)).shape
+        torch.Size([1, 2, 3, 8, 10])
+        >>> PixelShuffle(3)
+        PixelShuffle(upscale_factor=3)
+    """
+
+    def __init__(self, upscale_factor: int | tuple[int, ...]) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(torch.nn.Module):
+    """Inverse of :class:`PixelShuffle`: ``(N, C, *(S * r)) -> (N, C * prod(r), *S)``, 1-3 D.
+
+    The module form of :func:`tconv.shuffle.pixel_unshuffle`; in 2-D it equals
+    ``torch.nn.PixelUnshuffle``.
+
+    Shape:
+        - Input: ``(N, C, *(S * r))`` with 1 to 3 spatial dimensions
+        - Output: ``(N, C * prod(r), *S)``
+
+    Example:
+        >>> x = torch.randn(2, 3, 4, 6, 8)
+        >>> PixelUnshuffle(2)(x).shape
+        torch.Size([2, 24, 2, 3, 4])
+        >>> torch.equal(PixelShuffle(2)(PixelUnshuffle(2)(x)), x)
+        True
+    """
+
+    def __init__(self, downscale_factor: int | tuple[int, ...]) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
