@@ -15,7 +15,7 @@ TORCH := torch==2.13.0
 PIP := $(BIN)/python -m pip install --quiet
 TCONV_HYPOTHESIS ?= default
 
-.PHONY: demo test test-thorough bench clean
+.PHONY: demo test test-thorough bench clean docs dist
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[dev,plots,interop,train]'
+	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,release,docs]'
 	touch $@
 
 demo: $(VENV)/.stamp-demo
@@ -61,6 +61,17 @@ bench: $(VENV)/.stamp-test
 	$(BIN)/tconv bench --threads $(BENCH_THREADS) --markdown docs/benchmarks.md \
 		--plot docs/figures/benchmarks.png --force
 
+# The API reference site (mkdocs + material + mkdocstrings), strict: a broken reference fails.
+# Output in site/ (ignored). tests/test_docs_site.py runs the same build inside `make test`.
+docs: $(VENV)/.stamp-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# sdist and wheel in dist/, checked by twine (tests/test_wheel.py builds and installs them too).
+dist: $(VENV)/.stamp-test
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis out
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis out
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

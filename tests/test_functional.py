@@ -147,7 +147,7 @@ def _x(*shape):
         ),
         (
             lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), stride=(1, 2)),
-            r"stride=\(1, 2\) is invalid: expected an int or 1 ints",
+            r"stride=\(1, 2\) is invalid: expected an int or 1 int ",
         ),
         (
             lambda: tconv.conv_transpose(_x(1, 2, 4), _x(2, 2, 3), _x(3)),

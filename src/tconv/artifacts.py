@@ -65,8 +65,20 @@ def overlap(kernel_size: IntOrTuple, stride: IntOrTuple, dilation: IntOrTuple = 
     means even overlap (no geometric checkerboard); a 0 means phases that no tap reaches.
     Crops only relabel the phases.
 
+    Args:
+        kernel_size: kernel length, an int or one per spatial dimension.
+        stride: stride, an int or one per dimension.
+        dilation: dilation, an int or one per dimension.
+
     Returns:
         an int64 tensor of shape ``stride`` (a tuple per dimension).
+
+    Shape:
+        - output: ``(*stride)``, one count per output phase
+
+    Raises:
+        ShapeError: for a kernel size, stride or dilation below 1, or arguments that disagree
+            on the number of dimensions.
 
     Example:
         >>> overlap(4, 2).tolist()
@@ -200,6 +212,13 @@ def checkerboard_score(
         dtype: input dtype; default the module's first floating parameter's, else torch's
             default dtype.
 
+    Returns:
+        The score, a float >= 0 (0: no checkerboard).
+
+    Raises:
+        ShapeError: for an ``input_shape`` without a spatial dimension, or an interior shorter
+            than one period.
+
     Example:
         >>> layer = torch.nn.ConvTranspose2d(4, 4, 4, stride=2, padding=1)
         >>> _ = torch.nn.init.ones_(layer.weight)
@@ -306,9 +325,19 @@ def checkerboard_spectrum(
     kernel 3, stride 2 scores about 0.09 (0.1 for a constant input).
 
     Args:
-        module_or_fn, stride, margin, dtype: as in :func:`checkerboard_score`.
+        module_or_fn: as in :func:`checkerboard_score`.
         input_shape: ``(N, C, *spatial)``; ``M / s >= 3`` per dimension is required.
+        stride: as in :func:`checkerboard_score`.
+        margin: as in :func:`checkerboard_score`.
         seed: seed of the random input.
+        dtype: as in :func:`checkerboard_score`.
+
+    Returns:
+        The share, a float in ``[0, 1]``.
+
+    Raises:
+        ShapeError: for an ``input_shape`` without a spatial dimension, or an interior that
+            holds fewer than 3 periods per dimension.
 
     Example:
         >>> layer = torch.nn.ConvTranspose1d(1, 1, 3, stride=2, bias=False)

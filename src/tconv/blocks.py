@@ -77,7 +77,8 @@ class Upsample(torch.nn.Module):
     """Upsample ``(N, C_in, *S)`` to ``(N, C_out, *(S * scale))`` by one of four modes.
 
     Args:
-        in_channels, out_channels: channel counts.
+        in_channels: channels of the input.
+        out_channels: channels of the output.
         scale: the integer factor, an int or one per spatial dimension.
         mode: one of :data:`UPSAMPLE_MODES` (see the module docstring).
         dims: number of spatial dimensions, 1, 2 or 3.
@@ -130,7 +131,11 @@ class Upsample(torch.nn.Module):
                 f"interpolation={interpolation!r} is invalid: valid values are {INTERPOLATIONS}"
             )
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, int) or value < 1:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(
+                    f"{name}={value!r} is invalid: expected an int, got {type(value).__name__}"
+                )
+            if value < 1:
                 raise ShapeError(f"{name}={value!r} is invalid: it must be an int >= 1")
         s = as_tuple(scale, dims, "scale")
         if any(v < 1 for v in s):

@@ -13,7 +13,7 @@
   back into the module it came from, each ``(ConvNd, PixelShuffle)`` pair of consecutive
   children of an ``nn.Sequential`` (torch's or tconv's pixel shuffle; the convolution with
   stride 1, "zeros" padding and a bias equal across the sub-pixel phases of each channel)
-  into one :class:`tconv.nn.ConvTranspose1d/2d/3d` (the pixel shuffle's slot becomes
+  into one ``tconv.nn.ConvTranspose1d/2d/3d`` (the pixel shuffle's slot becomes
   ``nn.Identity``), and a :class:`tconv.nn.Upsample` in "subpixel" mode into "transposed"
   mode.
 
@@ -97,6 +97,16 @@ class SubpixelConvTranspose(torch.nn.Module):
     :func:`to_subpixel` (or :meth:`from_transposed`); it keeps the replaced layer's geometry
     and constructor arguments so that ``forward(x, output_size=...)`` behaves as the original
     and :func:`to_transposed` can rebuild it.
+
+    Args:
+        conv: the ordinary convolution (stride 1) that computes every phase.
+        scale: the pixel shuffle's factor per spatial dimension (the original stride).
+        crop: ``(lo, hi)`` per dimension cut from the shuffled output.
+        geometry: the original layer's geometry.
+        source: the original layer's class and constructor arguments, for
+            :func:`to_transposed`.
+        allow_crop: passed on to the geometry's ``output_size=`` handling, as in the
+            original layer.
 
     Shape:
         - Input: ``(N, C_in, *I)`` or ``(C_in, *I)``
@@ -342,6 +352,10 @@ def to_subpixel(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Modul
         model: any module.
         inplace: rewrite ``model`` itself instead of a deep copy.
 
+    Returns:
+        The rewritten model (``model`` itself when ``inplace``; a new
+        :class:`SubpixelConvTranspose` when ``model`` is a transposed convolution).
+
     Raises:
         ShapeError: for a layer whose padding_mode is not "zeros".
 
@@ -376,12 +390,19 @@ def to_transposed(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Mod
       and weights);
     - consecutive children ``(ConvNd, PixelShuffle)`` of an ``nn.Sequential`` (torch's 2-D or
       tconv's 1-3-D pixel shuffle; stride-1 convolution, "zeros" padding, bias equal across
-      the phases of each channel) become one :class:`tconv.nn.ConvTranspose1d/2d/3d` with
+      the phases of each channel) become one ``tconv.nn.ConvTranspose1d/2d/3d`` with
       kernel ``scale * (dilation * (K - 1) + 1)`` and stride ``scale``; the pixel shuffle's
       slot becomes ``nn.Identity`` (the other children keep their names);
     - a :class:`tconv.nn.Upsample` in "subpixel" mode switches to "transposed" mode.
 
     A pixel shuffle applied in a forward function (``F.pixel_shuffle``) is not seen.
+
+    Args:
+        model: any module (it may itself be a :class:`SubpixelConvTranspose`).
+        inplace: rewrite ``model`` itself instead of a deep copy.
+
+    Returns:
+        The rewritten model (``model`` itself when ``inplace``).
 
     Raises:
         ShapeError: for a pair with a strided convolution, a non-"zeros" padding_mode or a bias

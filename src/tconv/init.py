@@ -73,10 +73,26 @@ def transposed_fans(weight: Tensor, groups: int = 1, stride: IntOrTuple = 1) -> 
     torch's ``_calculate_fan_in_and_fan_out`` reads ``fan_in`` from ``weight.shape[1]``, which
     for this layout is the *output* channel count (pytorch issue 7865).
 
-    >>> transposed_fans(torch.empty(64, 32, 4, 4))
-    (1024.0, 512.0)
-    >>> transposed_fans(torch.empty(64, 8, 4, 4), groups=4, stride=2)
-    (64.0, 128.0)
+    Args:
+        weight: the transposed-convolution weight (only its shape is read).
+        groups: the layer's channel groups.
+        stride: the layer's stride, an int or one per spatial dimension.
+
+    Returns:
+        ``(fan_in, fan_out)`` as floats.
+
+    Shape:
+        - weight: ``(C_in, C_out // groups, *K)``, at least one spatial dimension
+
+    Raises:
+        ShapeError: for a weight without a spatial dimension, ``C_in`` not divisible by
+            ``groups``, or a stride below 1.
+
+    Example:
+        >>> transposed_fans(torch.empty(64, 32, 4, 4))
+        (1024.0, 512.0)
+        >>> transposed_fans(torch.empty(64, 8, 4, 4), groups=4, stride=2)
+        (64.0, 128.0)
     """
     if weight.dim() < 3:
         raise ShapeError(
@@ -120,11 +136,26 @@ def kaiming_(
 
     Args:
         weight: ``(C_in, C_out // groups, *K)``, filled in place.
+        a: negative slope of a leaky ReLU (passed to ``calculate_gain``).
+        mode: ``"fan_in"`` or ``"fan_out"``.
+        nonlinearity: the activation after the layer, a name ``calculate_gain`` knows
+            (``"relu"``, ``"leaky_relu"``, ``"linear"``, ...).
+        groups: the layer's channel groups.
+        stride: the layer's stride (see above).
         distribution: ``"normal"`` (``N(0, std^2)``) or ``"uniform"``
             (``U(-sqrt(3) std, sqrt(3) std)``).
+        generator: random number generator to draw from (torch's default when None).
+
+    Returns:
+        ``weight``, filled.
 
     Shape:
         - weight: ``(C_in, C_out // groups, *K)``
+
+    Raises:
+        ValueError: for an unknown ``mode``, ``distribution`` or ``nonlinearity``.
+        ShapeError: for a weight whose shape does not fit ``groups`` or ``stride`` (see
+            :func:`transposed_fans`).
 
     Example:
         >>> w = kaiming_(torch.empty(256, 128, 4, 4), nonlinearity="relu")
@@ -179,6 +210,22 @@ def icnr_(
     output away from the borders (whatever the padding).
 
     ICNR is also described in US patent 11,308,361 (see docs/artifacts.md).
+
+    Args:
+        weight: the weight to fill in place (layout below).
+        scale: the upsampling factor (the pixel shuffle's, or the transposed convolution's
+            stride), an int or one per spatial dimension.
+        initializer: fills the sub-kernel in place (see above for the defaults).
+        transposed: ``weight`` is a transposed convolution's instead of a sub-pixel one's.
+        groups: the layer's channel groups (used by the default initializer).
+
+    Returns:
+        ``weight``, filled.
+
+    Raises:
+        ShapeError: for a weight without a spatial dimension, a scale below 1, a sub-pixel
+            weight whose first dimension is not a multiple of ``prod(scale)``, or a transposed
+            kernel smaller than ``scale``.
 
     Shape:
         - weight: ``(C_out * prod(scale), C_in // groups, *K)`` or, with ``transposed=True``,
@@ -239,10 +286,18 @@ def icnr_(
 def bilinear_kernel_size(scale: IntOrTuple) -> int | tuple[int, ...]:
     """Kernel size of exact linear interpolation by an integer ``scale``: ``2 * scale - scale % 2``.
 
-    An int for an int ``scale``, else a tuple (as torch's module arguments take them).
+    Args:
+        scale: the upsampling factor, an int or one per spatial dimension.
 
-    >>> bilinear_kernel_size(2), bilinear_kernel_size(3), bilinear_kernel_size((2, 4))
-    (4, 5, (4, 8))
+    Returns:
+        An int for an int ``scale``, else a tuple (as torch's module arguments take them).
+
+    Raises:
+        ShapeError: for a scale below 1.
+
+    Example:
+        >>> bilinear_kernel_size(2), bilinear_kernel_size(3), bilinear_kernel_size((2, 4))
+        (4, 5, (4, 8))
     """
     if isinstance(scale, int):
         return _kernel_for(scale)
@@ -261,10 +316,20 @@ def bilinear_padding(scale: IntOrTuple) -> int | tuple[int, ...]:
 
     It is the ``"same"`` crop of :class:`tconv.shapes.Geometry` for kernel
     :func:`bilinear_kernel_size` and stride ``scale``, so the output is ``input * scale`` and
-    aligned as ``interpolate(..., align_corners=False)``. An int for an int ``scale``.
+    aligned as ``interpolate(..., align_corners=False)``.
 
-    >>> bilinear_padding(2), bilinear_padding(3), bilinear_padding((4, 1))
-    (1, 1, (2, 0))
+    Args:
+        scale: the upsampling factor, an int or one per spatial dimension.
+
+    Returns:
+        An int for an int ``scale``, else a tuple.
+
+    Raises:
+        ShapeError: for a scale below 1.
+
+    Example:
+        >>> bilinear_padding(2), bilinear_padding(3), bilinear_padding((4, 1))
+        (1, 1, (2, 0))
     """
     single = isinstance(scale, int) and not isinstance(scale, bool)
     s = (int(scale),) if single else tuple(scale)  # type: ignore[arg-type]
@@ -296,6 +361,18 @@ def bilinear_(weight: Tensor, scale: IntOrTuple | None = None) -> Tensor:
     interpolate replicates the edge and the convolution sees zeros). Other kernel sizes get
     FCN's centred triangle (e.g. ``K = 3``, ``scale = 2``: ``[0.5, 1, 0.5]``, interpolation at
     the input samples and the midpoints).
+
+    Args:
+        weight: the weight to fill in place.
+        scale: the upsampling factor, an int or one per spatial dimension; None for FCN's
+            ``(K + 1) // 2``.
+
+    Returns:
+        ``weight``, filled.
+
+    Raises:
+        ShapeError: for a weight without a spatial dimension, one whose ``C_in`` is not a
+            multiple of ``weight.shape[1]`` (not per-channel), or a scale below 1.
 
     Shape:
         - weight: ``(C, C // groups, *K)``

@@ -116,21 +116,25 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
         wrong = [v for v in items if not _is_int(v)]
         if wrong:
             raise TypeError(
-                f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
+                f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
                 f"dimension), got an element {wrong[0]!r} of type {type(wrong[0]).__name__}"
             )
         if len(items) == 1 and rank > 1:
             items = items * rank
         if len(items) != rank:
             raise ShapeError(
-                f"{name}={value!r} is invalid: expected an int or {rank} ints (one per spatial "
+                f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
                 f"dimension), got {len(items)}"
             )
         return tuple(int(v) for v in items)
     raise TypeError(
-        f"{name}={value!r} is invalid: expected an int or a tuple of {rank} ints, got "
+        f"{name}={value!r} is invalid: expected an int or a tuple of {_ints(rank)}, got "
         f"{type(value).__name__}"
     )
+
+
+def _ints(n: int) -> str:
+    return "1 int" if n == 1 else f"{n} ints"
 
 
 def rank_of(*values: object) -> int:
@@ -168,10 +172,24 @@ def full_size(
 
     ``L = (i - 1) * s + d * (k - 1) + 1``: the one place this formula is written.
 
-    >>> full_size(16, 3, 2)
-    (33,)
-    >>> full_size((4, 5), (2, 3), (2, 1), (1, 2))
-    (8, 9)
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        ``L`` per spatial dimension (a tuple even for int arguments).
+
+    Raises:
+        ShapeError: for tuples that disagree on the number of dimensions.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> full_size(16, 3, 2)
+        (33,)
+        >>> full_size((4, 5), (2, 3), (2, 1), (1, 2))
+        (8, 9)
     """
     rank = rank_of(input_size, kernel_size, stride, dilation)
     i = as_tuple(input_size, rank, "input_size")
@@ -197,12 +215,28 @@ def conv_output_size(
 ) -> tuple[int, ...]:
     """Output size of the ordinary convolution (the one a transposed convolution transposes).
 
-    ``padding`` is an int, a tuple, or ``(begin, end)`` pairs per dimension.
+    ``O = (I + begin + end - (d * (k - 1) + 1)) // s + 1`` per dimension.
 
-    >>> conv_output_size(39, 3, 2, 1)
-    (20,)
-    >>> conv_output_size((8, 8), 3, 1, ((0, 2), (1, 1)))
-    (8, 8)
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: an int, a tuple, or ``(begin, end)`` pairs per dimension.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        The convolution's output length per spatial dimension.
+
+    Raises:
+        ShapeError: for a kernel, stride or dilation below 1, or a padded input shorter than
+            the kernel span ``d * (k - 1) + 1``.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> conv_output_size(39, 3, 2, 1)
+        (20,)
+        >>> conv_output_size((8, 8), 3, 1, ((0, 2), (1, 1)))
+        (8, 8)
     """
     rank = rank_of(input_size, kernel_size, stride, dilation, padding)
     n = as_tuple(input_size, rank, "input_size")
@@ -245,10 +279,14 @@ def _pairs(padding: object, rank: int) -> Crop:
                 f"padding={padding!r} is invalid: expected {rank} (begin, end) pairs, one per "
                 "spatial dimension"
             )
+    got = type(padding).__name__
+    if isinstance(padding, Sequence) and not isinstance(padding, str):
+        leaves = [x for v in padding for x in (v if isinstance(v, Sequence) else (v,))]
+        wrong = [x for x in leaves if not _is_int(x)]
+        got += f" holding {wrong[0]!r} of type {type(wrong[0]).__name__}" if wrong else ""
     raise TypeError(
-        f"padding={padding!r} is invalid: expected an int, {rank} ints, {rank} (begin, end) "
-        f"pairs of ints, or one of {PADDING_NAMES}, got {type(padding).__name__}"
-        + ("" if isinstance(padding, (str, numbers.Number)) else " holding a non-int")
+        f"padding={padding!r} is invalid: expected an int, {_ints(rank)}, {rank} (begin, end) "
+        f"pair{'s' * (rank > 1)} of ints, or one of {PADDING_NAMES}, got {got}"
     )
 
 
@@ -284,10 +322,24 @@ def conv_padding(
     the odd one at the end, as ``torch.nn.Conv2d(padding="same")``), an int, a tuple, or
     ``(begin, end)`` pairs; every pad must be >= 0.
 
-    >>> conv_padding("same", 4, rank=2)
-    ((1, 2), (1, 2))
-    >>> conv_padding((1, 2), 3, rank=2)
-    ((1, 1), (2, 2))
+    Args:
+        padding: ``"valid"``, ``"same"``, an int, a tuple, or ``(begin, end)`` pairs.
+        kernel_size: kernel length, an int or one per spatial dimension.
+        dilation: dilation, an int or one per dimension.
+        rank: number of spatial dimensions.
+
+    Returns:
+        ``(begin, end)`` per spatial dimension.
+
+    Raises:
+        ShapeError: for another padding name or a negative pad.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> conv_padding("same", 4, rank=2)
+        ((1, 2), (1, 2))
+        >>> conv_padding((1, 2), 3, rank=2)
+        ((1, 1), (2, 2))
     """
     k = as_tuple(kernel_size, rank, "kernel_size")
     d = as_tuple(dilation, rank, "dilation")
@@ -314,14 +366,27 @@ def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") 
     spatial size) or ``rank + 2`` (``(N, C, *spatial)``, as ``tuple(y.shape)``), as
     ``torch.nn.ConvTranspose{1,2,3}d`` requires.
 
-    >>> spatial_size(32, 2)
-    (32, 32)
-    >>> spatial_size((1, 8, 32, 30), 2)
-    (32, 30)
-    >>> spatial_size((4, 32, 30), 2)
-    Traceback (most recent call last):
-    ...
-    tconv.shapes.ShapeError: output_size=(4, 32, 30) is invalid for 2 spatial dimensions: ...
+    Args:
+        output_size: an int, ``rank`` ints, or ``rank + 2`` ints ``(N, C, *spatial)``.
+        rank: number of spatial dimensions.
+        name: the argument's name in error messages.
+
+    Returns:
+        The spatial size, ``rank`` ints.
+
+    Raises:
+        ShapeError: for a sequence of another length.
+        TypeError: for a value that is neither an int nor a sequence of ints.
+
+    Example:
+        >>> spatial_size(32, 2)
+        (32, 32)
+        >>> spatial_size((1, 8, 32, 30), 2)
+        (32, 30)
+        >>> spatial_size((4, 32, 30), 2)
+        Traceback (most recent call last):
+        ...
+        tconv.shapes.ShapeError: output_size=(4, 32, 30) is invalid for 2 spatial dimensions: ...
     """
     if _is_int(output_size):
         return as_tuple(output_size, rank, name)
@@ -350,14 +415,26 @@ class Geometry:
 
     ``crop[j] = (lo, hi)``: the output is ``full[lo : L - hi]`` along spatial dimension ``j``.
     Build one with :meth:`create` (which validates); all fields are tuples of ``rank`` ints.
+    Geometries are immutable and hashable.
 
-    >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
-    >>> g.crop
-    ((1, 0), (1, 0))
-    >>> g.output_size((16, 16))
-    (32, 32)
-    >>> g.torch_padding()
-    ((1, 1), (1, 1))
+    Args:
+        kernel_size: kernel length per spatial dimension.
+        stride: stride per dimension.
+        dilation: dilation per dimension.
+        crop: ``(lo, hi)`` per dimension; a negative value extends the output with zeros
+            (or with ``padding_mode``'s values).
+        groups: number of channel groups.
+        padding_mode: ``"zeros"``, ``"reflect"``, ``"replicate"`` or ``"circular"``
+            (see :data:`PADDING_MODES`).
+
+    Example:
+        >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
+        >>> g.crop
+        ((1, 0), (1, 0))
+        >>> g.output_size((16, 16))
+        (32, 32)
+        >>> g.torch_padding()
+        ((1, 1), (1, 1))
     """
 
     kernel_size: tuple[int, ...]
@@ -794,12 +871,30 @@ def output_size(
     ``O = (I - 1) * stride - lo - hi + dilation * (kernel - 1) + 1`` per dimension, where
     PyTorch's ``padding=p, output_padding=op`` means ``(lo, hi) = (p, p - op)``.
 
-    >>> output_size(16, 2, stride=2)
-    (32,)
-    >>> output_size((16, 16), 3, stride=2, padding=1, output_padding=1)
-    (32, 32)
-    >>> output_size(16, 3, stride=2, padding="same")
-    (32,)
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: an int or tuple (PyTorch's), ``"valid"``, ``"same"``, ``"same_lower"``, or
+            ``(begin, end)`` pairs per dimension.
+        output_padding: extra length at the end, each smaller than ``max(stride, dilation)``.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        The output length per spatial dimension.
+
+    Raises:
+        ShapeError: for invalid settings (the message names the value, the rule and the
+            valid range), an unknown padding name, or an empty output.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> output_size(16, 2, stride=2)
+        (32,)
+        >>> output_size((16, 16), 3, stride=2, padding=1, output_padding=1)
+        (32, 32)
+        >>> output_size(16, 3, stride=2, padding="same")
+        (32,)
     """
     rank = rank_of(input_size, kernel_size, stride, output_padding, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
@@ -817,10 +912,28 @@ def output_size_range(
 ) -> tuple[tuple[int, int], ...]:
     """(min, max) output size per dimension reachable with output_padding.
 
-    >>> output_size_range(16, 3, stride=2, padding=1)
-    ((31, 32),)
-    >>> output_size_range(16, 3, stride=1, padding=1, dilation=3)
-    ((20, 22),)
+    ``output_padding`` ranges over ``0 .. max(stride, dilation) - 1``, so the range spans
+    ``max(stride, dilation)`` sizes.
+
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: as in :func:`output_size`.
+        dilation: dilation, an int or one per dimension.
+
+    Returns:
+        ``(min, max)`` per spatial dimension.
+
+    Raises:
+        ShapeError: for invalid settings or an unknown padding name.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> output_size_range(16, 3, stride=2, padding=1)
+        ((31, 32),)
+        >>> output_size_range(16, 3, stride=1, padding=1, dilation=3)
+        ((20, 22),)
     """
     rank = rank_of(input_size, kernel_size, stride, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:
@@ -839,12 +952,27 @@ def output_padding_for(
 ) -> tuple[int, ...]:
     """The output_padding that makes the output exactly ``output_size``.
 
-    Raises ShapeError listing the reachable range when no output_padding does it.
+    Args:
+        input_size: input length, an int or one int per spatial dimension.
+        output_size: the wanted output length, an int or one per dimension.
+        kernel_size: kernel length, an int or one per dimension.
+        stride: stride, an int or one per dimension.
+        padding: as in :func:`output_size`.
+        dilation: dilation, an int or one per dimension.
 
-    >>> output_padding_for(16, 32, 3, stride=2, padding=1)
-    (1,)
-    >>> output_padding_for((16, 16), (31, 32), 3, stride=2, padding=1)
-    (0, 1)
+    Returns:
+        ``output_padding`` per spatial dimension.
+
+    Raises:
+        ShapeError: when no output_padding reaches ``output_size`` (the message gives the
+            reachable range), or for invalid settings.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> output_padding_for(16, 32, 3, stride=2, padding=1)
+        (1,)
+        >>> output_padding_for((16, 16), (31, 32), 3, stride=2, padding=1)
+        (0, 1)
     """
     rank = rank_of(input_size, output_size, kernel_size, stride, dilation)
     if isinstance(padding, Sequence) and not isinstance(padding, str) and len(padding) > 1:

@@ -73,14 +73,30 @@ def lax_crop(
     """The crop ``(lo, hi)`` of the full output that ``lax.conv_transpose`` applies in one
     dimension, for ``padding`` ``"SAME"``, ``"VALID"`` or one ``(a, b)`` pair.
 
-    >>> lax_crop("SAME", 3, 2)
-    (0, 1)
-    >>> lax_crop("VALID", 1, 3)
-    (0, -2)
-    >>> lax_crop((1, 2), 3, 2)        # pads of the dilated input: crop (K - 1 - a, K - 1 - b)
-    (1, 0)
-    >>> lax_crop((1, 2), 3, 2, use_consistent_padding=True)
-    (1, 2)
+    Args:
+        padding: ``"SAME"``, ``"VALID"`` (upper case, as lax) or one ``(low, high)`` pair.
+        kernel_size: kernel length.
+        stride: stride.
+        dilation: the kernel (``rhs``) dilation.
+        use_consistent_padding: lax's flag: the pair is the crop itself instead of the pads
+            of the dilated input.
+
+    Returns:
+        ``(lo, hi)``; a negative value extends the output with zeros.
+
+    Raises:
+        ShapeError: for an unknown padding name, a pair that is not two ints, or invalid
+            settings.
+
+    Example:
+        >>> lax_crop("SAME", 3, 2)
+        (0, 1)
+        >>> lax_crop("VALID", 1, 3)
+        (0, -2)
+        >>> lax_crop((1, 2), 3, 2)        # pads of the dilated input: crop (K - 1 - a, K - 1 - b)
+        (1, 0)
+        >>> lax_crop((1, 2), 3, 2, use_consistent_padding=True)
+        (1, 2)
     """
     if isinstance(padding, str):
         if padding not in ("SAME", "VALID"):
@@ -131,8 +147,13 @@ def from_lax(
 
     Args:
         rhs: the kernel (a jax or numpy array) laid out as ``dimension_numbers`` say.
-        strides, padding, rhs_dilation, dimension_numbers, transpose_kernel,
-        use_consistent_padding: as in ``lax.conv_transpose``.
+        strides: one stride per spatial dimension, as in ``lax.conv_transpose``.
+        padding: ``"SAME"``, ``"VALID"`` or one ``(low, high)`` pair per spatial dimension.
+        rhs_dilation: kernel dilation per dimension (None: 1).
+        dimension_numbers: as in ``lax.conv_transpose`` (None: channels last, ``NHWC``,
+            ``HWIO``).
+        transpose_kernel: as in ``lax.conv_transpose``.
+        use_consistent_padding: as in ``lax.conv_transpose`` (see :func:`lax_crop`).
 
     Returns:
         A bias-free :class:`tconv.nn.ConvTranspose1d`/``2d``/``3d`` (float dtype of ``rhs``)
@@ -145,11 +166,21 @@ def from_lax(
           ``(*kernel_size, out, in)``)
         - module weight: ``(in, out, *kernel_size)``
 
-    Example (needs JAX)::
+    Raises:
+        ShapeError: for an ``rhs`` without 1 to 3 spatial dimensions, a padding that is not a
+            name or one pair per dimension, or invalid settings.
 
-        m = from_lax(rhs, (2, 2), "SAME")        # rhs (3, 3, cin, cout), HWIO
-        m(x_nhwc.movedim(-1, 1)).movedim(1, -1)  # == lax.conv_transpose(x_nhwc, rhs, (2, 2),
-                                                 #                        "SAME")
+    Example:
+        >>> rhs = np.random.default_rng(0).standard_normal((3, 3, 2, 4)).astype("float32")
+        >>> m = from_lax(rhs, (2, 2), "SAME")    # rhs (3, 3, cin, cout), HWIO
+        >>> m
+        ConvTranspose2d(2, 4, kernel_size=(3, 3), stride=(2, 2), padding=same, bias=False)
+        >>> import jax
+        >>> x = np.random.default_rng(1).standard_normal((1, 5, 5, 2)).astype("float32")
+        >>> y = np.asarray(jax.lax.conv_transpose(x, rhs, (2, 2), "SAME"))
+        >>> ours = m(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1)
+        >>> y.shape, bool(np.allclose(y, ours.detach().numpy(), atol=1e-5))
+        ((1, 10, 10, 4), True)
     """
     kernel = np.asarray(rhs)
     rank = kernel.ndim - 2
@@ -335,6 +366,24 @@ def from_flax(layer: Any, params: Any) -> torch.nn.Module:
         - Flax kernel: ``(*kernel_size, in, features)`` (``transpose_kernel=True``:
           ``(*kernel_size, features, in)``)
         - module weight: ``(in, features, *kernel_size)``
+
+    Raises:
+        ShapeError: for a kernel that does not match the layer's ``kernel_size``, or settings
+            tconv cannot take.
+        ValueError: for a layer with ``use_bias=True`` whose params hold no bias.
+
+    Example:
+        >>> import flax.linen as fnn, jax
+        >>> layer = fnn.ConvTranspose(features=3, kernel_size=(4,), strides=(2,), padding="SAME")
+        >>> variables = layer.init(jax.random.key(0), np.zeros((1, 6, 2), "float32"))
+        >>> m = from_flax(layer, variables)
+        >>> m
+        ConvTranspose1d(2, 3, kernel_size=(4,), stride=(2,), padding=same)
+        >>> x = np.random.default_rng(2).standard_normal((1, 6, 2)).astype("float32")
+        >>> y = np.asarray(layer.apply(variables, x))
+        >>> ours = m(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1).detach().numpy()
+        >>> bool(np.allclose(y, ours, atol=1e-5))
+        True
     """
     if isinstance(params, Mapping):
         inner = params.get("params", params)
@@ -393,8 +442,33 @@ def to_flax(module: torch.nn.Module, *, transpose_kernel: bool = False) -> tuple
     ``padding_mode="circular"`` with the ``"same"`` crop (``"same_lower"`` with
     ``transpose_kernel=True``) becomes Flax's ``"CIRCULAR"``.
 
+    Args:
+        module: a tconv or torch ``ConvTranspose{1,2,3}d``.
+        transpose_kernel: make a layer with ``transpose_kernel=True`` (its kernel is then
+            the module's weight, unflipped).
+
+    Returns:
+        ``(layer, variables)`` with ``variables = {"params": {"kernel": ..., "bias": ...}}``.
+
     Raises:
         ShapeError: for groups > 1 or another non-zeros ``padding_mode``.
+
+    Shape:
+        - module weight: ``(in, features, *kernel_size)``
+        - Flax kernel: ``(*kernel_size, in, features)`` (``transpose_kernel=True``:
+          ``(*kernel_size, features, in)``)
+
+    Example:
+        >>> import tconv
+        >>> module = tconv.nn.ConvTranspose1d(2, 3, 4, stride=2, padding=1)
+        >>> layer, variables = to_flax(module)
+        >>> type(layer).__name__, layer.strides, layer.padding
+        ('ConvTranspose', (2,), 'SAME')
+        >>> x = np.random.default_rng(2).standard_normal((1, 6, 2)).astype("float32")
+        >>> y = np.asarray(layer.apply(variables, x))
+        >>> ours = module(torch.from_numpy(x).movedim(-1, 1)).movedim(1, -1).detach().numpy()
+        >>> y.shape, bool(np.allclose(y, ours, atol=1e-5))
+        ((1, 12, 3), True)
     """
     geometry = geometry_of(module)
     rank = geometry.rank

@@ -57,16 +57,30 @@ def keras_crop(
 ) -> tuple[int, int]:
     """The crop ``(lo, hi)`` of the full output that Keras 3 applies in one dimension.
 
-    ``output_padding=None`` is Keras's default (not the same as 0).
+    Args:
+        padding: Keras's ``"valid"`` or ``"same"`` (any case).
+        kernel_size: kernel length.
+        stride: stride.
+        dilation: dilation rate.
+        output_padding: Keras's ``output_padding`` for this dimension; ``None`` is Keras's
+            default (not the same as 0).
 
-    >>> keras_crop("same", 3, 2)            # tconv "same": the odd crop at the end
-    (0, 1)
-    >>> keras_crop("same", 4, 2, output_padding=1)
-    (1, 2)
-    >>> keras_crop("valid", 1, 3)           # span 1 < stride 3: extended to (i - 1) * 3 + 3
-    (0, -2)
-    >>> keras_crop("valid", 3, 2, output_padding=1)
-    (0, -1)
+    Returns:
+        ``(lo, hi)``; a negative value extends the output with zeros.
+
+    Raises:
+        ShapeError: for a padding other than ``"valid"``/``"same"``, an ``output_padding``
+            outside ``0 .. stride - 1``, or invalid settings.
+
+    Example:
+        >>> keras_crop("same", 3, 2)            # tconv "same": the odd crop at the end
+        (0, 1)
+        >>> keras_crop("same", 4, 2, output_padding=1)
+        (1, 2)
+        >>> keras_crop("valid", 1, 3)           # span 1 < stride 3: extended to (i - 1) * 3 + 3
+        (0, -2)
+        >>> keras_crop("valid", 3, 2, output_padding=1)
+        (0, -1)
     """
     name = padding.lower() if isinstance(padding, str) else padding
     if name not in ("same", "valid"):
@@ -317,7 +331,11 @@ def to_keras(module: torch.nn.Module, *, data_format: str = "channels_last") -> 
         module: a tconv or torch ``ConvTranspose{1,2,3}d``.
         data_format: the layer's ``"channels_last"`` (Keras's default) or ``"channels_first"``.
 
+    Returns:
+        The Keras layer, built for any spatial size and ``module``'s input channels.
+
     Raises:
+        ValueError: for an unknown ``data_format``.
         ShapeError: naming what Keras cannot express: groups > 1, a non-zeros
             ``padding_mode``, stride > 1 with dilation > 1, or crops that neither ``"valid"``
             nor ``"same"`` (with an ``output_padding`` < stride) produce, e.g. PyTorch's
@@ -327,10 +345,20 @@ def to_keras(module: torch.nn.Module, *, data_format: str = "channels_last") -> 
         - module weight: ``(in_channels, filters, *kernel_size)``
         - Keras kernel: ``(*kernel_size, filters, in_channels)``
 
-    Example (needs Keras)::
-
-        layer = to_keras(tconv.nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same"))
-        layer(x_nhwc)  # == module(x_nhwc.movedim(-1, 1)).movedim(1, -1)
+    Example:
+        >>> import tconv
+        >>> module = tconv.nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same")
+        >>> layer = to_keras(module)    # imports keras (KERAS_BACKEND defaults to torch)
+        >>> import keras
+        >>> type(layer).__name__
+        'Conv2DTranspose'
+        >>> x = torch.randn(1, 5, 5, 3)                       # channels last
+        >>> y = keras.ops.convert_to_numpy(layer(x.numpy()))
+        >>> y.shape
+        (1, 10, 10, 8)
+        >>> expected = module(x.movedim(-1, 1)).movedim(1, -1).detach().numpy()
+        >>> bool(np.allclose(y, expected, atol=1e-5))
+        True
     """
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(

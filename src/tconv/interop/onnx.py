@@ -75,19 +75,31 @@ def output_shape_crop(
 ) -> tuple[int, int]:
     """The crop ``(lo, hi)`` of the full output for an ONNX output size ``target``.
 
-    ``full_length`` is the uncropped length ``L``; the total padding is
-    ``t = L + output_padding - target``; ``hi`` is net of ``output_padding``.
+    The total padding is ``t = L + output_padding - target``; ``auto_pad`` splits it.
 
-    >>> output_shape_crop(11, 0, 8, "SAME_UPPER")    # t = 3: the odd crop at the end
-    (1, 2)
-    >>> output_shape_crop(11, 0, 8, "NOTSET")        # spec: the odd crop at the start
-    (2, 1)
-    >>> output_shape_crop(11, 0, 12, "NOTSET")       # t = -1: one zero at the end
-    (0, -1)
-    >>> output_shape_crop(11, 0, 12, "SAME_UPPER")   # reference: floor(-1 / 2) at the start
-    (-1, 0)
-    >>> output_shape_crop(11, 1, 11, "SAME_LOWER")
-    (1, -1)
+    Args:
+        full_length: the uncropped length ``L`` (:func:`tconv.shapes.full_size`).
+        output_padding: the node's ``output_padding`` for this dimension.
+        target: the node's ``output_shape`` for this dimension.
+        auto_pad: one of :data:`AUTO_PADS`.
+
+    Returns:
+        ``(lo, hi)``, ``hi`` net of ``output_padding``; negative values extend with zeros.
+
+    Raises:
+        ValueError: for an unknown ``auto_pad``.
+
+    Example:
+        >>> output_shape_crop(11, 0, 8, "SAME_UPPER")    # t = 3: the odd crop at the end
+        (1, 2)
+        >>> output_shape_crop(11, 0, 8, "NOTSET")        # spec: the odd crop at the start
+        (2, 1)
+        >>> output_shape_crop(11, 0, 12, "NOTSET")       # t = -1: one zero at the end
+        (0, -1)
+        >>> output_shape_crop(11, 0, 12, "SAME_UPPER")   # reference: floor(-1 / 2) at the start
+        (-1, 0)
+        >>> output_shape_crop(11, 1, 11, "SAME_LOWER")
+        (1, -1)
     """
     if auto_pad not in AUTO_PADS:
         raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
@@ -204,9 +216,33 @@ _ONNX_DOC = """
     the same rank (its other arguments mean the same); ``geometry`` holds the settings without
     the crop and ``geometry_for(input_size)`` the resolved geometry.
 
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: kernel size, an int or one per spatial dimension.
+        stride: stride, an int or one per dimension.
+        output_padding: the node's ``output_padding`` (it enters the total padding).
+        groups: channel groups.
+        bias: learn an additive bias.
+        dilation: dilation, an int or one per dimension.
+        device: as in torch's modules.
+        dtype: as in torch's modules.
+        output_shape: the output spatial size, one int per dimension.
+        auto_pad: how the padding is split between the ends, one of :data:`AUTO_PADS`.
+        method: how to compute it, one of ``tconv.METHODS``.
+
+    Raises:
+        ShapeError: for an ``output_shape`` length below 1, or invalid settings.
+        ValueError: for an unknown ``auto_pad`` or ``method``.
+
     Shape:
         - Input: ``(N, C_in, *I)`` or ``(C_in, *I)``
         - Output: ``(N, C_out, *output_shape)``
+
+    Example:
+        >>> m = OnnxConvTranspose1d(2, 3, 3, stride=2, output_shape=[10], auto_pad="SAME_UPPER")
+        >>> m(torch.randn(1, 2, 5)).shape, m(torch.randn(1, 2, 4)).shape
+        (torch.Size([1, 3, 10]), torch.Size([1, 3, 10]))
 """
 
 
@@ -278,11 +314,16 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
         - weight: ``(C, M / group, *kernel_shape)`` = the module's weight, no flip
         - input ``(N, C, *I)`` -> output ``(N, M, *O)``
 
-    Example (needs onnx)::
-
-        node = onnx.helper.make_node("ConvTranspose", ["X", "W"], ["Y"], strides=[2, 2],
-                                     auto_pad="SAME_UPPER")
-        module = from_node(node, w)     # == the node, e.g. in onnxruntime
+    Example:
+        >>> import onnx
+        >>> node = onnx.helper.make_node(
+        ...     "ConvTranspose", ["X", "W"], ["Y"], strides=[2], auto_pad="SAME_UPPER"
+        ... )
+        >>> module = from_node(node, np.ones((1, 1, 3), dtype="float32"))
+        >>> module
+        ConvTranspose1d(1, 1, kernel_size=(3,), stride=(2,), padding=same, bias=False)
+        >>> module(torch.ones(1, 1, 3)).tolist()
+        [[[1.0, 1.0, 2.0, 1.0, 2.0, 1.0]]]
     """
     if getattr(node, "op_type", None) != "ConvTranspose":
         raise ValueError(
@@ -390,6 +431,25 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
 def from_model(model: Any) -> torch.nn.Module:
     """The tconv module of the one ``ConvTranspose`` node in an ONNX model (or a path to one),
     with ``W`` (and ``B``) read from the model's initializers.
+
+    Args:
+        model: an ``onnx.ModelProto``, or the path of a saved model.
+
+    Returns:
+        The module :func:`from_node` makes of the node.
+
+    Raises:
+        ValueError: when the model has no or several ``ConvTranspose`` nodes, or the node's
+            ``W``/``B`` are not initializers.
+        ShapeError: for node attributes no ConvTranspose can have (see :func:`from_node`).
+        OSError: when the path cannot be read.
+
+    Example:
+        >>> import tconv
+        >>> module = tconv.nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same")
+        >>> back = from_model(export(module, None, torch.randn(1, 3, 5, 5)))
+        >>> back, torch.equal(back.weight, module.weight)
+        (ConvTranspose2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=same), True)
     """
     import onnx
     from onnx import numpy_helper
@@ -419,16 +479,26 @@ def onnx_attributes(module: torch.nn.Module) -> dict[str, Any]:
     Crops ``(lo, hi)`` become ``pads`` (``lo >= 0``) and, where ``hi < 0`` (zero extension at
     the end), ``output_padding = -hi`` (at most ``stride - 1``, which onnxruntime enforces).
 
+    Args:
+        module: a tconv or torch ``ConvTranspose{1,2,3}d``, or an
+            :class:`OnnxConvTranspose1d`/``2d``/``3d`` (then ``output_shape`` and
+            ``auto_pad`` instead of ``pads``).
+
+    Returns:
+        ``kernel_shape``, ``strides``, ``dilations``, ``group``, ``pads``, ``output_padding``
+        (and ``output_shape``, ``auto_pad``) as ONNX attribute values.
+
     Raises:
         ShapeError: for a non-zeros ``padding_mode``, a zero extension at the start (``lo <
             0``: pads must be >= 0) or an extension at the end of ``stride`` or more.
 
-    >>> from tconv.nn import ConvTranspose1d
-    >>> attrs = onnx_attributes(ConvTranspose1d(2, 2, 3, stride=2, padding="same"))
-    >>> attrs["pads"], attrs["output_padding"], attrs["strides"]
-    ([0, 1], [0], [2])
-    >>> onnx_attributes(ConvTranspose1d(2, 2, 1, stride=3, padding="same"))["output_padding"]
-    [2]
+    Example:
+        >>> from tconv.nn import ConvTranspose1d
+        >>> attrs = onnx_attributes(ConvTranspose1d(2, 2, 3, stride=2, padding="same"))
+        >>> attrs["pads"], attrs["output_padding"], attrs["strides"]
+        ([0, 1], [0], [2])
+        >>> onnx_attributes(ConvTranspose1d(2, 2, 1, stride=3, padding="same"))["output_padding"]
+        [2]
     """
     if isinstance(module, _OnnxConvTransposeNd):
         g = module.geometry
@@ -499,9 +569,26 @@ def export(
         ShapeError: when ONNX cannot express the module's geometry (see
             :func:`onnx_attributes`) or the example input does not fit the module.
 
+    Returns:
+        The checked ``onnx.ModelProto`` (input ``"input"``, output ``"output"``).
+
     Shape:
         - ``W``: the module's weight ``(C_in, C_out / groups, *kernel_size)``, no flip
         - input ``X``: ``(N, C_in, *I)``; output ``Y``: ``(N, C_out, *O)``
+
+    Example:
+        >>> import onnxruntime, tconv
+        >>> module = tconv.nn.ConvTranspose2d(3, 8, 3, stride=2, padding="same")
+        >>> x = torch.randn(1, 3, 5, 5)
+        >>> model = export(module, None, x)
+        >>> [node.op_type for node in model.graph.node]
+        ['ConvTranspose']
+        >>> session = onnxruntime.InferenceSession(
+        ...     model.SerializeToString(), providers=["CPUExecutionProvider"]
+        ... )
+        >>> (y,) = session.run(None, {"input": x.numpy()})
+        >>> y.shape, bool(np.allclose(y, module(x).detach().numpy(), atol=1e-5))
+        ((1, 8, 10, 10), True)
     """
     import onnx
     from onnx import helper, numpy_helper

@@ -71,7 +71,8 @@ def conv_matrix(
         weight: ``(out_channels, in_channels // groups, *K)``, the layout of ``conv{1,2,3}d``
             (the same tensor is a transposed convolution's weight); rank = ``weight.dim() - 2``.
         input_size: spatial size of the convolution's input (an int or ``rank`` ints).
-        stride, dilation: ints or ``rank`` ints, each >= 1.
+        stride: an int or ``rank`` ints, each >= 1.
+        dilation: an int or ``rank`` ints, each >= 1.
         padding: an int, ``rank`` ints, or ``(begin, end)`` pairs per dimension (asymmetric),
             each >= 0; the padding of the convolution is the crop of the transposed one.
         groups: divides ``out_channels``; ``in_channels = weight.shape[1] * groups``.
@@ -114,7 +115,11 @@ def conv_matrix(
         raise ShapeError(
             f"weight of shape {tuple(weight.shape)} is invalid: each kernel_size must be >= 1"
         )
-    if not _is_int(groups) or int(groups) < 1:
+    if not _is_int(groups):
+        raise TypeError(
+            f"groups={groups!r} is invalid: expected an int, got {type(groups).__name__}"
+        )
+    if int(groups) < 1:
         raise ShapeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
     groups = int(groups)
     out_channels, in_per_group = int(weight.shape[0]), int(weight.shape[1])

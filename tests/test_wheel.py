@@ -1,0 +1,251 @@
+"""What ships works on its own: build the sdist and the wheel like a user, check their contents
+and metadata, install the wheel (not editable) into a fresh virtual environment beside the
+pinned torch, and run tconv from outside the source tree.
+
+One build and one environment serve the whole module (module-scoped fixtures); the install
+takes most of the time (torch, plus the `plots` and `train` extras so that the light-import
+check has the heavy packages at hand to wrongly import).
+"""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tarfile
+import venv
+import zipfile
+
+import pytest
+import torch
+
+import tconv
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+# Loaded by `import tconv` they would make it slow and fragile: the optional dependencies are
+# imported inside the functions that need them (the editable suite checks the interop ones too).
+HEAVY = (
+    "matplotlib",
+    "PIL",
+    "skimage",
+    "sklearn",
+    "scipy",
+    "tqdm",
+    "keras",
+    "jax",
+    "flax",
+    "onnx",
+    "onnxruntime",
+    "onnxscript",
+)
+
+
+def _run(args: list[str], cwd: pathlib.Path, **kwargs: object) -> subprocess.CompletedProcess:
+    """Run a command with an environment that cannot see the source tree."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, **kwargs
+    )
+
+
+def _tracked_package_files() -> set[str]:
+    """Files of src/tconv that belong to the package: tracked by git (the fresh-clone view)."""
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "src/tconv"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout (an unpacked sdist)
+        out = [
+            str(p.relative_to(ROOT))
+            for p in (ROOT / "src" / "tconv").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        ]
+    return {name.removeprefix("src/") for name in out}
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pathlib.Path]:
+    """sdist and wheel from `python -m build` (the wheel is built from the unpacked sdist)."""
+    out = tmp_path_factory.mktemp("dist")
+    result = _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], cwd=out)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    (wheel,) = out.glob("tconv-*.whl")
+    (sdist,) = out.glob("tconv-*.tar.gz")
+    return {"wheel": wheel, "sdist": sdist}
+
+
+@pytest.fixture(scope="module")
+def env(dist: dict[str, pathlib.Path], tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """A fresh virtual environment with the wheel installed next to the pinned torch."""
+    root = tmp_path_factory.mktemp("venv")
+    venv.create(root, with_pip=True)
+    python = root / "bin" / "python"
+    torch_pin = "torch==" + torch.__version__.split("+")[0]  # the suite's own pinned torch
+    wheel = f"{dist['wheel']}[plots,train]"
+    command = [str(python), "-m", "pip", "install", "--quiet", "--no-compile", torch_pin, wheel]
+    result = _run(command, cwd=root)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root
+
+
+@pytest.fixture
+def elsewhere(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A working directory outside the source tree."""
+    assert ROOT not in tmp_path.parents
+    return tmp_path
+
+
+def test_twine_check_passes(dist: dict[str, pathlib.Path]) -> None:
+    result = _run(
+        [
+            sys.executable,
+            "-m",
+            "twine",
+            "check",
+            "--strict",
+            str(dist["wheel"]),
+            str(dist["sdist"]),
+        ],
+        cwd=dist["wheel"].parent,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASSED") == 2, result.stdout
+
+
+def test_wheel_holds_the_package_and_nothing_else(dist: dict[str, pathlib.Path]) -> None:
+    with zipfile.ZipFile(dist["wheel"]) as whl:
+        names = whl.namelist()
+    info = f"tconv-{tconv.__version__}.dist-info/"
+    package = {n for n in names if n.startswith("tconv/")}
+    others = [n for n in names if not n.startswith(("tconv/", info))]
+    assert others == [], f"the wheel holds files outside the package: {others}"
+    assert "tconv/py.typed" in package
+    # every file of the package ships (modules and package data alike), and nothing else does:
+    # no tests, docs, caches or build leftovers
+    assert package == _tracked_package_files()
+    assert not [n for n in names if re.search(r"__pycache__|\.pyc$|egg-info|(^|/)tests?/", n)]
+    assert f"{info}licenses/LICENSE" in names
+
+
+def test_wheel_metadata(dist: dict[str, pathlib.Path]) -> None:
+    with zipfile.ZipFile(dist["wheel"]) as whl:
+        info = f"tconv-{tconv.__version__}.dist-info/"
+        meta = email.message_from_bytes(whl.read(info + "METADATA"))
+        entry_points = whl.read(info + "entry_points.txt").decode()
+    assert meta["Name"] == "tconv"
+    assert meta["Version"] == tconv.__version__
+    assert meta["License-Expression"] == "BSD-3-Clause"
+    assert meta["Description-Content-Type"] == "text/markdown"
+    assert meta.get_payload().startswith("# tconv")  # the README is the long description
+    requires = meta.get_all("Requires-Dist")
+    assert [r for r in requires if "extra ==" not in r] == ["torch>=2.1", "numpy>=1.23"]
+    assert "Typing :: Typed" in meta.get_all("Classifier")
+    assert "tconv = tconv.cli:main" in entry_points
+
+
+def test_sdist_holds_the_sources_tests_and_release_files(dist: dict[str, pathlib.Path]) -> None:
+    with tarfile.open(dist["sdist"]) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for needed in (
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "CHANGELOG.md",
+        "CITATION.cff",
+        "CONTRIBUTING.md",
+        "src/tconv/py.typed",
+        "tests/test_wheel.py",
+        "docs/index.md",
+    ):
+        assert needed in names, needed
+    assert {f"src/{n}" for n in _tracked_package_files()} <= names
+    assert not [n for n in names if re.search(r"__pycache__|\.pyc$|^\.venv/|^site/|^out/", n)]
+
+
+def test_readme_renders_on_an_index(dist: dict[str, pathlib.Path]) -> None:
+    """PyPI shows the README without the repository around it: no relative images (they would
+    be broken), and each relative link names the file it points to in its text (the file ships
+    in the sdist), so a reader of the index page still knows where to look."""
+    readme = (ROOT / "README.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)|<img[^>]+src=\"([^\"]+)\"", readme)
+    assert not [src for pair in images for src in pair if src and "://" not in src]
+    with tarfile.open(dist["sdist"]) as tar:
+        shipped = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for text, target in re.findall(r"(?<!!)\[([^\]]+)\]\(([^)#]+)(?:#[^)]*)?\)", readme):
+        if "://" in target:
+            continue
+        assert text.strip("`") == target, f"link text {text!r} does not name {target!r}"
+        assert target in shipped, f"{target} is linked from the README but not in the sdist"
+
+
+def test_version_is_single_sourced(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+    code = (
+        "import importlib.metadata, pathlib, tconv; "
+        "print(tconv.__version__, importlib.metadata.version('tconv'), "
+        "pathlib.Path(tconv.__file__).resolve())"
+    )
+    result = _run([str(env / "bin" / "python"), "-c", code], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    version, metadata_version, location = result.stdout.split()
+    assert version == metadata_version == tconv.__version__
+    assert pathlib.Path(location).is_relative_to(env.resolve())  # the installed copy, not src/
+    assert not pathlib.Path(location).is_relative_to(ROOT)
+
+    result = _run([str(env / "bin" / "tconv"), "--version"], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"tconv {tconv.__version__}"
+
+
+def test_import_is_light(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+    """`import tconv` loads nothing heavy beyond what `import torch, numpy` loads itself
+    (torch imports tqdm when it is installed, for instance: that one is not ours)."""
+    code = (
+        "import importlib.util, sys\n"
+        "import numpy, torch\n"
+        "before = set(sys.modules)\n"
+        "import tconv\n"
+        "new = {name.split('.')[0] for name in set(sys.modules) - before}\n"
+        f"print(','.join(sorted(new & set({HEAVY!r}))))\n"
+        # the check can only fail if the heavy packages are there to import: the extras are
+        "print(','.join(n for n in ('matplotlib', 'PIL', 'skimage', 'sklearn', 'tqdm')"
+        " if importlib.util.find_spec(n) is None))\n"
+    )
+    result = _run([str(env / "bin" / "python"), "-c", code], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    loaded, missing = result.stdout.split("\n")[:2]
+    assert loaded == "", f"import tconv loaded {loaded}"
+    assert missing == "", f"the extras did not install {missing}"
+
+
+def test_shape_command_matches_torch(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+    args = ["--input", "16", "12", "--kernel", "3", "--stride", "2", "--padding", "1"]
+    args += ["--output-padding", "1", "--json"]
+    result = _run([str(env / "bin" / "tconv"), "shape", *args], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)
+    expected = torch.nn.functional.conv_transpose2d(
+        torch.zeros(1, 1, 16, 12), torch.zeros(1, 1, 3, 3), stride=2, padding=1, output_padding=1
+    ).shape[2:]
+    assert tuple(reply["output"]) == tuple(expected)
+
+
+def test_bad_input_is_one_line_and_exit_2(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+    args = ["shape", "--input", "16", "--kernel", "3", "--stride", "2", "--output-padding", "2"]
+    result = _run([str(env / "bin" / "tconv"), *args], cwd=elsewhere)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert re.fullmatch(r"tconv shape: error: output_padding=.*0\.\.1.*\n", result.stderr)
+
+
+def test_python_dash_m_runs_the_installed_package(
+    env: pathlib.Path, elsewhere: pathlib.Path
+) -> None:
+    result = _run([str(env / "bin" / "python"), "-m", "tconv", "--version"], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"tconv {tconv.__version__}"
