@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import pathlib
 import posixpath
@@ -36,7 +38,9 @@ PROJECT_PAGES = {
     "LICENSE": "license.md",
 }
 REFERENCE_ENTRY = "API reference"
-LINK = re.compile(r"(?<!!)\]\(([^)\s#]+)(#[^)\s]*)?\)")
+GUIDE_ENTRY = "Guide"
+DOCS = ROOT / "docs"
+LINK = re.compile(r"\]\(([^)\s#]+)(#[^)\s]*)?\)")
 
 
 def reference_page(module: str) -> str:
@@ -44,14 +48,78 @@ def reference_page(module: str) -> str:
     return f"# `{module}`\n\n::: {module}\n    options:\n      show_root_heading: false\n"
 
 
+def _nav_files(nav: Any) -> set[str]:
+    """Every page file a nav (nested lists and dicts) names."""
+    if isinstance(nav, str):
+        return {nav}
+    if isinstance(nav, dict):
+        return set().union(*(_nav_files(v) for v in nav.values()))
+    if isinstance(nav, list):
+        return set().union(*(_nav_files(v) for v in nav)) if nav else set()
+    return set()
+
+
+def _title(path: pathlib.Path) -> str:
+    for line in path.read_text().splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    return path.stem
+
+
+def _figures() -> list[pathlib.Path]:
+    return sorted((DOCS / "figures").glob("*.png"))
+
+
+def _has_explainer() -> bool:
+    return importlib.util.find_spec("tconv.viz") is not None and (
+        importlib.util.find_spec("tconv.viz.page") is not None
+    )
+
+
 def on_config(config: Any) -> Any:
-    """Replace the nav's "API reference" entry by one page per API module."""
+    """Complete the nav: one page per API module under "API reference", the figure gallery
+    when docs/figures/ has figures, and any docs page the nav does not name yet (under
+    "Guide", titled by its first heading), so that a new page never goes missing."""
     pages = [{"Overview": "reference/index.md"}]
     pages += [{module: f"reference/{module}.md"} for module in public_modules()]
-    for i, entry in enumerate(config["nav"] or []):
+    nav = config["nav"] or []
+    for i, entry in enumerate(nav):
         if isinstance(entry, dict) and REFERENCE_ENTRY in entry:
-            config["nav"][i] = {REFERENCE_ENTRY: pages}
+            nav[i] = {REFERENCE_ENTRY: pages}
+    named = _nav_files(nav)
+    extra: list[Any] = [
+        {_title(path): path.name} for path in sorted(DOCS.glob("*.md")) if path.name not in named
+    ]
+    if (_figures() or _has_explainer()) and "gallery.md" not in named:
+        extra.append({"Figure gallery": "gallery.md"})
+    for entry in nav:
+        if isinstance(entry, dict) and GUIDE_ENTRY in entry:
+            entry[GUIDE_ENTRY] = list(entry[GUIDE_ENTRY]) + extra
+            break
+    else:
+        nav += extra
     return config
+
+
+def gallery_page() -> str:
+    """The figure gallery: every figure of docs/figures/ and the interactive explainer."""
+    lines = [
+        "# Figure gallery",
+        "",
+        "Every figure here is drawn by `tconv.viz` from numbers tconv computed, and regenerated",
+        "by `docs/generate.py` (which also checks the numbers each figure drew). Draw your own",
+        "with `tconv explain --out DIR`.",
+        "",
+    ]
+    if _has_explainer():
+        lines += [
+            "The [interactive explainer](explainer.html) (`tconv explain --html page.html`)",
+            "draws the three views of any 1-D or 2-D setting in the browser.",
+            "",
+        ]
+    for png in _figures():
+        lines += [f"## {png.stem}", "", f"![{png.stem}](figures/{png.name})", ""]
+    return "\n".join(lines)
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -79,18 +147,22 @@ def on_files(files: Files, config: Any) -> Files:
             File.generated(config, f"reference/{module}.md", content=reference_page(module))
         )
     files.append(File.generated(config, "reference/index.md", content="\n".join(index) + "\n"))
+    if _figures() or _has_explainer():
+        files.append(File.generated(config, "gallery.md", content=gallery_page()))
+    if _has_explainer():
+        from tconv.viz.page import page_html
+
+        files.append(File.generated(config, "explainer.html", content=page_html()))
     return files
 
 
 def _summary(module: str) -> str:
-    import importlib
-
     doc = (importlib.import_module(module).__doc__ or "").strip()
     return doc.split("\n\n")[0].replace("\n", " ").replace("|", "\\|")
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Rewrite links written for the repository to the pages they mean on the site."""
+    """Rewrite links and images written for the repository to what they mean on the site."""
     site_of = dict(PROJECT_PAGES)
     uri = page.file.src_uri
     # a project file's links are relative to the repository root, a docs page's to docs/
@@ -104,6 +176,8 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
         repo_path = posixpath.normpath(posixpath.join(repo_dir, target))
         if repo_path in site_of:
             site = site_of[repo_path]
+        elif repo_path == "docs/figures":  # the folder of figures: the gallery shows them
+            site = "gallery.md"
         elif repo_path.startswith("docs/"):
             site = repo_path.removeprefix("docs/")
         else:

@@ -7,12 +7,17 @@ import datetime
 import importlib.metadata
 import pathlib
 import re
+import sys
 
-import tomllib
 import yaml
 from packaging.version import Version
 
 import tconv
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the 'release' extra installs tomli there
+    import tomli as tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())

@@ -90,6 +90,16 @@ class Upsample(torch.nn.Module):
         init: ``"icnr"`` (default for "transposed" and "subpixel"), ``"bilinear"``
             ("transposed" with ``in_channels == out_channels`` only) or ``"default"`` (torch's
             initialisation; the default for "resize_conv").
+        device: where to create the parameters.
+        dtype: the parameters' floating-point type.
+
+    Raises:
+        ValueError: for an unknown ``mode``, ``interpolation`` or ``init``, or one that does
+            not fit the mode (``init``/``kernel_size`` with "interpolate", ``"bilinear"`` with
+            another mode than "transposed").
+        ShapeError: for ``dims`` outside 1..3, channels or a scale below 1, or a kernel that
+            does not fit the scale.
+        TypeError: for channels that are not ints.
 
     Shape:
         - Input: ``(N, C_in, *S)``

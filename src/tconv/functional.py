@@ -36,15 +36,23 @@ def conv_transpose(
     """Transposed convolution in 1, 2 or 3 spatial dimensions, computed by any exact method.
 
     The spatial rank is ``weight.dim() - 2``. Arguments mean what they mean in
-    ``torch.nn.functional.conv_transpose{1,2,3}d``, plus:
+    ``torch.nn.functional.conv_transpose{1,2,3}d``, and more:
 
     Args:
+        input: the input, batched or not.
+        weight: the kernel, in torch's transposed layout (no flip).
+        bias: added to every output channel; None for no bias.
+        stride: an int or one per spatial dimension (the upsampling factor).
         padding: an int or tuple (crop ``p`` at both ends, as in PyTorch), ``"valid"`` (the
             full output), ``"same"`` (output = input * stride, odd extra crop at the end, as in
             TensorFlow/Keras/JAX and ONNX SAME_UPPER), ``"same_lower"`` (odd extra crop at the
             start, ONNX SAME_LOWER) or ``(begin, end)`` pairs per dimension (negative values
             extend with zeros). A name fixes the output size, so it refuses a non-zero
             ``output_padding`` (use ``output_size=`` or explicit pairs instead).
+        output_padding: shortens the end crop (PyTorch's meaning), each smaller than
+            ``max(stride, dilation)``.
+        groups: blocked connections from input to output channels, as in PyTorch.
+        dilation: spacing between kernel taps, an int or one per spatial dimension.
         output_size: the exact spatial output size: ``rank`` entries, or ``rank + 2`` (``(N, C,
             *spatial)``, of which the spatial ones are used) as PyTorch's modules accept, or
             one int for every spatial dimension; chooses the output_padding (replacing the
@@ -52,9 +60,14 @@ def conv_transpose(
             crops/extends the end.
         padding_mode: ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``; a non-zeros
             mode is the exact adjoint of ``torch.nn.ConvNd`` with that padding and mode.
+        allow_crop: with ``output_size``, reach any size by cropping or zero-extending the
+            end, beyond the output_padding range.
         method: one of :data:`METHODS`: ``"native"`` (torch), ``"matrix"`` (the transposed
             convolution matrix), ``"dilate"`` (zero insertion + convolution), ``"scatter"``
             (GEMM + col2im), ``"subpixel"`` (phase decomposition), ``"auto"``.
+
+    Returns:
+        The output, batched as the input was.
 
     Shape:
         - input: ``(N, C_in, *I)`` or unbatched ``(C_in, *I)``

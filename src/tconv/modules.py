@@ -64,7 +64,8 @@ _ARGS = """
         padding_mode: ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``; a
             non-zeros mode is the exact adjoint of ``torch.nn.ConvNd`` with that padding and
             mode (PyTorch's own transposed convolutions accept only ``"zeros"``).
-        device, dtype: where and in what type to create the parameters.
+        device: where to create the parameters.
+        dtype: the parameters' floating-point type.
         method: how to compute it, one of :data:`tconv.METHODS` (``"native"``, ``"matrix"``,
             ``"dilate"``, ``"scatter"``, ``"subpixel"``, ``"auto"``); all are exact.
         allow_crop: let ``forward(x, output_size=...)`` reach any size by cropping or
@@ -280,15 +281,22 @@ CONV: dict[int, type[torch.nn.Module]] = {
 def geometry_of(module: torch.nn.Module) -> Geometry:
     """The :class:`~tconv.shapes.Geometry` of a tconv or torch ``ConvTranspose{1,2,3}d``.
 
+    Args:
+        module: the layer.
+
+    Returns:
+        Its geometry (kernel, stride, dilation, groups, crops, padding_mode).
+
     Raises:
         ShapeError: for a module whose crop depends on the input size (an ONNX
             ``output_shape`` module: use its ``geometry_for(input_size)``).
         TypeError: for any other module.
 
-    >>> geometry_of(torch.nn.ConvTranspose1d(1, 1, 3, stride=2, padding=1)).crop
-    ((1, 1),)
-    >>> geometry_of(ConvTranspose1d(1, 1, 3, stride=2, padding="same")).crop
-    ((0, 1),)
+    Example:
+        >>> geometry_of(torch.nn.ConvTranspose1d(1, 1, 3, stride=2, padding=1)).crop
+        ((1, 1),)
+        >>> geometry_of(ConvTranspose1d(1, 1, 3, stride=2, padding="same")).crop
+        ((0, 1),)
     """
     if callable(getattr(module, "geometry_for", None)):
         raise ShapeError(
@@ -329,15 +337,35 @@ def from_geometry(
 
     The padding is spelled with PyTorch's ``padding, output_padding`` where they can say the
     crops, else as explicit ``(begin, end)`` pairs; pass ``padding``/``output_padding`` to
-    choose another spelling of the same crops (checked). ``cls`` picks a subclass; other
-    keyword arguments (``method=``, ``allow_crop=``...) go to the constructor.
+    choose another spelling of the same crops (checked).
 
-    >>> g = Geometry.create((3, 3), stride=2, padding="same")
-    >>> m = from_geometry(g, torch.ones(4, 2, 3, 3), torch.zeros(2))
-    >>> m
-    ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=((0, 1), (0, 1)))
-    >>> m(torch.ones(1, 4, 5, 5)).shape
-    torch.Size([1, 2, 10, 10])
+    Args:
+        geom: the geometry (its rank picks ConvTranspose1d, 2d or 3d).
+        weight: the weight to copy.
+        bias: the bias to copy; None for a layer without bias.
+        padding: another spelling of ``geom``'s crops (None: PyTorch's where it can).
+        output_padding: with ``padding``, PyTorch's ``output_padding``.
+        cls: a subclass of the tconv module of that rank to build instead.
+        **options: other constructor arguments (``method=``, ``allow_crop=``, ...).
+
+    Returns:
+        The module, its parameters copies of ``weight`` and ``bias`` (same dtype and device).
+
+    Raises:
+        ShapeError: when ``padding``/``output_padding`` do not spell ``geom``'s crops, or the
+            weight does not fit the geometry (rank, groups).
+
+    Shape:
+        - weight: ``(C_in, C_out // groups, *kernel_size)``
+        - bias: ``(C_out,)``
+
+    Example:
+        >>> g = Geometry.create((3, 3), stride=2, padding="same")
+        >>> m = from_geometry(g, torch.ones(4, 2, 3, 3), torch.zeros(2))
+        >>> m
+        ConvTranspose2d(4, 2, kernel_size=(3, 3), stride=(2, 2), padding=((0, 1), (0, 1)))
+        >>> m(torch.ones(1, 4, 5, 5)).shape
+        torch.Size([1, 2, 10, 10])
     """
     if weight.dim() != geom.rank + 2:
         raise ShapeError(
@@ -381,8 +409,11 @@ class PixelShuffle(torch.nn.Module):
 
     The module form of :func:`tconv.shuffle.pixel_shuffle`; in 2-D it equals
     ``torch.nn.PixelShuffle`` (same channel order: channel ``c * prod(r) + p``, ``p`` the
-    row-major phase index). ``upscale_factor`` is an int (any rank, taken from the input) or
-    one int per spatial dimension.
+    row-major phase index).
+
+    Args:
+        upscale_factor: ``r``, an int (any rank, taken from the input) or one int per spatial
+            dimension.
 
     Shape:
         - Input: ``(N, C * prod(r), *S)`` with 1 to 3 spatial dimensions
@@ -413,6 +444,10 @@ class PixelUnshuffle(torch.nn.Module):
 
     The module form of :func:`tconv.shuffle.pixel_unshuffle`; in 2-D it equals
     ``torch.nn.PixelUnshuffle``.
+
+    Args:
+        downscale_factor: ``r``, an int (any rank, taken from the input) or one int per
+            spatial dimension.
 
     Shape:
         - Input: ``(N, C, *(S * r))`` with 1 to 3 spatial dimensions

@@ -51,7 +51,31 @@ class Plan:
 
     ``padding``/``output_padding`` are PyTorch's arguments when they can express the crop;
     otherwise ``padding`` holds explicit ``(begin, end)`` crops (tconv's modules accept both) and
-    ``output_padding`` is zeros.
+    ``output_padding`` is zeros. Made by :func:`plan` and :func:`inverse_of`;
+    :meth:`to_module` builds the layer.
+
+    Args:
+        input_size: the input spatial size.
+        target: the output spatial size the settings reach.
+        kernel_size: kernel size per spatial dimension.
+        stride: stride per dimension.
+        padding: PyTorch's padding per dimension, or ``(begin, end)`` crops.
+        output_padding: PyTorch's output_padding per dimension.
+        dilation: dilation per dimension.
+        uniform_overlap: whether every output phase gets the same number of kernel taps (no
+            checkerboard from overlap).
+        macs_per_output: multiply-adds per output element, per input/output channel pair.
+        groups: channel groups.
+        padding_mode: as in tconv's modules.
+        defaults: constructor arguments :meth:`to_module` uses when not given (channels, for
+            :func:`inverse_of`).
+
+    Example:
+        >>> p = plan(16, 33, kernel_sizes=[4], strides=[2])[0]
+        >>> p.kernel_size, p.stride, p.padding, p.output_padding, p.uniform_overlap
+        ((4,), (2,), (1,), (1,), True)
+        >>> p.to_module(3, 8)(torch.randn(1, 3, 16)).shape
+        torch.Size([1, 8, 33])
     """
 
     input_size: tuple[int, ...]
@@ -258,14 +282,30 @@ def plan(
     kernel taps: no checkerboard from overlap), then fewest multiply-adds per output element,
     then the smallest kernel. N-d targets are planned per dimension and combined.
 
+    Args:
+        input_size: the input spatial size, an int or one per dimension.
+        output_size: the target spatial size, an int or one per dimension.
+        kernel_sizes: the kernel sizes to try (default 1..8).
+        strides: the strides to try (default 1 .. ceil(output / input) + 1).
+        dilations: the dilations to try.
+        allow_crop: also offer explicit ``(begin, end)`` crops where PyTorch's padding and
+            output_padding cannot reach the target.
+        max_results: at most this many plans (>= 1).
+
+    Returns:
+        The plans, best first (at least one).
+
     Raises:
         ShapeError: nothing under the constraints reaches the target; the message names the
-            reachable range.
+            reachable range. Also for sizes below 1.
+        ValueError: for ``max_results`` below 1 or an empty list of candidates.
+        TypeError: for values that are not ints.
 
-    >>> [str(p) for p in plan(16, 33, kernel_sizes=[3, 4], strides=[2])]
-    ['kernel 4, stride 2, padding 1, output_padding 1', 'kernel 3, stride 2, padding 0']
-    >>> [str(p) for p in plan(16, 32, kernel_sizes=[3], strides=[2], allow_crop=True)]
-    ['kernel 3, stride 2, padding 1, output_padding 1']
+    Example:
+        >>> [str(p) for p in plan(16, 33, kernel_sizes=[3, 4], strides=[2])]
+        ['kernel 4, stride 2, padding 1, output_padding 1', 'kernel 3, stride 2, padding 0']
+        >>> [str(p) for p in plan(16, 32, kernel_sizes=[3], strides=[2], allow_crop=True)]
+        ['kernel 3, stride 2, padding 1, output_padding 1']
     """
     target = as_tuple(output_size, rank_of(input_size, output_size), "output_size")
     rank = len(target)
@@ -388,14 +428,30 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
     connection 39 -> 20 -> 39 with k3 s2 p1. ``plan.to_module()`` builds it with the channels
     swapped.
 
-    >>> conv = torch.nn.Conv1d(4, 8, 3, stride=2, padding=1)
-    >>> p = inverse_of(conv, 39)
-    >>> p.kernel_size, p.stride, p.padding, p.output_padding
-    ((3,), (2,), (1,), (0,))
-    >>> [inverse_of(conv, n).output_size(conv_output_size(n, 3, 2, 1)) == (n,) for n in (39, 40)]
-    [True, True]
-    >>> p.to_module()
-    ConvTranspose1d(8, 4, kernel_size=(3,), stride=(2,), padding=(1,))
+    Args:
+        conv: the convolution, or a dict of its settings (see above).
+        input_size: the convolution's input spatial size, to restore.
+
+    Returns:
+        The plan of the transposed convolution (target ``input_size``).
+
+    Raises:
+        ValueError: for a transposed convolution, or a dict without ``kernel_size``.
+        TypeError: for anything other than a convolution or a dict.
+        ShapeError: for invalid settings, or an input the convolution cannot take.
+
+    Example:
+        >>> conv = torch.nn.Conv1d(4, 8, 3, stride=2, padding=1)
+        >>> p = inverse_of(conv, 39)
+        >>> p.kernel_size, p.stride, p.padding, p.output_padding
+        ((3,), (2,), (1,), (0,))
+        >>> [
+        ...     inverse_of(conv, n).output_size(conv_output_size(n, 3, 2, 1)) == (n,)
+        ...     for n in (39, 40)
+        ... ]
+        [True, True]
+        >>> p.to_module()
+        ConvTranspose1d(8, 4, kernel_size=(3,), stride=(2,), padding=(1,))
     """
     if isinstance(conv, torch.nn.modules.conv._ConvNd):
         if conv.transposed:
