@@ -22,10 +22,17 @@ $(BIN)/python:
 
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e .
+	$(PIP) $(TORCH) -e '.[plots]'
 	touch $@
 
+# the page test drives Debian's chromium through its chromedriver (installed as root when missing)
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "installing chromium and chromium-driver (for tests/test_viz_page.py)"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
+	fi
 	$(PIP) $(TORCH)
 	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,release,docs]'
 	touch $@
@@ -40,6 +47,13 @@ demo: $(VENV)/.stamp-demo
 	@$(BIN)/tconv plan 16x12 33x25 --kernel 3 4 --stride 2
 	@echo; echo "== tconv inverse --kernel 3 --stride 2 --padding 1 39 40"
 	@$(BIN)/tconv inverse --kernel 3 --stride 2 --padding 1 39 40
+	@echo; echo "== tconv explain: the seed examples drawn, and the interactive page, into out/"
+	@$(BIN)/tconv explain --input 4 4 --kernel 2 --stride 2 --out out/seed-1 --no-gif --force
+	@$(BIN)/tconv explain --input 16 --kernel 3 --stride 2 --padding 1 --output-padding 1 \
+		--out out/seed-2 --no-gif --force
+	@$(BIN)/tconv explain --input 4 --kernel 2 --stride 2 --out out/seed-3 --force
+	@$(BIN)/tconv explain --html out/page.html --force
+	@$(BIN)/tconv explain --input 5 --kernel 3 --stride 2 --padding 1 --output-padding 1
 
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests examples benchmarks docs
