@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -231,21 +232,38 @@ the checkerboard score of each upsampling layer (0 = none; see docs/artifacts.md
 multiply-adds, then a summary with advice.
 
 TARGET is 'package.module:callable' (called with no arguments; it returns an nn.Module, or is
-one) or the path of a module saved with torch.jit.save (TorchScript) or torch.save (pickled;
-load only files you trust).
+one) or the path of a module saved with torch.jit.save (TorchScript). A file saved with
+torch.save(model) is a pickle, and loading a pickle can run arbitrary code: it is read only
+with --trust-pickle (use it only for files whose source you trust).
 """
 
 _INSPECT_EPILOG = """\
 examples:
   tconv inspect mypkg.models:build_unet --input 1x3x64x64
   tconv inspect generator.pt --input 1x100x1x1 --json
+  tconv inspect my_own_model.pt --input 1x3x64x64 --trust-pickle
 
-A model that cannot be imported, loaded or run on the input prints one line and exits with
-status 2.
+--input needs the batch and channel dimensions (N x C x spatial sizes): 3x32x32 for a 2-D
+model is refused rather than run as one unbatched sample. Shapes are checked on the 'meta'
+device first (no memory used): an input or a layer step that needs more than --max-memory is
+refused with the memory it would need. A model that cannot be imported, loaded or run on the
+input prints one line and exits with status 2.
 """
 
 
+def _gibibytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: e.g. 4 or 0.5") from None
+    if not 0 < value < 2**40 or value != value:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: give a number of GiB > 0")
+    return value
+
+
 def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
+    from .inspection import DEFAULT_MAX_MEMORY
+
     p = subparsers.add_parser(
         "inspect",
         help="table of a model's upsampling layers: overlap, checkerboard score, advice",
@@ -261,15 +279,30 @@ def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="NxCxHxW",
         help="input shape, batch and channels first, e.g. 1x3x64x64 (1 to 3 spatial sizes)",
     )
+    p.add_argument(
+        "--max-memory",
+        type=_gibibytes,
+        default=DEFAULT_MAX_MEMORY / 2**30,
+        metavar="GIB",
+        help="refuse an input or a layer step that needs more memory than this, in GiB",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also load a pickled module (torch.save(model)): unpickling runs any code the "
+        "file holds, so only for files from a source you trust",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     return p
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    from .inspection import inspect_model, load_model, parse_shape
+    from .inspection import inspect_model, parse_shape
+    from .loading import load_model
 
     shape = parse_shape(args.input)
-    report = inspect_model(load_model(args.target), shape, name=args.target)
+    model = load_model(args.target, trust_pickle=args.trust_pickle)
+    report = inspect_model(model, shape, name=args.target, max_memory=int(args.max_memory * 2**30))
     print(report.to_json() if args.json else report.format())
     return 0
 
@@ -425,6 +458,12 @@ examples:
   tconv inverse --kernel 3 --stride 2 --padding 1 39x40 --json
   tconv inverse --kernel 4 --stride 4 30 31 32 33
   tconv inverse --kernel 3x5 --stride 2 --padding 1x2 64x48
+  tconv inverse --kernel 3 --stride 2 --padding same 39 40
+
+--padding same is the convolution's 'same': with stride 1, PyTorch's Conv(padding='same'); with
+a larger stride (which PyTorch's Conv refuses) it is read as TensorFlow/Keras's: conv output =
+ceil(input / stride), the total pad split with the odd one at the end, so the pads depend on
+SIZE; the output says so and shows them.
 """
 
 
@@ -453,7 +492,11 @@ def _add_inverse(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--stride", type=_size, default=(1,), metavar="S", help="its stride")
     p.add_argument(
-        "--padding", default="0", metavar="P", help="its padding: e.g. 1 or 1x0, or same / valid"
+        "--padding",
+        default="0",
+        metavar="P",
+        help="its padding: e.g. 1 or 1x0, or same / valid (same with a stride > 1: "
+        "TensorFlow/Keras's, see below)",
     )
     p.add_argument("--dilation", type=_size, default=(1,), metavar="D", help="its dilation")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -461,7 +504,7 @@ def _add_inverse(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def _run_inverse(args: argparse.Namespace) -> int:
-    from .planning import inverse_of
+    from .planning import inverse_of, keras_conv_padding
 
     padding: Any = args.padding
     if padding not in ("same", "valid"):
@@ -472,31 +515,48 @@ def _run_inverse(args: argparse.Namespace) -> int:
                 f"--padding {padding!r} is invalid: expected lengths >= 0 such as 1 or 1x0, "
                 "or same / valid"
             ) from None
+    keras_same = padding == "same" and any(v > 1 for v in args.stride)
     rows = []
     for size in args.sizes:
+        conv_padding = padding
+        if keras_same:  # PyTorch refuses it; TensorFlow/Keras pads to ceil(input / stride)
+            conv_padding = keras_conv_padding(size, args.kernel, args.stride, args.dilation)
         conv = {
             "kernel_size": args.kernel,
             "stride": args.stride,
-            "padding": padding,
+            "padding": conv_padding,
             "dilation": args.dilation,
         }
         inv = inverse_of(conv, size)
-        rows.append((size, inv))
+        rows.append((size, conv_padding, inv))
     if args.json:
         print(
             json.dumps(
                 [
-                    {"input": list(s), "conv_output": list(p.input_size), **p.as_dict()}
-                    for s, p in rows
+                    {
+                        "input": list(s),
+                        "conv_output": list(p.input_size),
+                        **({"conv_padding": [list(c) for c in pads]} if keras_same else {}),
+                        **p.as_dict(),
+                    }
+                    for s, pads, p in rows
                 ]
             )
         )
         return 0
-    for size, inv in rows:
+    if keras_same:
+        print(
+            "padding 'same' with stride > 1 read as TensorFlow/Keras's: conv output = "
+            "ceil(input / stride), pads (begin, end) per size (PyTorch's Conv refuses it)"
+        )
+    for size, pads, inv in rows:
         n = "x".join(map(str, size))
         m = "x".join(map(str, inv.input_size))
+        conv_text = "conv"
+        if keras_same:
+            conv_text += " (pads " + " ".join(f"({lo}, {hi})" for lo, hi in pads) + ")"
         print(
-            f"{n} -> conv -> {m} -> transposed conv ({inv}) -> "
+            f"{n} -> {conv_text} -> {m} -> transposed conv ({inv}) -> "
             f"{'x'.join(map(str, inv.output_size()))}"
         )
     return 0
@@ -890,7 +950,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for declare, run in COMMANDS:
-        declare(subparsers).set_defaults(run=run)
+        sub = declare(subparsers)
+        sub.set_defaults(run=run, parser=sub)
     return parser
 
 
@@ -915,7 +976,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["shape", "--input", "2", "--kernel", "1", "--padding", "3"])  # one line on stderr
     2
     """
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
+    if extra:  # say it as the subcommand's error (argparse would blame the top-level parser)
+        args.parser.error(f"unrecognized arguments: {shlex.join(extra)}")
     prefix = f"{PROG} {args.command}"
     try:
         status: int = args.run(args)

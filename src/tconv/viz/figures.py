@@ -126,7 +126,7 @@ def _grid(
                         ha="center",
                         va="center",
                         fontsize=fontsize,
-                        color="white" if dark else "black",
+                        color="white" if dark else ("#AAAAAA" if values[r, c] == 0 else "black"),
                     )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -186,7 +186,7 @@ def _draw_matrix(s: Settings, data: dict[str, Any], row: int | None) -> tuple[li
     width = max(8.0, cell * (n_out + n_in + 4) + 2.5)
     height = max(3.6, cell * max(n_in, n_out) + 2.7)
     fig = _figure(width, height)
-    ratios = [n_out, n_in, 1, 1]
+    ratios = [n_out, n_in, 1, 1.4]
     axes = list(fig.subplots(1, 4, width_ratios=ratios))
     top = max(float(np.abs(C).max()), 1e-9)
     fs = 8 if cell > 0.2 else 5
@@ -211,7 +211,7 @@ def _draw_matrix(s: Settings, data: dict[str, Any], row: int | None) -> tuple[li
     x = _as2d(data["x"]).T
     y = _as2d(data["y"]).T
     _grid(axes[2], x, fontsize=fs, title="x", ticks=False)
-    _grid(axes[3], y, fontsize=fs, title="y = Cᵀx", ticks=False)
+    _grid(axes[3], y, fontsize=fs, title="y=Cᵀx", ticks=False)
     if row is not None:
         from matplotlib.patches import Rectangle
 
