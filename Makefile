@@ -66,8 +66,14 @@ test: $(VENV)/.stamp-test
 test-thorough:
 	$(MAKE) test TCONV_HYPOTHESIS=thorough
 
-bench: $(VENV)/.stamp-demo
-	$(BIN)/python benchmarks/methods.py
+# the benchmark catalog -> docs/benchmarks.md + docs/figures/benchmarks.png (about 15 minutes;
+# `tconv bench --quick` for a subset). One torch thread by default: on a shared 2-core machine
+# a 2-thread region stalls whenever the other core is busy; BENCH_THREADS=2 to use both.
+BENCH_THREADS ?= 1
+bench: $(VENV)/.stamp-test
+	mkdir -p docs/figures
+	$(BIN)/tconv bench --threads $(BENCH_THREADS) --markdown docs/benchmarks.md \
+		--plot docs/figures/benchmarks.png --force
 
 # The API reference site (mkdocs + material + mkdocstrings), strict: a broken reference fails.
 # Output in site/ (ignored). tests/test_docs_site.py runs the same build inside `make test`.

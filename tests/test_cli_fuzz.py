@@ -108,7 +108,7 @@ BENCH = Spec(
     flags={
         "--repeat": tokens(count(), 1, 1),
         "--threads": tokens(st.sampled_from(("1", "2")), 1, 1),
-        "--no-same": SWITCH,
+        "--quick": SWITCH,
         "--json": tokens(st.sampled_from(PATHS), 1, 1),
     },
 )
@@ -116,7 +116,7 @@ BENCH_REFUSED = st.one_of(
     st.tuples(st.just("--layers"), junk().filter(lambda t: not t.startswith("-")).map(
         lambda t: "no-such-layer-" + t
     )),
-    st.tuples(st.just("--methods"), st.sampled_from(("fast", "auto", "NATIVE", ""))),
+    st.tuples(st.just("--methods"), st.sampled_from(("fast", "AUTO", "NATIVE", ""))),
     st.tuples(st.just("--repeat"), st.sampled_from(("many", "1.5", "", "nan"))),
 )  # fmt: skip
 

@@ -72,34 +72,6 @@ def test_bad_input_exits_2(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_bench_prints_medians_and_ratios_and_writes_json(capsys, tmp_path):
-    path = tmp_path / "bench.json"
-    argv = [
-        "bench",
-        "--layers",
-        "volume-3d",
-        "--methods",
-        "native",
-        "subpixel",
-        "--repeat",
-        "1",
-        "--no-same",
-        "--json",
-        str(path),
-    ]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert "volume-3d    native" in out and "volume-3d    subpixel" in out
-    rows = json.loads(path.read_text())["methods"]
-    assert [r["method"] for r in rows] == ["native", "subpixel"]
-    assert rows[0]["ratio"] == 1.0 and rows[1]["max_rel_err"] < 1e-5
-
-
-def test_bench_rejects_unknown_layer(capsys):
-    assert status(["bench", "--layers", "unet"]) == 2
-    assert "invalid choice: 'unet'" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("value", ["0", "-1", "1001", "many"])
 def test_plan_max_results_out_of_range_is_one_line_naming_the_range(capsys, value):
     assert status(["plan", "16", "33", "--max-results", value]) == 2

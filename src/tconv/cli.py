@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from collections.abc import Callable, Sequence
@@ -566,31 +567,38 @@ def _run_inverse(args: argparse.Namespace) -> int:
 # tconv bench
 
 _BENCH_DESCRIPTION = """\
-Time every method against torch's native kernel on the layer catalog (tconv.bench.LAYERS),
-and padding='same' against torch's own call of the same output size. Figures are medians;
-ratios are medians of per-round ratios against a baseline timed in the same run.
+Time the layer catalog (tconv.bench.CATALOG: U-Net, DCGAN, the seed article's layer, FCN
+bilinear, depthwise, ESPCN, HiFi-GAN 1-D, 'same', asymmetric and circular cases) forward and
+forward+backward, in float32 and bfloat16, NCHW and channels_last: torch's kernel, tconv's
+method="auto" and other methods, tconv.nn, and the peers (JAX, Keras 3 on the torch backend,
+onnxruntime; the 'interop' extra). Figures are medians; speeds are medians of per-round ratios
+to torch timed in the same run (round-robin, alternating order); GFLOP/s count true
+multiply-adds, and '% mm' compares them with a matrix product of the same size in the same run.
 """
 
 _BENCH_EPILOG = """\
 examples:
-  tconv bench
-  tconv bench --layers dcgan-2d vocoder-1d --methods native subpixel --repeat 15
-  tconv bench --no-same --json bench.json
+  tconv bench --quick
+  tconv bench --layers dcgan-b1 seed-k3 --dtypes float32 --peers
+  tconv bench --markdown BENCHMARKS.md --plot docs/figures/bench.png --force   (= make bench)
+  tconv bench --device cuda --peers --json gpu.json
 """
+
+#: The most torch threads ``tconv bench --threads`` accepts.
+BENCH_MAX_THREADS = max(os.cpu_count() or 1, 1)
 
 
 def _add_bench(subparsers: Subparsers) -> argparse.ArgumentParser:
-    from .bench import LAYERS
-    from .methods import EXACT_METHODS
+    from .bench import CATALOG, DTYPES, LAYOUTS, PASSES, PEERS, TCONV_METHODS
 
     p = subparsers.add_parser(
         "bench",
-        help="time the methods against torch's kernel (medians and ratios)",
+        help="time the layer catalog: torch, tconv (auto, methods) and peers",
         description=_BENCH_DESCRIPTION,
         epilog=_BENCH_EPILOG,
         formatter_class=_Formatter,
     )
-    names = [layer.name for layer in LAYERS]
+    names = [layer.name for layer in CATALOG]
     p.add_argument(
         "--layers",
         nargs="+",
@@ -600,44 +608,174 @@ def _add_bench(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="catalog layers to time: " + ", ".join(names),
     )
     p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a quick subset: five layers, float32, NCHW, 3 rounds (unless given)",
+    )
+    p.add_argument(
+        "--passes",
+        nargs="+",
+        choices=PASSES,
+        default=list(PASSES),
+        metavar="PASS",
+        help="forward, and backward (= forward + backward)",
+    )
+    p.add_argument(
+        "--dtypes",
+        nargs="+",
+        choices=list(DTYPES),
+        default=list(DTYPES),
+        metavar="DTYPE",
+        help="float32, bfloat16",
+    )
+    p.add_argument(
+        "--layouts",
+        nargs="+",
+        choices=LAYOUTS,
+        default=list(LAYOUTS),
+        metavar="LAYOUT",
+        help="nchw, channels_last (input memory layout)",
+    )
+    p.add_argument(
         "--methods",
         nargs="+",
-        choices=EXACT_METHODS,
-        default=list(EXACT_METHODS),
+        choices=TCONV_METHODS,
+        default=["auto", "subpixel", "dilate", "scatter"],
         metavar="METHOD",
-        help="methods to time: " + ", ".join(EXACT_METHODS),
+        help="tconv methods to time: " + ", ".join(TCONV_METHODS),
     )
-    p.add_argument("--repeat", type=int, default=9, metavar="N", help="rounds per median")
-    p.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads")
-    p.add_argument("--no-same", action="store_true", help="skip the padding='same' table")
+    p.add_argument(
+        "--peers",
+        nargs="*",
+        choices=PEERS,
+        default=list(PEERS),
+        metavar="PEER",
+        help="other frameworks to time (none: --peers alone)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=_int_range(1, 1000),
+        default=None,
+        metavar="N",
+        help="timed rounds per median, 1 to 1000 (default: 7; 3 with --quick)",
+    )
+    p.add_argument(
+        "--threads",
+        type=_int_range(1, BENCH_MAX_THREADS),
+        default=min(2, BENCH_MAX_THREADS),
+        metavar="N",
+        help=f"torch threads, 1 to {BENCH_MAX_THREADS} (the CPU count)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     p.add_argument("--json", metavar="PATH", help="also write the rows to PATH as JSON")
+    p.add_argument("--markdown", metavar="PATH", help="write the BENCHMARKS.md page to PATH")
+    p.add_argument("--plot", metavar="PATH", help="write the speed plot (PNG) to PATH")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
     return p
+
+
+def _check_output(path: str | None, force: bool, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any work."""
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"{flag} {path}: directory {parent} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{flag} {path}: is a directory")
+    if os.path.exists(path) and not force:
+        raise FileExistsError(f"{flag} {path}: exists (use --force to overwrite it)")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"{flag} {path}: directory {parent} is not writable")
 
 
 def _run_bench(args: argparse.Namespace) -> int:
     import torch
 
-    from .bench import LAYERS, bench_methods, bench_same_padding, format_methods, format_same
+    from .bench import QUICK_LAYERS, get, machine, markdown, plot, run_catalog, summary
+    from .bench.report import format_table
 
-    if args.repeat < 1 or args.threads < 1:
-        raise ShapeError(f"--repeat {args.repeat} and --threads {args.threads} must be >= 1")
+    for path, flag in ((args.json, "--json"), (args.markdown, "--markdown"), (args.plot, "--plot")):
+        _check_output(path, args.force, flag)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise ValueError(
+            f"--device {args.device} is invalid: valid devices are cpu and cuda[:N]"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {args.device} is invalid: valid devices are cpu and cuda[:N]")
     torch.set_num_threads(args.threads)
-    layers = [layer for layer in LAYERS if layer.name in args.layers]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, forward only")
-    for layer in layers:
-        print(f"  {layer.describe()}  ({layer.note})")
-    rows = bench_methods(layers, args.methods, repeat=args.repeat)
+    names = list(args.layers)
+    dtypes, layouts = args.dtypes, args.layouts
+    repeat = args.repeat or (3 if args.quick else 7)
+    if args.quick:
+        names = [n for n in names if n in QUICK_LAYERS] or list(QUICK_LAYERS)
+        dtypes, layouts = ["float32"], ["nchw"]
+    layers = [get(n) for n in names]
+    where = machine(args.device)
+    print(f"{where}; {len(layers)} layers, {repeat} rounds; speeds are x torch (> 1 faster)")
+    bar = _progress_bar()
+    rows = run_catalog(
+        layers,
+        passes=args.passes,
+        dtypes=dtypes,
+        layouts=layouts,
+        methods=args.methods,
+        peers=args.peers,
+        repeat=repeat,
+        device=device,
+        progress=bar,
+    )
+    for pass_ in args.passes:
+        for dtype in dtypes:
+            for layout in layouts:
+                print(f"\n{pass_}, {dtype}, {layout}")
+                print(format_table(rows, pass_, dtype, layout))
     print()
-    print(format_methods(rows))
-    same: list[dict[str, Any]] = []
-    if not args.no_same:
-        same = bench_same_padding(repeat=max(args.repeat, 41))
-        print("\npadding='same' (native) vs torch's call of the same output size, 1x64x64x64:")
-        print(format_same(same))
+    for key, value in summary(rows).items():
+        print(f"{key}: {value}")
+    command = (
+        f"tconv bench --threads {args.threads} --repeat {repeat} --device {args.device} "
+        f"--layers {' '.join(names)} --dtypes {' '.join(dtypes)} --layouts {' '.join(layouts)} "
+        f"--passes {' '.join(args.passes)} --methods {' '.join(args.methods)} "
+        f"--peers {' '.join(args.peers)}"
+    )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"methods": rows, "same": same}, f, indent=1)
+            json.dump({"machine": where, "command": command, "rows": rows}, f, indent=1)
+    plot_name = None
+    if args.plot:
+        plot(rows, args.plot, f"speed relative to torch native, float32 NCHW — {where}")
+        if args.markdown:
+            base = os.path.dirname(os.path.abspath(args.markdown))
+            plot_name = os.path.relpath(os.path.abspath(args.plot), base)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(rows, command, where, plot_name))
     return 0
+
+
+def _progress_bar() -> Callable[[str], None]:
+    """A tqdm bar on stderr when tqdm is installed, else one line per configuration."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return lambda label: print(label, file=sys.stderr)
+    state: dict[str, Any] = {}
+
+    def update(label: str) -> None:
+        done, total = (int(v) for v in label.split(" ", 1)[0].split("/"))
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, file=sys.stderr, unit="config", leave=False)
+        state["bar"].set_description(label.split(" ", 1)[1])
+        state["bar"].update(1)
+        if done == total:
+            state["bar"].close()
+
+    return update
 
 
 # ---------------------------------------------------------------------------------------------
