@@ -23,10 +23,17 @@ $(BIN)/python:
 
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[train]'
+	$(PIP) $(TORCH) -e '.[plots,train]'
 	touch $@
 
+# the page test drives Debian's chromium through its chromedriver (installed as root when missing)
 $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "installing chromium and chromium-driver (for tests/test_viz_page.py)"; \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
+	fi
 	$(PIP) $(TORCH)
 	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs]'
 	touch $@
@@ -41,6 +48,13 @@ demo: $(VENV)/.stamp-demo
 	@$(BIN)/tconv plan 16x12 33x25 --kernel 3 4 --stride 2
 	@echo; echo "== tconv inverse --kernel 3 --stride 2 --padding 1 39 40"
 	@$(BIN)/tconv inverse --kernel 3 --stride 2 --padding 1 39 40
+	@echo; echo "== tconv explain: the seed examples drawn, and the interactive page, into out/"
+	@$(BIN)/tconv explain --input 4 4 --kernel 2 --stride 2 --out out/seed-1 --no-gif --force
+	@$(BIN)/tconv explain --input 16 --kernel 3 --stride 2 --padding 1 --output-padding 1 \
+		--out out/seed-2 --no-gif --force
+	@$(BIN)/tconv explain --input 4 --kernel 2 --stride 2 --out out/seed-3 --force
+	@$(BIN)/tconv explain --html out/page.html --force
+	@$(BIN)/tconv explain --input 5 --kernel 3 --stride 2 --padding 1 --output-padding 1
 	@echo; echo "== the main job: upscale a held-out photo with the shipped model (examples/upscale_photo.py)"
 	@$(BIN)/python examples/upscale_photo.py
 
@@ -55,8 +69,14 @@ test: $(VENV)/.stamp-test
 test-thorough:
 	$(MAKE) test TCONV_HYPOTHESIS=thorough
 
-bench: $(VENV)/.stamp-demo
-	$(BIN)/python benchmarks/methods.py
+# the benchmark catalog -> docs/benchmarks.md + docs/figures/benchmarks.png (about 15 minutes;
+# `tconv bench --quick` for a subset). One torch thread by default: on a shared 2-core machine
+# a 2-thread region stalls whenever the other core is busy; BENCH_THREADS=2 to use both.
+BENCH_THREADS ?= 1
+bench: $(VENV)/.stamp-test
+	mkdir -p docs/figures
+	$(BIN)/tconv bench --threads $(BENCH_THREADS) --markdown docs/benchmarks.md \
+		--plot docs/figures/benchmarks.png --force
 
 # The API reference site (mkdocs + material + mkdocstrings), strict: a broken reference fails.
 # Output in site/ (ignored). tests/test_docs_site.py runs the same build inside `make test`.

@@ -15,8 +15,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -58,6 +60,23 @@ def median_ms(fn: Callable[[], object], warmup: int, repeat: int) -> float:
     return 1000 * statistics.median(times)
 
 
+#: what the onnxruntime half needs: tconv's "interop" extra
+NEEDS = ("onnx", "onnxruntime", "onnxscript")
+
+
+def missing_modules(names: tuple[str, ...] = NEEDS) -> list[str]:
+    """The modules of ``names`` that cannot be imported (checked without importing them)."""
+    missing = []
+    for name in names:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):  # a parent that fails, or a module set to None
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=16)
@@ -66,6 +85,19 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu", help="torch device (onnxruntime: CPU)")
     args = parser.parse_args()
+    for flag in ("batch", "repeat", "threads"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag} {getattr(args, flag)} is invalid: it must be >= 1")
+    if args.warmup < 0:
+        parser.error(f"--warmup {args.warmup} is invalid: it must be >= 0")
+    missing = missing_modules()
+    if missing:  # say so before any work, not with a traceback after the torch half
+        print(
+            f"convert_dcgan.py: error: needs {', '.join(missing)} (tconv's interop extra): "
+            "pip install 'tconv[interop]' torch==2.13.0 (make test installs it)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
     original = dcgan_generator().eval()

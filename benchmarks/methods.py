@@ -1,12 +1,13 @@
-"""Time every tconv method against torch's native kernel, and the cost of padding='same'.
+"""Time the layer catalog: torch, tconv (auto and the methods), JAX, Keras, onnxruntime.
 
-The same as `tconv bench` (see `tconv bench --help`):
+The same as `tconv bench` (see `tconv bench --help`; `make bench` regenerates BENCHMARKS.md):
 
-    python benchmarks/methods.py              # both tables
-    python benchmarks/methods.py --repeat 15  # more rounds per median
+    python benchmarks/methods.py --quick                  # a five-layer subset, float32
+    python benchmarks/methods.py --layers seed-k3 --peers # one layer, no peers
     python benchmarks/methods.py --json out.json
 
-Prints medians (ms) and ratios against a baseline measured in the same run.
+Prints medians (ms), speeds against torch measured in the same run, GFLOP/s and the share of
+the same-run matmul rate.
 """
 
 from __future__ import annotations

@@ -72,34 +72,6 @@ def test_bad_input_exits_2(argv, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_bench_prints_medians_and_ratios_and_writes_json(capsys, tmp_path):
-    path = tmp_path / "bench.json"
-    argv = [
-        "bench",
-        "--layers",
-        "volume-3d",
-        "--methods",
-        "native",
-        "subpixel",
-        "--repeat",
-        "1",
-        "--no-same",
-        "--json",
-        str(path),
-    ]
-    assert main(argv) == 0
-    out = capsys.readouterr().out
-    assert "volume-3d    native" in out and "volume-3d    subpixel" in out
-    rows = json.loads(path.read_text())["methods"]
-    assert [r["method"] for r in rows] == ["native", "subpixel"]
-    assert rows[0]["ratio"] == 1.0 and rows[1]["max_rel_err"] < 1e-5
-
-
-def test_bench_rejects_unknown_layer(capsys):
-    assert status(["bench", "--layers", "unet"]) == 2
-    assert "invalid choice: 'unet'" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("value", ["0", "-1", "1001", "many"])
 def test_plan_max_results_out_of_range_is_one_line_naming_the_range(capsys, value):
     assert status(["plan", "16", "33", "--max-results", value]) == 2
@@ -129,3 +101,40 @@ def test_negative_or_zero_sizes_are_blamed_themselves(capsys, argv, blamed):
     assert status(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{blamed}: every length must be >= 1" in err, err
+
+
+def test_inverse_same_with_a_stride_is_tensorflow_same_and_says_so(capsys):
+    assert main(["inverse", "--kernel", "3", "--stride", "2", "--padding", "same", "39", "40"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("padding 'same' with stride > 1 read as TensorFlow/Keras's: ")
+    assert "ceil(input / stride)" in lines[0] and "PyTorch's Conv refuses it" in lines[0]
+    assert lines[1] == (
+        "39 -> conv (pads (1, 1)) -> 20 -> transposed conv (kernel 3, stride 2, padding 1) -> 39"
+    )
+    assert lines[2].startswith("40 -> conv (pads (0, 1)) -> 20 -> ") and lines[2].endswith("40")
+    argv = ["inverse", "--kernel", "3", "--stride", "2", "--padding", "same", "40", "--json"]
+    assert main(argv) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["conv_padding"] == [[0, 1]] and row["conv_output"] == [20]
+    # stride 1: PyTorch's own 'same', no note
+    assert main(["inverse", "--kernel", "3", "--padding", "same", "40"]) == 0
+    assert capsys.readouterr().out.startswith("40 -> conv -> 40 -> ")
+    assert "TensorFlow" in main_help("inverse")
+
+
+def main_help(command):
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main([command, "--help"])
+    return out.getvalue()
+
+
+def test_shape_same_with_output_padding_is_refused(capsys):
+    argv = ["shape", "--input", "16", "--kernel", "3", "--stride", "2", "--padding", "same"]
+    assert status([*argv, "--output-padding", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("tconv shape: error: padding='same' with output_padding=(1,) is invalid")

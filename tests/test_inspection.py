@@ -1,4 +1,4 @@
-"""tconv inspect: the hook walk, the table, JSON, advice, model loading and the command line."""
+"""tconv inspect: the hook walk, the table, JSON, advice, limits and the command line."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import tconv
 from tconv.cli import main
 from tconv.convert import to_subpixel
 from tconv.init import bilinear_, icnr_
-from tconv.inspection import InspectError, inspect_model, load_model, parse_shape
+from tconv.inspection import InspectError, inspect_model, parse_shape
+from tconv.loading import load_model
 
 
 def net_with_an_uneven_layer():
@@ -167,28 +168,6 @@ def models_package(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_load_model_from_callable_and_files(models_package, tmp_path):
-    model = load_model("inspect_fixture_models:build")
-    assert isinstance(model, torch.nn.Sequential)
-    assert isinstance(load_model("torch.nn:ReLU"), torch.nn.ReLU)  # a class is called
-    torch.save(model, tmp_path / "pickled.pt")
-    assert isinstance(load_model(str(tmp_path / "pickled.pt"))[0], torch.nn.ConvTranspose2d)
-    torch.save(model.state_dict(), tmp_path / "weights.pt")
-    with pytest.raises(InspectError, match="holds a state_dict, not a module"):
-        load_model(str(tmp_path / "weights.pt"))
-    with pytest.raises(
-        InspectError,
-        match="calling inspect_fixture_models:broken failed: RuntimeError: no weights here",
-    ):
-        load_model("inspect_fixture_models:broken")
-    with pytest.raises(InspectError, match="is a int, not a module or a callable"):
-        load_model("inspect_fixture_models:NOT_A_MODEL")
-    with pytest.raises(InspectError, match="has no attribute 'nope'"):
-        load_model("inspect_fixture_models:nope")
-    with pytest.raises(InspectError, match="neither a file nor"):
-        load_model("no_such_thing")
-
-
 def test_torchscript_files_report_layers_without_shapes(models_package, tmp_path):
     scripted = torch.jit.script(load_model("inspect_fixture_models:build"))
     torch.jit.save(scripted, str(tmp_path / "scripted.pt"))
@@ -228,3 +207,101 @@ def test_cli_table_json_and_errors(models_package, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith(message) and err.count("\n") == 1, err
+
+
+def test_unbatched_input_is_refused_not_run(models_package, capsys):
+    with pytest.raises(InspectError, match=r"8x32x32 reaches layer '0' \(ConvTranspose2d, 2-D\)"):
+        inspect_model(net_with_an_uneven_layer(), (8, 32, 32))
+    assert main(["inspect", "inspect_fixture_models:build", "--input", "3x32x32"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "read as one unbatched (C, H, W) sample; give N x C x spatial sizes (4 values), " in err
+    assert err.rstrip().endswith("e.g. 1x3x32x32")
+    # a 1-D model takes N x C x L: 3x32x32 is batched there
+    net = torch.nn.Sequential(torch.nn.ConvTranspose1d(32, 2, 4, stride=2, padding=1))
+    assert inspect_model(net, (3, 32, 32)).output_shape == (3, 2, 64)
+
+
+@pytest.mark.parametrize(
+    ("shape", "needs"),
+    [
+        (
+            (1, 3, 100_000, 100_000),
+            r"an input of shape 1x3x100000x100000 \(float32\) needs 112 GiB",
+        ),
+        ((1, 3, 10**20, 4), r"an input of shape 1x3x100000000000000000000x4 \(float32\) needs 4"),
+    ],
+)
+def test_inputs_too_large_are_refused_before_allocating(shape, needs):
+    with pytest.raises(InspectError, match=needs + r".*more than --max-memory 4 GiB: inspect a"):
+        inspect_model(net_with_an_uneven_layer(), shape)
+
+
+def test_a_layer_step_too_large_is_refused_from_shapes_alone():
+    net = torch.nn.Sequential(torch.nn.Conv2d(8, 8, 1), torch.nn.ConvTranspose2d(8, 64, 8, 8))
+    with pytest.raises(
+        InspectError,
+        match=r"needs at least 4.01 MiB in layer '1' \(1x8x16x16 -> 1x64x128x128, float32\)",
+    ):
+        inspect_model(net, (1, 8, 16, 16), max_memory=4 * 2**20)
+    assert inspect_model(net, (1, 8, 16, 16), max_memory=5 * 2**20).output_shape[-1] == 128
+
+
+def test_cli_refuses_huge_inputs_in_one_line(models_package, capsys):
+    for size in ("1x3x100000x100000", "1x3x" + "9" * 20 + "x4"):
+        assert main(["inspect", "inspect_fixture_models:build", "--input", size]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "more than --max-memory 4 GiB" in err, err
+    argv = ["inspect", "inspect_fixture_models:build", "--input", "1x3x64x64"]
+    assert main([*argv, "--max-memory", "0.0001"]) == 2
+    assert "needs at least" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*argv, "--max-memory", "-1"])
+    assert "argument --max-memory: -1 is out of range" in capsys.readouterr().err
+
+
+class SizeBound(torch.nn.Module):
+    """An upsampling layer that only works on the input size it was built for."""
+
+    def forward(self, x):
+        if x.shape[-1] != 12:
+            raise RuntimeError(f"expected width 12, got {x.shape[-1]}")
+        return torch.nn.functional.interpolate(x, scale_factor=2.0)
+
+
+def test_a_score_that_cannot_be_measured_says_why():
+    net = torch.nn.Sequential(torch.nn.Conv2d(2, 2, 1), SizeBound())
+    report = inspect_model(net, (1, 2, 12, 12))
+    row = report.layers[1]
+    assert row.name == "1" and row.score is None
+    assert row.score_error == (
+        "on a probe input of shape 1x2x16x16: RuntimeError: expected width 12, got 16"
+    )
+    text = report.format()
+    assert "failed" in text.splitlines()[3]
+    assert text.splitlines()[-1] == (
+        "note: 1: checkerboard score not measured: on a probe input of shape 1x2x16x16: "
+        "RuntimeError: expected width 12, got 16"
+    )
+    assert json.loads(report.to_json())["layers"][1]["score_error"] == row.score_error
+
+
+class MyShuffle(torch.nn.PixelShuffle):
+    """A subclass: still a pixel shuffle."""
+
+
+class PixelShuffle(torch.nn.Module):
+    """Not a pixel shuffle, whatever its name says."""
+
+    def forward(self, x):
+        return x
+
+
+def test_layers_are_classified_by_class_not_by_name():
+    conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+    icnr_(conv.weight, 2)
+    report = inspect_model(torch.nn.Sequential(conv, MyShuffle(2)), (1, 3, 8, 8))
+    assert report.layers[1].settings == "r2 (with 0)" and report.layers[1].uniform is True
+    report = inspect_model(torch.nn.Sequential(conv, PixelShuffle()), (1, 3, 8, 8))
+    assert report.layers[1].uniform is None and report.layers[1].score is None
+    assert report.advice == ["no upsampling layers found"]

@@ -137,11 +137,36 @@ def test_the_work_does_not_grow_with_the_target(monkeypatch):
     import tconv.planning as planning
 
     tried = []
-    real = planning.overlap
-    monkeypatch.setattr(planning, "overlap", lambda k, s, d: tried.append(s) or real(k, s, d))
+    real = planning.even_overlap
+    monkeypatch.setattr(planning, "even_overlap", lambda k, s, d: tried.append(s) or real(k, s, d))
     plans = plan(16, 100_000, strides=range(1, 20_000), max_results=3)
     assert [p.stride for p in plans] == [(6250,), (6251,), (6252,)]
     assert all(p.output_size() == (100_000,) for p in plans)
     assert len(tried) <= 8 * 3  # 8 default kernels, 3 results each
     with pytest.raises(ShapeError, match=r"about 6250000x the input, beyond the default strides"):
         plan(16, 100_000_000)
+
+
+def test_even_overlap_agrees_with_the_counts_and_needs_no_memory():
+    from tconv.artifacts import overlap
+    from tconv.planning import even_overlap
+
+    for k in range(1, 13):
+        for s in range(1, 13):
+            for d in range(1, 7):
+                counts = overlap(k, s, d)
+                assert even_overlap(k, s, d) == bool((counts == counts[0]).all()), (k, s, d)
+    assert even_overlap(2 * 10**20, 10**20) and not even_overlap(3, 10**20)  # no tensor of 1e20
+    p = inverse_of({"kernel_size": 3, "stride": 10**20}, 10**21)
+    assert p.output_size() == (10**21,) and not p.uniform_overlap
+
+
+def test_inverse_of_same_with_a_stride_is_refused_with_the_reason():
+    with pytest.raises(ShapeError, match=r"padding='same' with stride=\(2,\) is ambiguous: "
+                       r"PyTorch's Conv refuses 'same' with a stride > 1"):  # fmt: skip
+        inverse_of({"kernel_size": 3, "stride": 2, "padding": "same"}, 40)
+    from tconv.planning import keras_conv_padding
+
+    pads = keras_conv_padding(40, 3, 2)
+    p = inverse_of({"kernel_size": 3, "stride": 2, "padding": pads}, 40)
+    assert p.input_size == (20,) and p.output_size() == (40,)

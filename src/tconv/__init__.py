@@ -12,6 +12,7 @@ phases), exact in size (one geometry in :mod:`tconv.shapes`), and a drop-in for 
 
 from . import artifacts, convert, init, nn
 from .functional import METHODS, conv_transpose, pixel_shuffle, pixel_unshuffle
+from .methods.auto import set_autotune
 from .methods.matrix import conv_matrix
 from .planning import Plan, inverse_of, plan
 from .shapes import (
@@ -44,5 +45,6 @@ __all__ = [
     "pixel_shuffle",
     "pixel_unshuffle",
     "plan",
+    "set_autotune",
     "upscale",
 ]

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -232,21 +233,38 @@ the checkerboard score of each upsampling layer (0 = none; see docs/artifacts.md
 multiply-adds, then a summary with advice.
 
 TARGET is 'package.module:callable' (called with no arguments; it returns an nn.Module, or is
-one) or the path of a module saved with torch.jit.save (TorchScript) or torch.save (pickled;
-load only files you trust).
+one) or the path of a module saved with torch.jit.save (TorchScript). A file saved with
+torch.save(model) is a pickle, and loading a pickle can run arbitrary code: it is read only
+with --trust-pickle (use it only for files whose source you trust).
 """
 
 _INSPECT_EPILOG = """\
 examples:
   tconv inspect mypkg.models:build_unet --input 1x3x64x64
   tconv inspect generator.pt --input 1x100x1x1 --json
+  tconv inspect my_own_model.pt --input 1x3x64x64 --trust-pickle
 
-A model that cannot be imported, loaded or run on the input prints one line and exits with
-status 2.
+--input needs the batch and channel dimensions (N x C x spatial sizes): 3x32x32 for a 2-D
+model is refused rather than run as one unbatched sample. Shapes are checked on the 'meta'
+device first (no memory used): an input or a layer step that needs more than --max-memory is
+refused with the memory it would need. A model that cannot be imported, loaded or run on the
+input prints one line and exits with status 2.
 """
 
 
+def _gibibytes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: e.g. 4 or 0.5") from None
+    if not 0 < value < 2**40 or value != value:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: give a number of GiB > 0")
+    return value
+
+
 def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
+    from .inspection import DEFAULT_MAX_MEMORY
+
     p = subparsers.add_parser(
         "inspect",
         help="table of a model's upsampling layers: overlap, checkerboard score, advice",
@@ -262,15 +280,30 @@ def _add_inspect(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="NxCxHxW",
         help="input shape, batch and channels first, e.g. 1x3x64x64 (1 to 3 spatial sizes)",
     )
+    p.add_argument(
+        "--max-memory",
+        type=_gibibytes,
+        default=DEFAULT_MAX_MEMORY / 2**30,
+        metavar="GIB",
+        help="refuse an input or a layer step that needs more memory than this, in GiB",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="also load a pickled module (torch.save(model)): unpickling runs any code the "
+        "file holds, so only for files from a source you trust",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
     return p
 
 
 def _run_inspect(args: argparse.Namespace) -> int:
-    from .inspection import inspect_model, load_model, parse_shape
+    from .inspection import inspect_model, parse_shape
+    from .loading import load_model
 
     shape = parse_shape(args.input)
-    report = inspect_model(load_model(args.target), shape, name=args.target)
+    model = load_model(args.target, trust_pickle=args.trust_pickle)
+    report = inspect_model(model, shape, name=args.target, max_memory=int(args.max_memory * 2**30))
     print(report.to_json() if args.json else report.format())
     return 0
 
@@ -426,6 +459,12 @@ examples:
   tconv inverse --kernel 3 --stride 2 --padding 1 39x40 --json
   tconv inverse --kernel 4 --stride 4 30 31 32 33
   tconv inverse --kernel 3x5 --stride 2 --padding 1x2 64x48
+  tconv inverse --kernel 3 --stride 2 --padding same 39 40
+
+--padding same is the convolution's 'same': with stride 1, PyTorch's Conv(padding='same'); with
+a larger stride (which PyTorch's Conv refuses) it is read as TensorFlow/Keras's: conv output =
+ceil(input / stride), the total pad split with the odd one at the end, so the pads depend on
+SIZE; the output says so and shows them.
 """
 
 
@@ -454,7 +493,11 @@ def _add_inverse(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--stride", type=_size, default=(1,), metavar="S", help="its stride")
     p.add_argument(
-        "--padding", default="0", metavar="P", help="its padding: e.g. 1 or 1x0, or same / valid"
+        "--padding",
+        default="0",
+        metavar="P",
+        help="its padding: e.g. 1 or 1x0, or same / valid (same with a stride > 1: "
+        "TensorFlow/Keras's, see below)",
     )
     p.add_argument("--dilation", type=_size, default=(1,), metavar="D", help="its dilation")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -462,7 +505,7 @@ def _add_inverse(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def _run_inverse(args: argparse.Namespace) -> int:
-    from .planning import inverse_of
+    from .planning import inverse_of, keras_conv_padding
 
     padding: Any = args.padding
     if padding not in ("same", "valid"):
@@ -473,31 +516,48 @@ def _run_inverse(args: argparse.Namespace) -> int:
                 f"--padding {padding!r} is invalid: expected lengths >= 0 such as 1 or 1x0, "
                 "or same / valid"
             ) from None
+    keras_same = padding == "same" and any(v > 1 for v in args.stride)
     rows = []
     for size in args.sizes:
+        conv_padding = padding
+        if keras_same:  # PyTorch refuses it; TensorFlow/Keras pads to ceil(input / stride)
+            conv_padding = keras_conv_padding(size, args.kernel, args.stride, args.dilation)
         conv = {
             "kernel_size": args.kernel,
             "stride": args.stride,
-            "padding": padding,
+            "padding": conv_padding,
             "dilation": args.dilation,
         }
         inv = inverse_of(conv, size)
-        rows.append((size, inv))
+        rows.append((size, conv_padding, inv))
     if args.json:
         print(
             json.dumps(
                 [
-                    {"input": list(s), "conv_output": list(p.input_size), **p.as_dict()}
-                    for s, p in rows
+                    {
+                        "input": list(s),
+                        "conv_output": list(p.input_size),
+                        **({"conv_padding": [list(c) for c in pads]} if keras_same else {}),
+                        **p.as_dict(),
+                    }
+                    for s, pads, p in rows
                 ]
             )
         )
         return 0
-    for size, inv in rows:
+    if keras_same:
+        print(
+            "padding 'same' with stride > 1 read as TensorFlow/Keras's: conv output = "
+            "ceil(input / stride), pads (begin, end) per size (PyTorch's Conv refuses it)"
+        )
+    for size, pads, inv in rows:
         n = "x".join(map(str, size))
         m = "x".join(map(str, inv.input_size))
+        conv_text = "conv"
+        if keras_same:
+            conv_text += " (pads " + " ".join(f"({lo}, {hi})" for lo, hi in pads) + ")"
         print(
-            f"{n} -> conv -> {m} -> transposed conv ({inv}) -> "
+            f"{n} -> {conv_text} -> {m} -> transposed conv ({inv}) -> "
             f"{'x'.join(map(str, inv.output_size()))}"
         )
     return 0
@@ -507,31 +567,38 @@ def _run_inverse(args: argparse.Namespace) -> int:
 # tconv bench
 
 _BENCH_DESCRIPTION = """\
-Time every method against torch's native kernel on the layer catalog (tconv.bench.LAYERS),
-and padding='same' against torch's own call of the same output size. Figures are medians;
-ratios are medians of per-round ratios against a baseline timed in the same run.
+Time the layer catalog (tconv.bench.CATALOG: U-Net, DCGAN, the seed article's layer, FCN
+bilinear, depthwise, ESPCN, HiFi-GAN 1-D, 'same', asymmetric and circular cases) forward and
+forward+backward, in float32 and bfloat16, NCHW and channels_last: torch's kernel, tconv's
+method="auto" and other methods, tconv.nn, and the peers (JAX, Keras 3 on the torch backend,
+onnxruntime; the 'interop' extra). Figures are medians; speeds are medians of per-round ratios
+to torch timed in the same run (round-robin, alternating order); GFLOP/s count true
+multiply-adds, and '% mm' compares them with a matrix product of the same size in the same run.
 """
 
 _BENCH_EPILOG = """\
 examples:
-  tconv bench
-  tconv bench --layers dcgan-2d vocoder-1d --methods native subpixel --repeat 15
-  tconv bench --no-same --json bench.json
+  tconv bench --quick
+  tconv bench --layers dcgan-b1 seed-k3 --dtypes float32 --peers
+  tconv bench --markdown BENCHMARKS.md --plot docs/figures/bench.png --force   (= make bench)
+  tconv bench --device cuda --peers --json gpu.json
 """
+
+#: The most torch threads ``tconv bench --threads`` accepts.
+BENCH_MAX_THREADS = max(os.cpu_count() or 1, 1)
 
 
 def _add_bench(subparsers: Subparsers) -> argparse.ArgumentParser:
-    from .bench import LAYERS
-    from .methods import EXACT_METHODS
+    from .bench import CATALOG, DTYPES, LAYOUTS, PASSES, PEERS, TCONV_METHODS
 
     p = subparsers.add_parser(
         "bench",
-        help="time the methods against torch's kernel (medians and ratios)",
+        help="time the layer catalog: torch, tconv (auto, methods) and peers",
         description=_BENCH_DESCRIPTION,
         epilog=_BENCH_EPILOG,
         formatter_class=_Formatter,
     )
-    names = [layer.name for layer in LAYERS]
+    names = [layer.name for layer in CATALOG]
     p.add_argument(
         "--layers",
         nargs="+",
@@ -541,44 +608,174 @@ def _add_bench(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="catalog layers to time: " + ", ".join(names),
     )
     p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a quick subset: five layers, float32, NCHW, 3 rounds (unless given)",
+    )
+    p.add_argument(
+        "--passes",
+        nargs="+",
+        choices=PASSES,
+        default=list(PASSES),
+        metavar="PASS",
+        help="forward, and backward (= forward + backward)",
+    )
+    p.add_argument(
+        "--dtypes",
+        nargs="+",
+        choices=list(DTYPES),
+        default=list(DTYPES),
+        metavar="DTYPE",
+        help="float32, bfloat16",
+    )
+    p.add_argument(
+        "--layouts",
+        nargs="+",
+        choices=LAYOUTS,
+        default=list(LAYOUTS),
+        metavar="LAYOUT",
+        help="nchw, channels_last (input memory layout)",
+    )
+    p.add_argument(
         "--methods",
         nargs="+",
-        choices=EXACT_METHODS,
-        default=list(EXACT_METHODS),
+        choices=TCONV_METHODS,
+        default=["auto", "subpixel", "dilate", "scatter"],
         metavar="METHOD",
-        help="methods to time: " + ", ".join(EXACT_METHODS),
+        help="tconv methods to time: " + ", ".join(TCONV_METHODS),
     )
-    p.add_argument("--repeat", type=int, default=9, metavar="N", help="rounds per median")
-    p.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads")
-    p.add_argument("--no-same", action="store_true", help="skip the padding='same' table")
+    p.add_argument(
+        "--peers",
+        nargs="*",
+        choices=PEERS,
+        default=list(PEERS),
+        metavar="PEER",
+        help="other frameworks to time (none: --peers alone)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=_int_range(1, 1000),
+        default=None,
+        metavar="N",
+        help="timed rounds per median, 1 to 1000 (default: 7; 3 with --quick)",
+    )
+    p.add_argument(
+        "--threads",
+        type=_int_range(1, BENCH_MAX_THREADS),
+        default=min(2, BENCH_MAX_THREADS),
+        metavar="N",
+        help=f"torch threads, 1 to {BENCH_MAX_THREADS} (the CPU count)",
+    )
+    p.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, ...")
     p.add_argument("--json", metavar="PATH", help="also write the rows to PATH as JSON")
+    p.add_argument("--markdown", metavar="PATH", help="write the BENCHMARKS.md page to PATH")
+    p.add_argument("--plot", metavar="PATH", help="write the speed plot (PNG) to PATH")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
     return p
+
+
+def _check_output(path: str | None, force: bool, flag: str) -> None:
+    """Refuse an output path that cannot be written, before any work."""
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileNotFoundError(f"{flag} {path}: directory {parent} does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{flag} {path}: is a directory")
+    if os.path.exists(path) and not force:
+        raise FileExistsError(f"{flag} {path}: exists (use --force to overwrite it)")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"{flag} {path}: directory {parent} is not writable")
 
 
 def _run_bench(args: argparse.Namespace) -> int:
     import torch
 
-    from .bench import LAYERS, bench_methods, bench_same_padding, format_methods, format_same
+    from .bench import QUICK_LAYERS, get, machine, markdown, plot, run_catalog, summary
+    from .bench.report import format_table
 
-    if args.repeat < 1 or args.threads < 1:
-        raise ShapeError(f"--repeat {args.repeat} and --threads {args.threads} must be >= 1")
+    for path, flag in ((args.json, "--json"), (args.markdown, "--markdown"), (args.plot, "--plot")):
+        _check_output(path, args.force, flag)
+    try:
+        device = torch.device(args.device)
+    except RuntimeError:
+        raise ValueError(
+            f"--device {args.device} is invalid: valid devices are cpu and cuda[:N]"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {args.device}: CUDA is not available on this machine")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"--device {args.device} is invalid: valid devices are cpu and cuda[:N]")
     torch.set_num_threads(args.threads)
-    layers = [layer for layer in LAYERS if layer.name in args.layers]
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, forward only")
-    for layer in layers:
-        print(f"  {layer.describe()}  ({layer.note})")
-    rows = bench_methods(layers, args.methods, repeat=args.repeat)
+    names = list(args.layers)
+    dtypes, layouts = args.dtypes, args.layouts
+    repeat = args.repeat or (3 if args.quick else 7)
+    if args.quick:
+        names = [n for n in names if n in QUICK_LAYERS] or list(QUICK_LAYERS)
+        dtypes, layouts = ["float32"], ["nchw"]
+    layers = [get(n) for n in names]
+    where = machine(args.device)
+    print(f"{where}; {len(layers)} layers, {repeat} rounds; speeds are x torch (> 1 faster)")
+    bar = _progress_bar()
+    rows = run_catalog(
+        layers,
+        passes=args.passes,
+        dtypes=dtypes,
+        layouts=layouts,
+        methods=args.methods,
+        peers=args.peers,
+        repeat=repeat,
+        device=device,
+        progress=bar,
+    )
+    for pass_ in args.passes:
+        for dtype in dtypes:
+            for layout in layouts:
+                print(f"\n{pass_}, {dtype}, {layout}")
+                print(format_table(rows, pass_, dtype, layout))
     print()
-    print(format_methods(rows))
-    same: list[dict[str, Any]] = []
-    if not args.no_same:
-        same = bench_same_padding(repeat=max(args.repeat, 41))
-        print("\npadding='same' (native) vs torch's call of the same output size, 1x64x64x64:")
-        print(format_same(same))
+    for key, value in summary(rows).items():
+        print(f"{key}: {value}")
+    command = (
+        f"tconv bench --threads {args.threads} --repeat {repeat} --device {args.device} "
+        f"--layers {' '.join(names)} --dtypes {' '.join(dtypes)} --layouts {' '.join(layouts)} "
+        f"--passes {' '.join(args.passes)} --methods {' '.join(args.methods)} "
+        f"--peers {' '.join(args.peers)}"
+    )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"methods": rows, "same": same}, f, indent=1)
+            json.dump({"machine": where, "command": command, "rows": rows}, f, indent=1)
+    plot_name = None
+    if args.plot:
+        plot(rows, args.plot, f"speed relative to torch native, float32 NCHW — {where}")
+        if args.markdown:
+            base = os.path.dirname(os.path.abspath(args.markdown))
+            plot_name = os.path.relpath(os.path.abspath(args.plot), base)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(markdown(rows, command, where, plot_name))
     return 0
+
+
+def _progress_bar() -> Callable[[str], None]:
+    """A tqdm bar on stderr when tqdm is installed, else one line per configuration."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return lambda label: print(label, file=sys.stderr)
+    state: dict[str, Any] = {}
+
+    def update(label: str) -> None:
+        done, total = (int(v) for v in label.split(" ", 1)[0].split("/"))
+        if "bar" not in state:
+            state["bar"] = tqdm(total=total, file=sys.stderr, unit="config", leave=False)
+        state["bar"].set_description(label.split(" ", 1)[1])
+        state["bar"].update(1)
+        if done == total:
+            state["bar"].close()
+
+    return update
 
 
 # ---------------------------------------------------------------------------------------------
@@ -846,6 +1043,271 @@ def _run_upscale(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
+# tconv explain
+
+_EXPLAIN_DESCRIPTION = """\
+Draw the mechanism of a transposed convolution for your settings, from tconv's own
+computations: the scatter view (each input element painting its weighted kernel footprint
+into the full output, the overlap map, the crop), the zero-insertion view (zeros between the
+inputs, the border, the flipped kernel) and the matrix view (y = Cᵀx), with the output-size
+formula filled in. The example kernel and input are 1, 2, 3, ... (row-major).
+
+With no file asked for it draws in the terminal (colour when the terminal has it; NO_COLOR
+turns it off). --out DIR writes figures (PNG or SVG), one GIF animation per view and the
+checkerboard picture; --json prints every number; --html FILE writes the interactive page
+(one self-contained file, every setting in its ranges computed here).
+"""
+
+_EXPLAIN_EPILOG = """\
+examples:
+  tconv explain --input 5 --kernel 3 --stride 2 --padding 1 --output-padding 1
+  tconv explain --input 4 4 --kernel 4 --stride 2 --padding same
+  tconv explain --input 6 --kernel 3 --stride 2 --padding 1,-2      # a (lo, hi) crop pair
+  tconv explain --input 16 --kernel 3 --stride 2 --padding 1 --output-size 32 --json
+  tconv explain --input 3 3 --kernel 3 --stride 2 --padding 1 --out figs --format png svg
+  tconv explain --html page.html
+
+--padding takes one value per dimension or one for all: an int (crop at both ends), a pair
+LO,HI (negative values extend with zeros), or a name: valid, same, same_lower. Sizes are
+limited to what a picture can show (64 input elements). Existing files are not overwritten
+without --force; invalid settings print the reason and exit with status 2.
+"""
+
+
+def _add_explain(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "explain",
+        help="draw the mechanism for your settings: terminal, figures, GIFs, JSON or a page",
+        description=_EXPLAIN_DESCRIPTION,
+        epilog=_EXPLAIN_EPILOG,
+        formatter_class=_Formatter,
+    )
+    each = "one value, or one per dimension"
+    p.add_argument(
+        "--input",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="N",
+        help="input spatial size, 1 or 2 values (required unless only --html is given)",
+    )
+    p.add_argument(
+        "--kernel", type=int, nargs="+", default=None, metavar="K", help=f"kernel size: {each}"
+    )
+    p.add_argument(
+        "--stride", type=int, nargs="+", default=[1], metavar="S", help=f"stride: {each}"
+    )
+    p.add_argument(
+        "--padding",
+        nargs="+",
+        default=["0"],
+        metavar="P",
+        help=f"padding: {each}: an int, LO,HI, or one of " + ", ".join(PADDING_NAMES),
+    )
+    target = p.add_mutually_exclusive_group()
+    target.add_argument(
+        "--output-padding",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="OP",
+        help=f"extra length at the end: {each}; each must be < max(stride, dilation)",
+    )
+    target.add_argument(
+        "--output-size",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="O",
+        help="the output size to reach instead of --output-padding",
+    )
+    p.add_argument(
+        "--dilation", type=int, nargs="+", default=[1], metavar="D", help=f"dilation: {each}"
+    )
+    p.add_argument("--out", metavar="DIR", help="write figures, GIFs and the numbers (JSON) here")
+    p.add_argument(
+        "--format",
+        nargs="+",
+        choices=("png", "svg"),
+        default=["png"],
+        help="figure formats for --out",
+    )
+    p.add_argument("--no-gif", action="store_true", help="with --out: skip the animations")
+    p.add_argument("--json", action="store_true", help="print every number as JSON")
+    p.add_argument("--html", metavar="FILE", help="write the interactive page to FILE")
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="terminal colours (auto: when stdout is a terminal and NO_COLOR is unset)",
+    )
+    p.add_argument(
+        "--position",
+        type=int,
+        default=None,
+        metavar="N",
+        help="output position (flat) whose kernel window the zero-insertion view shows "
+        "(default: the middle)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing files")
+    return p
+
+
+def _explain_padding(values: Sequence[str]) -> Any:
+    """--padding values: ints, LO,HI pairs, or one name (the geometry validates them)."""
+    items: list[Any] = []
+    for v in values:
+        if "," in v:
+            try:
+                lo, hi = (int(part) for part in v.split(","))
+            except ValueError:
+                raise ValueError(
+                    f"--padding {v!r} is invalid: a pair is two ints LO,HI, e.g. 1,-2"
+                ) from None
+            items.append((lo, hi))
+        elif v.lstrip("-").isdigit():
+            items.append(int(v))
+        else:
+            items.append(v)
+    if any(isinstance(i, tuple) for i in items):
+        if not all(isinstance(i, tuple) for i in items):
+            raise ValueError("--padding: give all values as LO,HI pairs or none")
+        return tuple(items)
+    return items[0] if len(items) == 1 else tuple(items)
+
+
+def _explain_targets(args: argparse.Namespace) -> list[str]:
+    """Every file this run would write (checked before any work)."""
+    import os
+
+    files = []
+    if args.out:
+        names = ["explain.json", "checkerboard.png"]
+        names += [
+            f"{v}.{fmt}" for v in ("matrix", "zero_insertion", "scatter") for fmt in args.format
+        ]
+        if not args.no_gif:
+            names += [f"{v}.gif" for v in ("matrix", "zero_insertion", "scatter")]
+        files += [os.path.join(args.out, n) for n in names]
+    if args.html:
+        files.append(args.html)
+    return files
+
+
+def _check_targets(args: argparse.Namespace) -> None:
+    import os
+
+    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise NotADirectoryError(f"--out {args.out!r} exists and is not a directory")
+    for path in _explain_targets(args):
+        if os.path.exists(path) and not args.force:
+            raise FileExistsError(f"{path!r} exists; pass --force to overwrite it")
+        parent = os.path.dirname(os.path.abspath(path))
+        if args.html and path == args.html and not os.path.isdir(parent):
+            raise FileNotFoundError(f"--html {path!r}: the directory {parent!r} does not exist")
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    try:
+        return _explain(args)
+    except (ValueError, TypeError, OSError) as err:  # ShapeError is a ValueError
+        print(f"{PROG} explain: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .viz import terminal
+    from .viz.data import Settings, explain_data
+
+    drawing = args.input is not None or args.kernel is not None
+    if not drawing and not args.html:
+        raise ValueError("give --input and --kernel (the settings to draw), or --html FILE")
+    if drawing and (args.input is None or args.kernel is None):
+        raise ValueError("--input and --kernel are both required to draw settings")
+    if args.position is not None and args.position < 0:
+        raise ValueError(f"--position {args.position} is invalid: it must be >= 0")
+    _check_targets(args)
+    s = None
+    if drawing:
+        s = Settings.create(
+            tuple(args.input),
+            args.kernel,
+            args.stride,
+            _explain_padding(args.padding),
+            args.output_padding,
+            args.dilation,
+            output_size=args.output_size,
+        )
+        n_out = 1
+        for o in s.output_size:
+            n_out *= o
+        if args.position is not None and args.position >= n_out:
+            raise ValueError(
+                f"--position {args.position} is invalid: valid positions are 0..{n_out - 1}"
+            )
+    wrote: list[str] = []
+    if s is not None:
+        data = explain_data(s)
+        if args.json:
+            print(json.dumps(data))
+        if args.out:
+            wrote += _explain_files(s, data, args)
+        if not args.json and not args.out and not args.html:
+            color = args.color == "always" or (
+                args.color == "auto" and terminal.supports_color(sys.stdout)
+            )
+            print(terminal.render(data, color=color, position=args.position))
+    if args.html:
+        from .viz.page import RANGES, write_page
+
+        size = write_page(args.html)
+        ranges = "; ".join(f"{k} {v[0]}..{v[-1]}" for k, v in RANGES.items() if k != "padding")
+        print(
+            f"wrote {args.html} ({size // 1024} KB; every setting of {ranges}; padding "
+            + ", ".join(map(str, RANGES["padding"]))
+            + ")",
+            file=sys.stderr if args.json else sys.stdout,
+        )
+        wrote.append(args.html)
+    if args.out:
+        stream = sys.stderr if args.json else sys.stdout
+        for path in wrote:
+            if path != args.html:
+                print(path, file=stream)
+    return 0
+
+
+def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """Figures, animations, the checkerboard picture and the numbers, into --out."""
+    import os
+
+    from .viz import figures
+
+    os.makedirs(args.out, exist_ok=True)
+    wrote = []
+    path = os.path.join(args.out, "explain.json")
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
+    wrote.append(path)
+    makers = {
+        "matrix": lambda: figures.matrix_figure(s),
+        "zero_insertion": lambda: figures.zero_insertion_figure(s, position=args.position),
+        "scatter": lambda: figures.scatter_figure(s),
+    }
+    for view, make in makers.items():
+        drawing = make()
+        for fmt in args.format:
+            wrote.append(figures.save(drawing, os.path.join(args.out, f"{view}.{fmt}")))
+        if not args.no_gif:
+            path = os.path.join(args.out, f"{view}.gif")
+            figures.animate(view, s, path)
+            wrote.append(path)
+    path = os.path.join(args.out, "checkerboard.png")
+    figures.save(figures.checkerboard_figure(figures.with_layer(s)), path)
+    wrote.append(path)
+    return wrote
+
+
 # ---------------------------------------------------------------------------------------------
 # the registry and the entry point
 
@@ -860,6 +1322,7 @@ COMMANDS: list[
     (_add_bench, _run_bench),
     (_add_train, _run_train),
     (_add_upscale, _run_upscale),
+    (_add_explain, _run_explain),
 ]
 
 
@@ -891,7 +1354,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for declare, run in COMMANDS:
-        declare(subparsers).set_defaults(run=run)
+        sub = declare(subparsers)
+        sub.set_defaults(run=run, parser=sub)
     return parser
 
 
@@ -916,7 +1380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["shape", "--input", "2", "--kernel", "1", "--padding", "3"])  # one line on stderr
     2
     """
-    args = build_parser().parse_args(argv)
+    args, extra = build_parser().parse_known_args(argv)
+    if extra:  # say it as the subcommand's error (argparse would blame the top-level parser)
+        args.parser.error(f"unrecognized arguments: {shlex.join(extra)}")
     prefix = f"{PROG} {args.command}"
     try:
         status: int = args.run(args)

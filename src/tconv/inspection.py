@@ -37,11 +37,8 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
-import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -49,25 +46,29 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import artifacts
+from . import artifacts, blocks, convert
+from .loading import one_line
+from .modules import PixelShuffle, geometry_of
 from .shapes import Geometry, ShapeError
 
 __all__ = [
+    "DEFAULT_MAX_MEMORY",
     "SCORE_THRESHOLD",
     "InspectError",
     "LayerReport",
     "Report",
     "inspect_model",
-    "load_model",
     "parse_shape",
 ]
 
 #: a checkerboard score above this (with even overlap) earns advice about the weights
 SCORE_THRESHOLD = 0.05
+#: the most memory (bytes) one layer step of the inspected model may need before it runs
+DEFAULT_MAX_MEMORY = 4 * 2**30
 
 
 class InspectError(ValueError):
-    """A model that cannot be loaded or run as asked (one line for the command line)."""
+    """A model that cannot be run as asked (one line for the command line)."""
 
 
 @dataclass
@@ -85,6 +86,7 @@ class LayerReport:
     dilation: tuple[int, ...] | None = None
     uniform: bool | None = None
     score: float | None = None
+    score_error: str | None = None  # why the score could not be measured, when it could not
     macs: int | None = None
     advice: str | None = None
 
@@ -131,7 +133,7 @@ class Report:
                     shapes,
                     r.settings,
                     _overlap_text(r),
-                    "-" if r.score is None else f"{r.score:.3f}",
+                    _score_text(r),
                     "-" if r.macs is None else _count(r.macs),
                 )
             )
@@ -148,7 +150,18 @@ class Report:
             + ("?" if self.total_macs is None else _count(self.total_macs))
         )
         lines.extend(f"advice: {a}" for a in self.advice)
+        lines.extend(
+            f"note: {r.name}: checkerboard score not measured: {r.score_error}"
+            for r in self.layers
+            if r.score_error is not None
+        )
         return "\n".join(lines)
+
+
+def _score_text(r: LayerReport) -> str:
+    if r.score_error is not None:
+        return "failed"
+    return "-" if r.score is None else f"{r.score:.3f}"
 
 
 def _shape(shape: Sequence[int] | None) -> str:
@@ -174,7 +187,7 @@ def _taps(overlap: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# loading
+# the input
 
 
 def parse_shape(text: str) -> tuple[int, ...]:
@@ -196,73 +209,30 @@ def parse_shape(text: str) -> tuple[int, ...]:
     return shape
 
 
-def load_model(spec: str) -> torch.nn.Module:
-    """A module from ``"package.module:callable"`` or from a file saved by torch.
-
-    ``callable`` (dots allowed) is called with no arguments unless it already is a module; a
-    file is tried as TorchScript (``torch.jit.load``), then as a pickled module
-    (``torch.load(weights_only=False)``: only load files you trust). The current directory is
-    importable, as with ``python -m``.
-
-    Raises:
-        InspectError: naming what could not be found, imported, loaded or called.
-    """
-    if os.path.exists(spec):
-        return _load_file(spec)
-    if ":" not in spec:
-        raise InspectError(
-            f"{spec!r} is neither a file nor 'package.module:callable' (e.g. "
-            "mypkg.models:build_unet)"
-        )
-    module_name, attr = spec.split(":", 1)
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except Exception as err:
-        raise InspectError(f"cannot import {module_name!r}: {_one_line(err)}") from err
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise InspectError(f"module {module_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
-    if not isinstance(obj, torch.nn.Module):
-        if not callable(obj):
-            raise InspectError(f"{spec!r} is a {type(obj).__name__}, not a module or a callable")
-        try:
-            obj = obj()
-        except Exception as err:
-            raise InspectError(f"calling {spec} failed: {_one_line(err)}") from err
-    if not isinstance(obj, torch.nn.Module):
-        raise InspectError(f"{spec} returned a {type(obj).__name__}, not a torch.nn.Module")
-    return obj
-
-
-def _load_file(path: str) -> torch.nn.Module:
-    try:
-        module: torch.nn.Module = torch.jit.load(path, map_location="cpu")
-        return module
-    except Exception:
-        pass
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise InspectError(f"cannot load {path!r}: {_one_line(err)}") from err
-    if not isinstance(obj, torch.nn.Module):
-        kind = "a state_dict" if isinstance(obj, dict) else f"a {type(obj).__name__}"
-        raise InspectError(
-            f"{path!r} holds {kind}, not a module; save the module itself (torch.save(model)) "
-            "or pass 'package.module:callable'"
-        )
-    return obj
-
-
-def _one_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
-
-
 # ---------------------------------------------------------------------------------------------
 # describing layers
+
+
+#: TorchScript keeps no Python class: the classes its modules stand for, by original_name
+_SCRIPTED: dict[str, type[torch.nn.Module]] = {
+    cls.__name__: cls
+    for cls in (
+        torch.nn.ConvTranspose1d,
+        torch.nn.ConvTranspose2d,
+        torch.nn.ConvTranspose3d,
+        torch.nn.Conv1d,
+        torch.nn.Conv2d,
+        torch.nn.Conv3d,
+        torch.nn.PixelShuffle,
+    )
+}
+
+
+def _class(module: torch.nn.Module) -> type:
+    """The class a module is, or for a TorchScript module the torch class it was scripted from."""
+    if isinstance(module, torch.jit.ScriptModule):
+        return _SCRIPTED.get(str(getattr(module, "original_name", "")), type(module))
+    return type(module)
 
 
 def _kind(module: torch.nn.Module) -> str:
@@ -270,29 +240,21 @@ def _kind(module: torch.nn.Module) -> str:
 
 
 def _is_transposed(module: torch.nn.Module) -> bool:
-    if isinstance(module, torch.nn.modules.conv._ConvTransposeNd):
-        return True
-    return isinstance(module, torch.jit.ScriptModule) and _kind(module).startswith("ConvTranspose")
+    return issubclass(_class(module), torch.nn.modules.conv._ConvTransposeNd)
 
 
 def _is_conv(module: torch.nn.Module) -> bool:
-    if isinstance(module, torch.nn.modules.conv._ConvNd):
-        return not isinstance(module, torch.nn.modules.conv._ConvTransposeNd)
-    return isinstance(module, torch.jit.ScriptModule) and _kind(module) in (
-        "Conv1d",
-        "Conv2d",
-        "Conv3d",
-    )
+    cls = _class(module)
+    return issubclass(cls, torch.nn.modules.conv._ConvNd) and not _is_transposed(module)
 
 
 def _is_shuffle(module: torch.nn.Module) -> bool:
-    return _kind(module) == "PixelShuffle"
+    return issubclass(_class(module), (torch.nn.PixelShuffle, PixelShuffle))
 
 
 def _is_block(module: torch.nn.Module) -> bool:
-    return _kind(module) in ("Upsample", "SubpixelConvTranspose") and any(
-        True for _ in module.children()
-    )
+    """An upsampling block reported as one row (its parts are not listed)."""
+    return isinstance(module, (blocks.Upsample, convert.SubpixelConvTranspose))
 
 
 def _tuple(value: Any, rank: int) -> tuple[int, ...]:
@@ -305,30 +267,34 @@ def _short(values: Sequence[int]) -> str:
 
 def _geometry(module: torch.nn.Module) -> Geometry | None:
     """The transposed-convolution geometry of a layer (or of what a block computes)."""
-    geom = getattr(module, "geometry", None)
+    geom = getattr(module, "geometry", None)  # tconv's layers, SubpixelConvTranspose
     if isinstance(geom, Geometry):
         return geom
-    if _is_transposed(module):
-        rank = module.weight.dim() - 2  # type: ignore[operator]
-        try:
-            return Geometry.create(
-                _tuple(module.kernel_size, rank),
-                _tuple(module.stride, rank),
-                module.padding,  # type: ignore[arg-type]
-                _tuple(module.output_padding, rank),
-                _tuple(module.dilation, rank),
-                int(module.groups),  # type: ignore[arg-type]
-                rank=rank,
-            )
-        except ShapeError:
-            return None
-    if _kind(module) == "Upsample" and getattr(module, "mode", None) == "transposed":
-        return _geometry(module.conv)  # type: ignore[arg-type]
-    return None
+    if isinstance(module, blocks.Upsample):
+        return _geometry(module.conv) if module.mode == "transposed" and module.conv else None
+    if not _is_transposed(module):
+        return None
+    try:
+        if not isinstance(module, torch.jit.ScriptModule):
+            return geometry_of(module)
+        # TorchScript keeps a ConvTransposeNd's attributes but not its class
+        rank = module.weight.dim() - 2
+        return Geometry.create(
+            _tuple(module.kernel_size, rank),
+            _tuple(module.stride, rank),
+            module.padding,
+            _tuple(module.output_padding, rank),
+            _tuple(module.dilation, rank),
+            int(module.groups),
+            str(module.padding_mode),
+            rank=rank,
+        )
+    except ShapeError:  # a crop that depends on the input size: no fixed geometry to show
+        return None
 
 
 def _settings(module: torch.nn.Module) -> str:
-    geom = _geometry(module) if _kind(module) != "Upsample" else None
+    geom = _geometry(module) if not isinstance(module, blocks.Upsample) else None
     if geom is not None:
         text = f"k{_short(geom.kernel_size)} s{_short(geom.stride)}"
         padding = getattr(module, "padding", None)
@@ -427,7 +393,12 @@ def _first_tensor(value: Any) -> Tensor | None:
     return None
 
 
-def _record(model: torch.nn.Module, x: Tensor) -> tuple[list[_Call], Tensor | None]:
+def _record(
+    model: torch.nn.Module,
+    x: Tensor,
+    run: Callable[[torch.nn.Module, Tensor], Any] | None = None,
+) -> tuple[list[_Call], Tensor | None]:
+    """Call ``model`` on ``x`` (through ``run`` if given) and record every module call."""
     calls: list[_Call] = []
     open_calls: dict[int, list[_Call]] = {}
     names = {id(m): n for n, m in model.named_modules()}
@@ -455,7 +426,7 @@ def _record(model: torch.nn.Module, x: Tensor) -> tuple[list[_Call], Tensor | No
         handles.append(m.register_forward_pre_hook(pre))
         handles.append(m.register_forward_hook(post))
     try:
-        out = model(x)
+        out = model(x) if run is None else run(model, x)
     finally:
         for h in handles:
             h.remove()
@@ -471,17 +442,104 @@ def _probe_size(module: torch.nn.Module, rank: int) -> tuple[int, ...]:
 
 
 def _score(
+    row: LayerReport,
     fn: Callable[[Tensor], Tensor] | torch.nn.Module,
     channels: int,
     rank: int,
     module: torch.nn.Module,
     stride: tuple[int, ...] | None,
-) -> float | None:
+) -> None:
+    """Set ``row.score``, or ``row.score_error`` with the reason it could not be measured."""
     shape = (1, channels, *_probe_size(module, rank))
     try:
-        return artifacts.checkerboard_score(fn, shape, stride=stride)
-    except Exception:
-        return None
+        row.score = artifacts.checkerboard_score(fn, shape, stride=stride)
+    except Exception as err:  # the layer is user code run on a synthetic input: anything goes
+        row.score_error = f"on a probe input of shape {_shape(shape)}: {one_line(err)}"
+
+
+def _bytes(shape: Sequence[int] | None, itemsize: int) -> int:
+    return 0 if shape is None else math.prod(shape) * itemsize
+
+
+_SMALLER = "inspect a smaller input (the report's advice does not depend on its size)"
+
+
+def _dtype(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _gib(n: int) -> str:
+    """Bytes in binary units, e.g. ``'112 GiB'``."""
+    for unit, power in (("EiB", 60), ("PiB", 50), ("TiB", 40), ("GiB", 30)):
+        if n >= 2**power:
+            return f"{n / 2**power:.3g} {unit}"
+    return f"{n / 2**20:.3g} MiB"
+
+
+def _unbatched(calls: list[_Call], shape: tuple[int, ...]) -> None:
+    """Refuse an input that reaches a convolution without a batch dimension.
+
+    torch reads a ``(C, *spatial)`` input of a convolution as unbatched: ``3x32x32`` into a 2-D
+    model would run as one image of 3 channels and report shapes the user did not mean.
+    """
+    for call in calls:
+        m = call.module
+        weight = getattr(m, "weight", None)
+        if not (_is_transposed(m) or _is_conv(m)) or not isinstance(weight, Tensor):
+            continue
+        rank = weight.dim() - 2
+        if call.input_shape is not None and len(call.input_shape) == rank + 1:
+            raise InspectError(
+                f"input shape {_shape(shape)} reaches layer {call.name!r} ({_kind(m)}, "
+                f"{rank}-D) as {_shape(call.input_shape)}, which torch would read as one "
+                f"unbatched (C, {('L', 'H, W', 'D, H, W')[rank - 1]}) sample; give N x C x "
+                f"spatial sizes ({rank + 2} values), e.g. "
+                f"1x{_shape(shape)}"
+            )
+
+
+def _check_memory(
+    model: torch.nn.Module, shape: tuple[int, ...], dtype: torch.dtype, max_memory: int
+) -> None:
+    """Refuse before allocating when the input, or one layer step, would need too much memory.
+
+    The input is counted from its shape alone; then the model runs once on the ``meta`` device
+    (shapes only, no data): the largest step (a layer's input plus its output) must fit too.
+    A model that cannot run on ``meta`` (data-dependent code) is only checked by its input.
+    """
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    need = _bytes(shape, itemsize)
+    limit = f"--max-memory {_gib(max_memory)}"
+    if need > max_memory:
+        raise InspectError(
+            f"an input of shape {_shape(shape)} ({_dtype(dtype)}) needs {_gib(need)}, more than "
+            f"{limit}: {_SMALLER}"
+        )
+    if isinstance(model, torch.jit.ScriptModule):
+        return
+    state = {
+        n: torch.empty_like(t, device="meta")
+        for n, t in [*model.named_parameters(), *model.named_buffers()]
+    }
+    try:
+        x = torch.empty(shape, dtype=dtype, device="meta")
+        with torch.no_grad():
+            calls, _ = _record(
+                model, x, run=lambda m, t: torch.func.functional_call(m, state, (t,))
+            )
+    except Exception:  # not runnable on meta: the real run reports what is wrong with it
+        return
+    _unbatched(calls, shape)
+    if not calls:
+        return
+    worst = max(calls, key=lambda c: _bytes(c.input_shape, 1) + _bytes(c.output_shape, 1))
+    step = _bytes(worst.input_shape, itemsize) + _bytes(worst.output_shape, itemsize)
+    if step > max_memory:
+        raise InspectError(
+            f"an input of shape {_shape(shape)} needs at least {_gib(step)} in layer "
+            f"{worst.name!r} ({_shape(worst.input_shape)} -> {_shape(worst.output_shape)}, "
+            f"{_dtype(dtype)}), more than {limit}: {_SMALLER}"
+        )
 
 
 def inspect_model(
@@ -489,6 +547,7 @@ def inspect_model(
     input: Sequence[int] | Tensor,
     *,
     name: str = "model",
+    max_memory: int | None = DEFAULT_MAX_MEMORY,
 ) -> Report:
     """Run ``model`` once on ``input`` (a tensor, or a shape for a seeded random tensor).
 
@@ -499,15 +558,38 @@ def inspect_model(
     spatially larger than its input) the overlap (:func:`tconv.artifacts.overlap`; "even" for
     a pixel shuffle after a convolution or a resize) and the checkerboard score of the layer
     alone (:func:`tconv.artifacts.checkerboard_score` on a constant synthetic input of the
-    layer's channels, 16 samples per dimension, 8 in 3-D, more for large kernels).
+    layer's channels, 16 samples per dimension, 8 in 3-D, more for large kernels); a score
+    that cannot be measured leaves its reason in ``score_error``.
     Multiply-adds: convolutions (transposed: ``N * C_in * prod(I) * C_out / groups *
     prod(K)``) and linear layers; blocks sum their parts.
+
+    Before a shape is allocated, the model runs on the ``meta`` device (shapes only): an input
+    or a layer step (its input plus output) larger than ``max_memory`` bytes is refused, and so
+    is an input without a batch dimension (torch would read ``(C, H, W)`` as unbatched).
 
     TorchScript modules cannot be hooked: their rows come from the module tree without
     shapes or multiply-adds.
 
+    Args:
+        model: any ``torch.nn.Module`` (TorchScript too).
+        input: a tensor, or the shape ``(N, C, *spatial)`` of a seeded random one.
+        name: the model's name in the report.
+        max_memory: the most bytes the input or one layer step may need (None: no limit).
+
+    Shape:
+        - input: ``(N, C, *spatial)``, 1 to 3 spatial dimensions as the model expects
+
     Raises:
-        InspectError: if the model fails on the input (with the first line of the error).
+        InspectError: the input needs more than ``max_memory``, has no batch dimension, or
+            the model fails on it (with the first line of the error).
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.ConvTranspose1d(2, 2, 4, stride=2, padding=1))
+        >>> inspect_model(net, (1, 2, 8)).layers[0].settings
+        'k4 s2 p1'
+        >>> inspect_model(net, (1, 2, 10**6, 10**6))
+        Traceback (most recent call last):
+        tconv.inspection.InspectError: an input of shape 1x2x1000000x1000000 ... needs 7.28 TiB...
     """
     if isinstance(input, Tensor):
         x = input
@@ -519,6 +601,8 @@ def inspect_model(
             if t.is_floating_point():
                 dtype, device = t.dtype, t.device
                 break
+        if max_memory is not None:
+            _check_memory(model, shape, dtype, max_memory)
         gen = torch.Generator().manual_seed(0)
         x = torch.randn(shape, generator=gen).to(dtype=dtype, device=device)
     modes = [(m, m.training) for m in model.modules()]
@@ -529,10 +613,11 @@ def inspect_model(
                 return _inspect_script(model, x, shape, name)
             try:
                 calls, out = _record(model, x)
-            except Exception as err:
+            except Exception as err:  # the model is user code: report any failure as one line
                 raise InspectError(
-                    f"running the model on an input of shape {shape} failed: {_one_line(err)}"
+                    f"running the model on an input of shape {shape} failed: {one_line(err)}"
                 ) from err
+            _unbatched(calls, shape)
             rows = _rows(calls)
     finally:
         for m, training in modes:
@@ -580,7 +665,7 @@ def _describe(call: _Call, previous: _Call | None) -> LayerReport:
     if geom is not None:
         _set_overlap(row, geom)
         channels = int(m.weight.shape[0]) if _is_transposed(m) else (call.input_shape or (0, 0))[1]  # type: ignore[index]
-        row.score = _score(m, channels, geom.rank, m, geom.stride)
+        _score(row, m, channels, geom.rank, m, geom.stride)
     elif (
         _is_shuffle(m)
         and previous is not None
@@ -595,11 +680,11 @@ def _describe(call: _Call, previous: _Call | None) -> LayerReport:
         row.overlap = torch.full(r, taps, dtype=torch.int64).tolist()
         row.uniform = True
         row.settings += f" (with {previous.name})"
-        row.score = _score(lambda x: shuffle(conv(x)), previous.input_shape[1], rank, conv, r)
+        _score(row, lambda x: shuffle(conv(x)), previous.input_shape[1], rank, conv, r)
     elif _is_block(m) or _spatial_growth(call):
         row.uniform = True if _is_block(m) else None
         if call.input_shape is not None and call.input_shape[1:2]:
-            row.score = _score(m, call.input_shape[1], rank, m, None)
+            _score(row, m, call.input_shape[1], rank, m, None)
     return row
 
 
@@ -650,11 +735,14 @@ def _advice(rows: list[LayerReport]) -> list[str]:
 def _inspect_script(
     model: torch.jit.ScriptModule, x: Tensor, shape: tuple[int, ...], name: str
 ) -> Report:
+    convs = [(n, m) for n, m in model.named_modules() if _is_transposed(m) or _is_conv(m)]
+    if convs:  # no hooks in TorchScript: check the batch dimension by the first convolution
+        _unbatched([_Call(convs[0][0], convs[0][1], 0, shape)], shape)
     try:
         out = _first_tensor(model(x))
-    except Exception as err:
+    except Exception as err:  # the model is user code: report any failure as one line
         raise InspectError(
-            f"running the model on an input of shape {shape} failed: {_one_line(err)}"
+            f"running the model on an input of shape {shape} failed: {one_line(err)}"
         ) from err
     rows = []
     for n, m in model.named_modules():
@@ -666,7 +754,7 @@ def _inspect_script(
         if geom is not None:
             _set_overlap(row, geom)
             weight: Any = m.weight
-            row.score = _score(m, int(weight.shape[0]), geom.rank, m, geom.stride)
+            _score(row, m, int(weight.shape[0]), geom.rank, m, geom.stride)
         rows.append(row)
     report = Report(name, shape, None if out is None else tuple(out.shape), rows, None)
     report.advice = [

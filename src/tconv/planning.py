@@ -23,7 +23,6 @@ from typing import Any
 
 import torch
 
-from .artifacts import overlap
 from .modules import CONV_TRANSPOSE
 from .shapes import (
     Geometry,
@@ -32,10 +31,11 @@ from .shapes import (
     as_tuple,
     conv_output_size,
     conv_padding,
+    full_size,
     rank_of,
 )
 
-__all__ = ["Plan", "inverse_of", "plan"]
+__all__ = ["Plan", "even_overlap", "inverse_of", "keras_conv_padding", "plan"]
 
 DEFAULT_KERNELS = tuple(range(1, 9))
 #: the default strides stop here: one layer that upsamples more is not a sensible layer
@@ -177,6 +177,28 @@ class Plan:
         return ", ".join(parts)
 
 
+def even_overlap(kernel_size: int, stride: int, dilation: int = 1) -> bool:
+    """Whether every output phase gets the same number of kernel taps (one dimension).
+
+    The same answer as :func:`tconv.artifacts.overlap` having equal counts, without building
+    the counts (whose size is the stride): tap ``j`` lands on phase ``j * dilation mod stride``,
+    so the taps cycle through every phase iff ``gcd(dilation, stride) == 1``, and then evenly iff
+    the stride divides the kernel size.
+
+    Args:
+        kernel_size: taps per dimension (>= 1).
+        stride: the transposed convolution's stride (>= 1).
+        dilation: spacing of the taps (>= 1).
+
+    Returns:
+        True when the overlap is even (no checkerboard from overlap).
+
+    >>> even_overlap(4, 2), even_overlap(3, 2), even_overlap(4, 2, dilation=2)
+    (True, False, False)
+    """
+    return stride == 1 or (math.gcd(dilation, stride) == 1 and kernel_size % stride == 0)
+
+
 @dataclass(frozen=True)
 class _Dim:
     """One dimension's candidate."""
@@ -254,10 +276,7 @@ def _dim_candidates(
             )
             if candidate.output_size(i) != (target,):  # verify (cannot fail unless the math is off)
                 raise AssertionError(f"plan arithmetic failed for k={k} s={s} d={d}")
-            counts = overlap(k, s, d)
-            found.append(
-                _Dim(k, s, d, padding, op, bool((counts == counts[0]).all()), i * k / target)
-            )
+            found.append(_Dim(k, s, d, padding, op, even_overlap(k, s, d), i * k / target))
     return sorted(found, key=_Dim.key)
 
 
@@ -480,6 +499,14 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
     d = as_tuple(settings.get("dilation", 1), rank, "dilation")
     n = as_tuple(input_size, rank, "input_size")
     padding = settings.get("padding", 0)
+    if padding == "same" and any(v > 1 for v in s):
+        raise ShapeError(
+            f"padding='same' with stride={s} is ambiguous: PyTorch's Conv refuses 'same' with a "
+            "stride > 1, and TensorFlow/Keras's 'same' pads to output = ceil(input / stride) "
+            "with pads that depend on the input size; pass those pads, "
+            "padding=tconv.planning.keras_conv_padding(input_size, kernel_size, stride), or "
+            "explicit ints / (begin, end) pairs"
+        )
     crop = conv_padding(padding, k, d, rank)
     m = conv_output_size(n, k, s, crop, d)
     base = Geometry.create(
@@ -496,7 +523,6 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
         }
     if "bias" in settings:
         defaults["bias"] = settings["bias"]
-    counts = [overlap(kk, ss, dd) for kk, ss, dd in zip(k, s, d)]
     result = Plan(
         input_size=m,
         target=n,
@@ -505,7 +531,7 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
         padding=tuple(a for a, _ in crop) if symmetric else exact.crop,
         output_padding=ops if symmetric else (0,) * rank,
         dilation=d,
-        uniform_overlap=all(bool((c == c[0]).all()) for c in counts),
+        uniform_overlap=all(even_overlap(kk, ss, dd) for kk, ss, dd in zip(k, s, d)),
         macs_per_output=math.prod(mm * kk / nn for mm, kk, nn in zip(m, k, n)),
         groups=int(settings.get("groups", 1)),
         padding_mode=str(settings.get("padding_mode", "zeros")),
@@ -514,3 +540,44 @@ def inverse_of(conv: torch.nn.Module | dict[str, Any], input_size: IntOrTuple) -
     if result.output_size() != n:
         raise AssertionError(f"inverse {result} does not restore {n}")
     return result
+
+
+def keras_conv_padding(
+    input_size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    dilation: IntOrTuple = 1,
+) -> tuple[tuple[int, int], ...]:
+    """The ``(begin, end)`` pads of TensorFlow/Keras's convolution ``padding="same"``.
+
+    Keras pads a convolution so that ``output = ceil(input / stride)``: the total pad is what
+    a transposed convolution of that output would add beyond the input (never negative), the
+    odd one at the end. With stride 1 it equals PyTorch's ``Conv(padding="same")``; PyTorch
+    refuses ``"same"`` with a larger stride, and the pads depend on the input size.
+
+    Args:
+        input_size: the convolution's input size (an int or one per dimension).
+        kernel_size: its kernel size.
+        stride: its stride.
+        dilation: its dilation.
+
+    Returns:
+        ``(begin, end)`` per dimension, for ``inverse_of(..., padding=...)`` or ``F.pad``.
+
+    Raises:
+        ShapeError: for sizes, kernels, strides or dilations below 1.
+
+    Example:
+        >>> keras_conv_padding(39, 3, 2), keras_conv_padding(40, 3, 2)
+        (((1, 1),), ((0, 1),))
+        >>> conv_output_size(40, 3, 2, keras_conv_padding(40, 3, 2))  # ceil(40 / 2)
+        (20,)
+    """
+    rank = rank_of(input_size, kernel_size, stride, dilation)
+    n = as_tuple(input_size, rank, "input_size")
+    s = as_tuple(stride, rank, "stride")
+    if any(v < 1 for v in n):
+        raise ShapeError(f"input_size={n} is invalid: every length must be >= 1")
+    out = tuple(-(-nn // ss) for nn, ss in zip(n, s, strict=True))  # ceil(input / stride)
+    totals = [max(f - nn, 0) for f, nn in zip(full_size(out, kernel_size, s, dilation), n)]
+    return tuple((t // 2, t - t // 2) for t in totals)

@@ -8,7 +8,8 @@ Each method lives in its own module and exposes ``forward(x, weight, bias, geom)
   padding_mode is "zeros" (:func:`tconv.functional.apply` handles the rest).
 
 It returns ``full[lo : L - hi]`` (+ bias) and is differentiable in ``x``, ``weight`` and ``bias``
-through ordinary autograd. ``"auto"`` picks one of the others per call (see :func:`choose`).
+through ordinary autograd. ``"auto"`` runs the fastest of them for each call signature, in
+the fastest memory layout, measured once per process (:mod:`tconv.methods.auto`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Literal, get_args
 from torch import Tensor
 
 from ..shapes import Geometry
-from . import dilate, matrix, native, scatter, subpixel
+from . import auto, dilate, matrix, native, scatter, subpixel
 
 Forward = Callable[[Tensor, Tensor, "Tensor | None", Geometry], Tensor]
 
@@ -31,19 +32,18 @@ EXACT_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "auto")
 
 
 def choose(x: Tensor, weight: Tensor, geom: Geometry) -> str:
-    """The method ``"auto"`` uses for this call.
+    """The execution ``"auto"`` runs for this call (see :mod:`tconv.methods.auto`).
 
-    PyTorch's own kernel (``native``) is the fastest exact method on every layer of the
-    benchmark catalog (``benchmarks/methods.py``; figures in docs/benchmarks.md: the others
-    cost 2-4x on CPU, matrix far more), so auto uses it. The choice is made per call so
-    that a measured exception can be added here without changing callers.
+    A method name, optionally with the memory layout it runs in (``"native/channels_last"``):
+    measured once per call signature and cached for the process, or a fixed rule when
+    measuring is off (``tconv.set_autotune(False)``, ``TCONV_AUTOTUNE=0``).
 
     >>> import torch
     >>> from tconv.shapes import Geometry
-    >>> choose(torch.zeros(1, 2, 4), torch.zeros(2, 2, 3), Geometry.create(3))
-    'native'
+    >>> choose(torch.zeros(1, 2, 4), torch.zeros(2, 2, 3), Geometry.create(3)) in auto.EXECUTIONS
+    True
     """
-    return "native"
+    return auto.choose(x, weight, None, geom)
 
 
 def check(name: object) -> None:
@@ -60,9 +60,9 @@ def check(name: object) -> None:
 
 
 def get(name: str, x: Tensor, weight: Tensor, geom: Geometry) -> Forward:
-    """The ``forward`` function of method ``name`` (``"auto"`` resolved for this call)."""
+    """The ``forward`` function of method ``name`` (``"auto"`` chooses per call)."""
     if name == "auto":
-        name = choose(x, weight, geom)
+        return auto.forward
     if name not in EXACT_METHODS:
         raise ValueError(f"method={name!r} is invalid: valid methods are {METHODS}")
     fn: Forward = _FORWARD[name]

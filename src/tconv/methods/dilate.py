@@ -26,12 +26,14 @@ Example:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch.nn.functional as F
 from torch import Tensor
 
 from ..shapes import Geometry, IntOrTuple, ShapeError, as_tuple, full_size
 
-__all__ = ["flip_weight", "forward", "zero_insert"]
+__all__ = ["DilateSteps", "border", "flip_weight", "forward", "steps", "zero_insert"]
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -129,6 +131,59 @@ def _pad_or_crop(x: Tensor, pairs: list[tuple[int, int]]) -> Tensor:
     return x
 
 
+def border(geom: Geometry) -> list[tuple[int, int]]:
+    """Zeros padded around the zero-inserted input, ``(begin, end)`` per dimension (step 2).
+
+    ``d * (k - 1) - lo`` at the start and ``d * (k - 1) - hi`` at the end; a negative amount
+    crops instead.
+
+    >>> border(Geometry.create(3, stride=2, padding=1, output_padding=1))
+    [(1, 2)]
+    """
+    return [
+        (d * (k - 1) - lo, d * (k - 1) - hi)
+        for k, d, (lo, hi) in zip(geom.kernel_size, geom.dilation, geom.crop, strict=True)
+    ]
+
+
+class DilateSteps(NamedTuple):
+    """The intermediate tensors of the zero-insertion view (see :func:`steps`)."""
+
+    inserted: Tensor
+    padded: Tensor
+    flipped: Tensor
+    output: Tensor
+
+
+def steps(x: Tensor, weight: Tensor, geom: Geometry) -> DilateSteps:
+    """The three steps of this method, each result kept (for drawing and teaching).
+
+    ``inserted = zero_insert(x, stride)``; ``padded`` = it with :func:`border` zeros around;
+    ``flipped = flip_weight(weight)``; ``output`` = the stride-1 convolution of ``padded`` with
+    ``flipped`` (equal to the transposed convolution). Any crop, including negative ones.
+
+    Shape:
+        - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``
+        - inserted: ``(N, C_in, *((I - 1) * stride + 1))``; padded: ``(N, C_in, *(O + span - 1))``
+        - output: ``(N, C_out, *O)`` with ``O = geom.output_size(I)``
+
+    Raises:
+        ShapeError: if the geometry gives an empty output for this input.
+
+    Example:
+        >>> import torch
+        >>> s = steps(torch.ones(1, 1, 2), torch.tensor([[[1.0, 2.0, 3.0]]]), Geometry.create(3, 2))
+        >>> s.padded.tolist(), s.output.tolist()
+        ([[[0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0]]], [[[1.0, 2.0, 4.0, 2.0, 3.0]]])
+    """
+    geom.output_size(tuple(x.shape[2:]))
+    inserted = zero_insert(x, geom.stride)
+    padded = _pad_or_crop(inserted, border(geom))
+    flipped = flip_weight(weight, geom.groups)
+    output = _CONV[geom.rank](padded, flipped, None, 1, 0, geom.dilation, geom.groups)
+    return DilateSteps(inserted, padded, flipped, output)
+
+
 def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
     """Transposed convolution by zero insertion and an ordinary convolution.
 
@@ -149,10 +204,7 @@ def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> T
     # zero-extending it) is computed one element long, then sliced to length 0
     empty = [n == 0 for n in geom.cropped_size(tuple(x.shape[2:]))]
     z = zero_insert(x, geom.stride)
-    pads = [
-        (d * (k - 1) - lo, d * (k - 1) - hi + e)
-        for k, d, (lo, hi), e in zip(geom.kernel_size, geom.dilation, geom.crop, empty, strict=True)
-    ]
+    pads = [(a, b + e) for (a, b), e in zip(border(geom), empty, strict=True)]
     z = _pad_or_crop(z, pads)
     y = _CONV[geom.rank](
         z, flip_weight(weight, geom.groups), bias, 1, 0, geom.dilation, geom.groups

@@ -8,9 +8,13 @@ is an ordinary correlation of the UN-upsampled input with the reversed sub-kerne
 ``w[taps]``, dilated by ``d / gcd(s, d)``. A phase with no taps (``stride > kernel``, or a
 stride sharing a factor with the dilation) is zero.
 
-:func:`forward` runs one such convolution per phase combination (``prod(stride)`` of them, the
-crop folded into each one's padding, no multiplication by inserted zeros), stacks them and
-interleaves them with :func:`tconv.shuffle.pixel_shuffle`.
+:func:`forward_phases` runs one such convolution per phase combination (``prod(stride)`` of
+them, the crop folded into each one's padding, no multiplication by inserted zeros), stacks
+them and interleaves them with :func:`tconv.shuffle.pixel_shuffle`. :func:`forward_packed`
+runs them all as ONE convolution (every sub-kernel zero-padded to a common size, see
+:func:`subpixel_weight`) and one pixel shuffle: far fewer, bigger kernel calls, which is what
+CPU and GPU libraries run fast. :func:`forward` uses the packed form unless its zero padding
+costs more than :data:`PACKED_MAX_OVERHEAD` times the true multiply-adds.
 
 :func:`subpixel_weight` packs every phase's sub-kernel into ONE ordinary convolution whose
 output, pixel-shuffled and cropped, is the transposed convolution: the exact rewrite behind
@@ -26,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass
@@ -38,7 +43,14 @@ from ..shapes import Geometry, ShapeError
 from ..shuffle import pixel_shuffle
 from .dilate import flip_weight
 
-__all__ = ["forward", "subpixel_weight"]
+__all__ = [
+    "PACKED_MAX_OVERHEAD",
+    "forward",
+    "forward_packed",
+    "forward_phases",
+    "packed_overhead",
+    "subpixel_weight",
+]
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
@@ -96,6 +108,26 @@ def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> T
         >>> torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, None, 2, 1), atol=1e-5)
         True
     """
+    if packed_overhead(geom) <= PACKED_MAX_OVERHEAD and all(
+        o > 0 for o in geom.cropped_size(tuple(x.shape[2:]))
+    ):
+        return forward_packed(x, weight, bias, geom)
+    return forward_phases(x, weight, bias, geom)
+
+
+def forward_phases(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
+    """One ordinary convolution per phase combination with taps, stacked and interleaved.
+
+    Exact multiply-adds only (no zero taps, no inserted zeros); any geometry. Contract and
+    shapes as in :func:`forward`.
+
+    Example:
+        >>> import torch
+        >>> from tconv.shapes import Geometry
+        >>> x, w = torch.tensor([[[1.0, 10.0]]]), torch.tensor([[[1.0, 2.0, 3.0]]])
+        >>> forward_phases(x, w, None, Geometry.create(3, stride=2)).tolist()
+        [[[1.0, 2.0, 13.0, 20.0, 30.0]]]
+    """
     size = tuple(x.shape[2:])
     out = geom.cropped_size(size)  # may be 0 in a dimension (see tconv.functional.apply)
     # q' count per phase: ceil(out / s), at least 1 so every convolution is valid
@@ -144,6 +176,73 @@ def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> T
     return y
 
 
+#: :func:`forward` runs the phases as ONE convolution (:func:`subpixel_weight`) when its
+#: zero-padded common kernel costs at most this many times the true multiply-adds (k4 s2,
+#: k2 s2, k16 s8: 1x; k3 s2 in 2-D: 16/9); otherwise one convolution per phase.
+PACKED_MAX_OVERHEAD = 2.5
+
+
+def packed_overhead(geom: Geometry) -> float:
+    """Multiply-adds of the packed convolution over the true ones: ``prod(s * KK) / prod(K)``.
+
+    ``KK`` is :func:`subpixel_weight`'s common per-phase kernel size; the packed convolution
+    multiplies ``prod(stride * KK)`` taps per input element and output channel where the
+    transposed convolution multiplies ``prod(K)``.
+
+    >>> from tconv.shapes import Geometry
+    >>> packed_overhead(Geometry.create((4, 4), stride=2, padding=1))   # 2x2 per phase
+    1.0
+    >>> round(packed_overhead(Geometry.create((3, 3), stride=2, padding=1, output_padding=1)), 3)
+    1.778
+    """
+    return _packed_overhead(geom.kernel_size, geom.stride, geom.dilation, geom.crop)
+
+
+@functools.lru_cache(maxsize=1024)
+def _packed_overhead(
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    crop: tuple[tuple[int, int], ...],
+) -> float:
+    packed = math.prod(
+        s * _layout(k, s, d, lo, hi)[1]
+        for k, s, d, (lo, hi) in zip(kernel, stride, dilation, crop, strict=True)
+    )
+    return packed / math.prod(kernel)
+
+
+def forward_packed(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
+    """The phases as ONE convolution with :func:`subpixel_weight`, then one pixel shuffle.
+
+    Every phase's sub-kernel is zero-padded to a common size (see :func:`packed_overhead` for
+    the cost); the bias rides in the convolution, repeated once per phase. Contract as in
+    :func:`forward`, and every output dimension must be non-empty.
+
+    Example:
+        >>> import torch
+        >>> from tconv.shapes import Geometry
+        >>> g = Geometry.create((2, 2), stride=2)                  # U-Net k2 s2: a 1x1 conv
+        >>> x, w = torch.randn(1, 8, 5, 7), torch.randn(8, 3, 2, 2)
+        >>> y = forward_packed(x, w, None, g)
+        >>> torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, None, 2), atol=1e-5)
+        True
+    """
+    conv_weight, padding, crop = subpixel_weight(weight, geom)
+    grow = [v for b, e in reversed(padding) for v in (b, e)]
+    xp = F.pad(x, grow) if any(grow) else x
+    phases = math.prod(geom.stride)
+    b = None if bias is None else bias.repeat_interleave(phases)
+    y = _CONV[geom.rank](xp, conv_weight, b, 1, 0, 1, geom.groups)
+    y = pixel_shuffle(y, geom.stride)
+    if any(lo or hi for lo, hi in crop):
+        cut = [slice(lo, y.shape[2 + j] - hi) for j, (lo, hi) in enumerate(crop)]
+        index = (slice(None), slice(None), *cut)
+        y = y[index]
+    return y
+
+
+@functools.lru_cache(maxsize=4096)
 def _layout(k: int, s: int, d: int, lo: int, hi: int) -> tuple[list[int], int, int, int, int, int]:
     """One dimension of :func:`subpixel_weight`.
 
@@ -212,7 +311,7 @@ def subpixel_weight(
     depend on ``I``.
 
     ``conv_weight[c_out * P + p, i, *v]`` (``P = prod(stride)``, ``p`` the row-major index of
-    the output phase ``(r_1, ..., r_n)`` as :func:`tconv.functional.pixel_shuffle` reads it)
+    the output phase ``(r_1, ..., r_n)`` as :func:`tconv.shuffle.pixel_shuffle` reads it)
     holds, per dimension ``j``, tap ``t_j`` of ``weight[g * C_in/g + i, c_out % (C_out/g)]``
     (group ``g = c_out // (C_out/g)``) at offset ``v_j = b_j + (r_j + c_j) // s_j -
     (t_j d_j) // s_j`` when ``(t_j d_j) % s_j == (r_j + c_j) % s_j`` (``b_j`` = padding begin,
@@ -234,7 +333,7 @@ def subpixel_weight(
 
     Example:
         >>> import torch
-        >>> from tconv.functional import pixel_shuffle
+        >>> from tconv.shuffle import pixel_shuffle
         >>> from tconv.shapes import Geometry
         >>> g = Geometry.create((4, 4), stride=2, padding=1)       # k4 s2 p1
         >>> cw, pad, crop = subpixel_weight(torch.randn(8, 3, 4, 4), g)

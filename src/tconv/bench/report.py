@@ -1,0 +1,275 @@
+"""The catalog rows as text tables, a Markdown page and a plot (matplotlib, imported lazily)."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .catalog import CATALOG, DEPTHWISE_LAYERS
+from .runner import geometric_mean
+
+__all__ = ["format_table", "machine", "markdown", "plot", "summary"]
+
+_PEER_ORDER = ("subpixel", "dilate", "scatter", "matrix", "tconv.nn", "jax", "keras", "onnxruntime")
+
+
+def machine(device: str = "cpu") -> str:
+    """One line naming the machine the run measured.
+
+    >>> "torch" in machine()
+    True
+    """
+    if device.startswith("cuda") and torch.cuda.is_available():
+        where = torch.cuda.get_device_name(torch.device(device))
+    else:
+        where = platform.processor() or platform.machine()
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    where = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+    return f"{where}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def _index(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, str, str], dict[str, Any]]:
+    return {(r["layer"], r["pass_"], r["dtype"], r["layout"], r["contender"]): r for r in rows}
+
+
+def _cell(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return ""
+    if "skipped" in r:
+        return "n/a"
+    return f"{r['speed']:.2f}"
+
+
+def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The targets of issue 12, computed from the rows: auto's speed (min, geometric means),
+    the share of the matmul rate, tconv.nn's speed, how often tconv beats JAX and Keras."""
+    idx = _index(rows)
+    autos = [r for r in rows if r["contender"] == "auto" and "skipped" not in r]
+    res: dict[str, Any] = {}
+    if not autos:
+        return res
+    worst = min(autos, key=lambda r: r["speed"])
+    res["auto_min"] = (
+        worst["speed"],
+        f"{worst['layer']} {worst['pass_']} {worst['dtype']} {worst['layout']}",
+    )
+    for pass_ in ("forward", "backward"):
+        f32 = [
+            r["speed"]
+            for r in autos
+            if r["dtype"] == "float32" and r["layout"] == "nchw" and r["pass_"] == pass_
+        ]
+        dw = [
+            r["speed"]
+            for r in autos
+            if r["layer"] in DEPTHWISE_LAYERS
+            and r["pass_"] == pass_
+            and r["dtype"] == "float32"
+            and r["layout"] == "nchw"
+        ]
+        if f32:
+            res[f"auto_geomean_{pass_}"] = geometric_mean(f32)
+        if dw:
+            res[f"auto_depthwise_geomean_{pass_}"] = geometric_mean(dw)
+    mods = [r["speed"] for r in rows if r["contender"] == "tconv.nn" and "skipped" not in r]
+    if mods:
+        res["tconv_nn_min"] = min(mods)
+    for peer in ("jax", "keras"):
+        wins = total = 0
+        for r in autos:
+            p = idx.get((r["layer"], r["pass_"], r["dtype"], r["layout"], peer))
+            if p is None or "skipped" in p:
+                continue
+            total += 1
+            wins += r["median_ms"] < p["median_ms"]
+        if total:
+            res[f"beats_{peer}"] = (wins, total)
+    return res
+
+
+def format_table(rows: Sequence[dict[str, Any]], pass_: str, dtype: str, layout: str) -> str:
+    """One configuration as a Markdown table: torch's median, auto's speed and choice, GFLOP/s
+    and share of the matmul rate for torch and auto, then every other contender's speed."""
+    idx = _index(rows)
+    layers = [lay.name for lay in CATALOG if (lay.name, pass_, dtype, layout, "torch") in idx]
+    others = [c for c in _PEER_ORDER if any((n, pass_, dtype, layout, c) in idx for n in layers)]
+    head = [
+        "layer",
+        "torch ms",
+        "torch GFLOP/s",
+        "torch % mm",
+        "auto speed",
+        "auto GFLOP/s",
+        "auto % mm",
+        "auto runs",
+        *others,
+        "auto MB",
+        "torch MB",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in layers:
+        t = idx[(name, pass_, dtype, layout, "torch")]
+        a = idx.get((name, pass_, dtype, layout, "auto"))
+        cells = [
+            name,
+            f"{t['median_ms']:.2f}",
+            f"{t['gflops']:.1f}",
+            f"{100 * t['matmul_share']:.0f}%",
+        ]
+        if a and "skipped" not in a:
+            cells += [
+                f"**{a['speed']:.2f}**",
+                f"{a['gflops']:.1f}",
+                f"{100 * a['matmul_share']:.0f}%",
+                f"`{a.get('choice', '')}`",
+            ]
+        else:
+            cells += ["", "", "", ""]
+        cells += [_cell(idx.get((name, pass_, dtype, layout, c))) for c in others]
+        mem = [
+            idx.get((name, pass_, dtype, layout, c), {}).get("memory_mb") for c in ("auto", "torch")
+        ]
+        cells += ["" if m is None else f"{m:.1f}" for m in mem]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
+    """Speed relative to torch (log scale) per layer: auto, the methods and the peers, float32
+    NCHW, forward and forward+backward side by side; the machine in the title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    idx = _index(rows)
+    contenders = ["auto", "subpixel", "dilate", "scatter", "jax", "keras", "onnxruntime"]
+    colors = dict(
+        zip(
+            contenders,
+            ["#d62728", "#1f77b4", "#9ecae1", "#6baed6", "#2ca02c", "#ff7f0e", "#8c564b"],
+            strict=True,
+        )
+    )
+    layers = [
+        lay.name for lay in CATALOG if (lay.name, "forward", "float32", "nchw", "torch") in idx
+    ]
+    fig, axes = plt.subplots(1, 2, figsize=(13, 0.42 * len(layers) + 1.8), sharey=True)
+    for ax, pass_ in zip(axes, ("forward", "backward"), strict=True):
+        height = 0.8 / len(contenders)
+        for j, c in enumerate(contenders):
+            ys, xs = [], []
+            for i, name in enumerate(layers):
+                r = idx.get((name, pass_, "float32", "nchw", c))
+                if r and "skipped" not in r:
+                    ys.append(i + (j - len(contenders) / 2) * height)
+                    xs.append(r["speed"])
+            ax.barh(ys, xs, height=height, color=colors[c], label=c, left=0)
+        ax.axvline(1.0, color="black", lw=1)
+        ax.set_xscale("log")
+        ax.set_yticks(range(len(layers)))
+        ax.set_yticklabels(layers)
+        ax.invert_yaxis()
+        ax.set_xlabel("speed relative to torch native (>1 = faster; log scale)")
+        ax.set_title("forward" if pass_ == "forward" else "forward + backward")
+        ax.grid(axis="x", which="both", alpha=0.3)
+    axes[1].legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(
+    rows: Sequence[dict[str, Any]], command: str, machine_line: str, plot_name: str | None
+) -> str:
+    """The BENCHMARKS.md page: how it was made, the headline against the targets, the plot and
+    one table per (pass, dtype, layout)."""
+    s = summary(rows)
+    out = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (do not edit by hand):",
+        "",
+        f"    {command}",
+        "",
+        f"Machine: **{machine_line}** (CPU; not measured on a GPU: `--device cuda` runs the same "
+        "catalog there). This machine is SHARED with other jobs, so absolute times are noisy; "
+        "every speed is the median over rounds of time(torch) / time(contender), both timed in "
+        "the same round, round-robin in alternating order, which holds far better than the "
+        "times.",
+        "",
+        "Columns: *torch ms* median of torch's `conv_transpose{1,2,3}d` (tconv's `native` where "
+        "torch's arguments cannot say the padding); *speed* = median per-round time ratio to "
+        "torch (> 1 is faster); *GFLOP/s* counts the true multiply-adds (x2; x3 for forward + "
+        "backward), never the inserted zeros; *% mm* is that rate over a float matrix product "
+        "of the same FLOP count and dtype timed in the same run (the machine's roofline); "
+        '*auto runs* is the execution `method="auto"` measured and picked; *MB* is, on CPU, '
+        "what autograd saves for the backward (forward+backward tables only). Peers run float32 "
+        "in their own (channels-last) layout: JAX `lax.conv_transpose` (jit, "
+        "`block_until_ready`), Keras 3 `ConvNDTranspose` on the torch backend, onnxruntime on "
+        "the layer as an ONNX ConvTranspose node; n/a = the framework cannot express the layer.",
+        "",
+        "## Against the targets of issue 12",
+        "",
+    ]
+    if "auto_min" in s:
+        out.append(
+            f"- auto's slowest configuration: {s['auto_min'][0]:.2f}x torch "
+            f"({s['auto_min'][1]}); target >= 0.95"
+        )
+    for pass_, label in (("forward", "forward"), ("backward", "forward+backward")):
+        if f"auto_geomean_{pass_}" in s:
+            out.append(
+                f"- auto, geometric mean over the float32 NCHW layers, {label}: "
+                f"{s[f'auto_geomean_{pass_}']:.2f}x (target >= 1.1)"
+            )
+        if f"auto_depthwise_geomean_{pass_}" in s:
+            out.append(
+                f"- auto on the depthwise layers ({', '.join(DEPTHWISE_LAYERS)}), {label}: "
+                f"{s[f'auto_depthwise_geomean_{pass_}']:.2f}x (target >= 1.5)"
+            )
+    if "tconv_nn_min" in s:
+        out.append(
+            f"- tconv.nn modules (method='native'): slowest {s['tconv_nn_min']:.2f}x "
+            "torch (target >= 0.97)"
+        )
+    for peer in ("jax", "keras"):
+        if f"beats_{peer}" in s:
+            w, t = s[f"beats_{peer}"]
+            out.append(
+                f"- auto faster than {peer} on {w} of {t} configurations where both ran "
+                "(target: 80%)"
+            )
+    if plot_name:
+        out += ["", f"![speed relative to torch per layer]({plot_name})"]
+    out += ["", "## The catalog", ""]
+    out += [f"- `{lay.name}`: {lay.describe()} ({lay.note})" for lay in CATALOG]
+    idx = _index(rows)
+    for pass_ in ("forward", "backward"):
+        for dtype in ("float32", "bfloat16"):
+            for layout in ("nchw", "channels_last"):
+                if not any(k[1:4] == (pass_, dtype, layout) for k in idx):
+                    continue
+                label = "forward" if pass_ == "forward" else "forward + backward"
+                out += ["", f"## {label}, {dtype}, {layout}", ""]
+                out.append(format_table(rows, pass_, dtype, layout))
+    errs = [r for r in rows if r.get("max_rel_err") is not None and r["dtype"] == "float32"]
+    if errs:
+        worst = max(errs, key=lambda r: r["max_rel_err"])
+        out += [
+            "",
+            f"Every float32 forward agreed with torch to {worst['max_rel_err']:.1e} "
+            f"relative to torch's largest magnitude (worst: {worst['contender']} on "
+            f"{worst['layer']}).",
+        ]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,341 @@
+"""``method="auto"``: the fastest exact execution for each call signature, measured once.
+
+An *execution* is a method run in a memory layout: ``"native"`` or ``"subpixel"`` on the input
+as given, or on the input converted to the other layout (``"native/channels_last"`` for an
+NCHW input, ``"native/contiguous"`` for a channels_last one; the result is converted back, so
+the caller sees the layout it passed in). Every execution is exact (the method tests run each
+one, gradients included); they differ only in speed, and which wins depends on the geometry,
+the sizes, the dtype, the layout, the groups, the device and whether a backward pass follows.
+PyTorch's CPU transposed convolution, for one, is several times slower in NCHW than in
+channels_last on some layers and its depthwise backward is slow, while the ordinary
+convolution that the phase decomposition runs is fast.
+
+So, as ``torch.backends.cudnn.benchmark`` does for cuDNN's algorithms, the first call with a
+new **signature** (input shape, weight shape, geometry, bias or not, dtype, layout, device,
+thread count, and whether gradients are being recorded) times every candidate a few times on
+copies of the tensors, round-robin, and the per-process cache remembers the winner; later calls
+with that signature just run it. A candidate replaces ``"native"`` only when the median of its
+per-round time ratios to ``"native"`` is below :data:`SWITCH_BELOW` (measurement noise never
+makes auto slower than native by more than that margin).
+
+Measuring is off (a deterministic rule decides, :func:`fallback`) when:
+
+- the environment variable ``TCONV_AUTOTUNE`` is ``0``/``false``/``off`` at import, or
+  :func:`set_autotune` was called with False (``tconv.set_autotune``);
+- the call is being traced or compiled (``torch.compile``, ``torch.jit``, ONNX export), or the
+  tensors live on the ``meta`` device.
+
+Example:
+    >>> import torch
+    >>> from tconv.shapes import Geometry
+    >>> g = Geometry.create((4, 4), stride=2, padding=1)
+    >>> x, w = torch.randn(1, 8, 6, 6), torch.randn(8, 4, 4, 4)
+    >>> candidates(x, w, g)
+    ('native', 'native/channels_last', 'subpixel', 'subpixel/channels_last')
+    >>> y = run("subpixel/channels_last", x, w, None, g)
+    >>> torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, None, 2, 1), atol=1e-5)
+    True
+    >>> y.is_contiguous()                       # converted back to the caller's layout
+    True
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from ..shapes import Geometry
+from . import native, subpixel
+
+__all__ = [
+    "EXECUTIONS",
+    "SWITCH_BELOW",
+    "Choice",
+    "autotune_enabled",
+    "cache",
+    "candidates",
+    "choose",
+    "clear_cache",
+    "fallback",
+    "forward",
+    "run",
+    "set_autotune",
+]
+
+Layout = Literal["contiguous", "channels_last"]
+
+_METHODS: dict[str, Callable[[Tensor, Tensor, Tensor | None, Geometry], Tensor]] = {
+    "native": native.forward,
+    "subpixel": subpixel.forward,
+}
+
+#: Every execution auto may pick: a method, optionally with the layout it runs in.
+EXECUTIONS: tuple[str, ...] = (
+    "native",
+    "native/channels_last",
+    "native/contiguous",
+    "subpixel",
+    "subpixel/channels_last",
+    "subpixel/contiguous",
+)
+
+#: A candidate must take less than this fraction of native's time (median of per-round ratios)
+#: to be picked over native.
+SWITCH_BELOW = 0.93
+
+_ROUNDS = 5  # timed rounds per candidate (after one warm-up call each)
+_LONG_CALL_S = 0.25  # above this, 3 rounds
+
+
+@dataclass(frozen=True)
+class Choice:
+    """What auto picked for one signature and why: ``ratios`` are median time ratios to native
+    (empty when a rule decided without measuring)."""
+
+    execution: str
+    ratios: dict[str, float] = field(default_factory=dict)
+    measured: bool = True
+
+
+_CACHE: dict[tuple[object, ...], Choice] = {}
+_ENABLED = os.environ.get("TCONV_AUTOTUNE", "1").strip().lower() not in ("0", "false", "off", "no")
+
+
+def set_autotune(enabled: bool) -> None:
+    """Turn measuring on or off for ``method="auto"`` in this process.
+
+    Off, auto uses the deterministic rule of :func:`fallback` (the same choice on every run and
+    machine); the environment variable ``TCONV_AUTOTUNE=0`` sets off at import. Choices already
+    measured stay cached (see :func:`clear_cache`).
+
+    Args:
+        enabled: True to measure unseen signatures, False for the rule.
+
+    Raises:
+        TypeError: if ``enabled`` is not a bool.
+
+    Example:
+        >>> set_autotune(False); autotune_enabled()
+        False
+        >>> set_autotune(True); autotune_enabled()
+        True
+    """
+    global _ENABLED
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool, got {type(enabled).__name__}")
+    _ENABLED = enabled
+
+
+def autotune_enabled() -> bool:
+    """Whether ``method="auto"`` measures unseen signatures (see :func:`set_autotune`)."""
+    return _ENABLED
+
+
+def clear_cache() -> None:
+    """Forget every measured choice (the next call of each signature measures again)."""
+    _CACHE.clear()
+
+
+def cache() -> dict[tuple[object, ...], Choice]:
+    """A copy of the per-process cache: signature -> :class:`Choice`."""
+    return dict(_CACHE)
+
+
+def _layout(x: Tensor) -> Layout:
+    """``"channels_last"`` when ``x`` is stored channels-last and not also plain contiguous."""
+    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        return "contiguous" if x.is_contiguous() else "channels_last"
+    if x.dim() == 5 and x.is_contiguous(memory_format=torch.channels_last_3d):
+        return "contiguous" if x.is_contiguous() else "channels_last"
+    return "contiguous"
+
+
+def _memory_format(rank: int, layout: Layout) -> torch.memory_format:
+    if layout == "contiguous":
+        return torch.contiguous_format
+    return torch.channels_last if rank == 2 else torch.channels_last_3d
+
+
+def candidates(x: Tensor, weight: Tensor, geom: Geometry) -> tuple[str, ...]:
+    """The executions auto times for this call: each method as given and in the other layout.
+
+    1-D layers have one layout; for 2-D and 3-D the other one is channels_last for a
+    contiguous (NCHW) input and contiguous for a channels_last one.
+
+    Shape:
+        - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``
+    """
+    if geom.rank == 1:
+        return ("native", "subpixel")
+    other = "contiguous" if _layout(x) == "channels_last" else "channels_last"
+    return ("native", f"native/{other}", "subpixel", f"subpixel/{other}")
+
+
+def run(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
+    """Run execution ``name`` (one of :data:`EXECUTIONS`); contract as in :mod:`tconv.methods`.
+
+    A layout suffix converts the input to that layout, runs the method there and converts the
+    result back to the input's layout.
+
+    Shape:
+        - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``; bias: ``(C_out,)``
+        - output: ``(N, C_out, *O)``, in the layout of ``x``
+
+    Raises:
+        ValueError: if ``name`` is not one of :data:`EXECUTIONS`.
+    """
+    if name not in EXECUTIONS:
+        raise ValueError(f"execution={name!r} is invalid: valid executions are {EXECUTIONS}")
+    method, _, layout = name.partition("/")
+    fn = _METHODS[method]
+    if not layout or geom.rank == 1:
+        return fn(x, weight, bias, geom)
+    here = _memory_format(geom.rank, _layout(x))
+    there = _memory_format(geom.rank, layout)  # type: ignore[arg-type]
+    y = fn(x.contiguous(memory_format=there), weight, bias, geom)
+    return y.contiguous(memory_format=here)
+
+
+def fallback(x: Tensor, weight: Tensor, geom: Geometry, grad: bool) -> str:
+    """The execution auto uses without measuring: a fixed rule, the same on every machine.
+
+    Rule (from the CPU benchmark catalog, docs/benchmarks.md): on CPU, a depthwise or grouped
+    layer (``groups > 1``) that will be differentiated runs the phase decomposition in
+    channels_last, whose ordinary depthwise convolutions have a fast backward where torch's
+    transposed one is slow; everything else runs ``"native"``.
+
+    Example:
+        >>> import torch
+        >>> from tconv.shapes import Geometry
+        >>> g = Geometry.create((4, 4), stride=2, padding=1, groups=8)
+        >>> x, w = torch.randn(1, 8, 6, 6), torch.randn(8, 1, 4, 4)
+        >>> fallback(x, w, g, grad=True), fallback(x, w, g, grad=False)
+        ('subpixel/channels_last', 'native')
+    """
+    if x.device.type == "cpu" and geom.groups > 1 and geom.rank > 1 and grad:
+        return "subpixel/channels_last" if _layout(x) == "contiguous" else "subpixel"
+    return "native"
+
+
+def _measuring_allowed(x: Tensor) -> bool:
+    if not _ENABLED or x.device.type == "meta":
+        return False
+    if torch.jit.is_scripting() or torch.jit.is_tracing():
+        return False
+    return not torch.compiler.is_compiling()
+
+
+def _signature(
+    x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, grad: bool
+) -> tuple[object, ...]:
+    return (
+        x.device,
+        x.dtype,
+        tuple(x.shape),
+        _layout(x),
+        tuple(weight.shape),
+        bias is not None,
+        geom,
+        grad,
+        torch.get_num_threads(),
+    )
+
+
+def choose(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> str:
+    """The execution auto runs for this call: measured once per signature, or the rule.
+
+    Gradients count as recorded when autograd is on and ``x``, ``weight`` or ``bias`` requires
+    them; the measurement then times forward and backward together.
+
+    Shape:
+        - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``; bias: ``(C_out,)``
+    """
+    grad = torch.is_grad_enabled() and any(
+        t.requires_grad for t in (x, weight, bias) if t is not None
+    )
+    if not _measuring_allowed(x):
+        return fallback(x, weight, geom, grad)
+    key = _signature(x, weight, bias, geom, grad)
+    hit = _CACHE.get(key)
+    if hit is None:
+        hit = _CACHE[key] = _measure(x, weight, bias, geom, grad)
+    return hit.execution
+
+
+def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
+    """Transposed convolution by the execution :func:`choose` picks (contract of
+    :mod:`tconv.methods`).
+
+    Shape:
+        - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``; bias: ``(C_out,)``
+        - output: ``(N, C_out, *O)`` with ``O = geom.output_size(I)``
+    """
+    return run(choose(x, weight, bias, geom), x, weight, bias, geom)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, grad: bool) -> Choice:
+    """Time every candidate round-robin (alternating order) and pick the fastest."""
+    names = candidates(x, weight, geom)
+    inputs = [t.detach().clone().requires_grad_(grad and t.requires_grad) for t in (x, weight)]
+    b = None if bias is None else bias.detach().clone().requires_grad_(grad and bias.requires_grad)
+    xs, ws = inputs
+    leaves = [t for t in (xs, ws, b) if t is not None and t.requires_grad]
+    g_out: list[Tensor] = []
+
+    def once(name: str) -> None:
+        if grad:
+            with torch.enable_grad():
+                y = run(name, xs, ws, b, geom)
+                if not g_out:
+                    g_out.append(torch.randn_like(y))
+                torch.autograd.grad(y, leaves, g_out[0])
+        else:
+            with torch.no_grad():
+                run(name, xs, ws, b, geom)
+
+    device = x.device
+    usable, first = [], 0.0
+    for name in names:  # one warm-up call each; a candidate that fails is left out
+        try:
+            _sync(device)
+            t0 = time.perf_counter()
+            once(name)
+            _sync(device)
+            if name == "native":
+                first = time.perf_counter() - t0
+            usable.append(name)
+        except RuntimeError:
+            if name == "native":
+                raise
+    rounds = 3 if first > _LONG_CALL_S else _ROUNDS
+    times: dict[str, list[float]] = {n: [] for n in usable}
+    order = list(usable)
+    for _ in range(rounds):
+        for name in order:
+            _sync(device)
+            t0 = time.perf_counter()
+            once(name)
+            _sync(device)
+            times[name].append(time.perf_counter() - t0)
+        order.reverse()
+    base = times["native"]
+    ratios = {
+        n: statistics.median(a / max(r, 1e-12) for a, r in zip(times[n], base, strict=True))
+        for n in usable
+    }
+    best = min(usable, key=lambda n: ratios[n])
+    if ratios[best] >= SWITCH_BELOW:
+        best = "native"
+    return Choice(best, ratios)

@@ -1,0 +1,137 @@
+"""`tconv explain`: terminal drawing, --json numbers, --out files, --html page, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tconv.cli import main
+from tconv.viz import Settings
+from tconv.viz import page as page_module
+from test_viz_data import reference
+
+
+def run(capsys, *argv):
+    status = main(["explain", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "settings"),
+    [
+        (["--input", "5", "--kernel", "3", "--stride", "2", "--padding", "1",
+          "--output-padding", "1"], dict(input_size=5, kernel_size=3, stride=2, padding=1,
+                                         output_padding=1)),
+        (["--input", "6", "--kernel", "3", "--stride", "2", "--padding", "1,-2"],
+         dict(input_size=6, kernel_size=3, stride=2, padding=((1, -2),))),
+        (["--input", "3", "4", "--kernel", "4", "3", "--stride", "2", "--padding", "same",
+          "--dilation", "1", "2"], dict(input_size=(3, 4), kernel_size=(4, 3), stride=2,
+                                        padding="same", dilation=(1, 2))),
+        (["--input", "4", "--kernel", "3", "--stride", "2", "--padding", "1",
+          "--output-size", "8"], dict(input_size=4, kernel_size=3, stride=2, padding=1,
+                                      output_size=8)),
+    ],
+)  # fmt: skip
+def test_json_numbers_equal_tconv(capsys, argv, settings):
+    status, out, err = run(capsys, *argv, "--json")
+    assert status == 0 and err == ""
+    data = json.loads(out)
+    s = Settings.create(**settings)
+    y = reference(*reversed(s.example()), s)
+    assert data["output_size"] == list(y.shape)
+    assert data["formula"] == list(s.geometry.explain(s.input_size))
+    for got in (data["matrix"]["y"], data["zero_insertion"]["output"], data["scatter"]["output"]):
+        np.testing.assert_allclose(np.reshape(got, y.shape), y)
+
+
+def test_terminal_drawing_without_colour(capsys, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    status, out, _ = run(capsys, "--input", "16", "--kernel", "3", "--stride", "2",
+                         "--padding", "1", "--output-padding", "1")  # fmt: skip
+    assert status == 0
+    assert "\033[" not in out  # captured output is not a terminal
+    assert "output size: (16 - 1)*2 - 1 - 0 + 1*(3 - 1) + 1 = 32" in out
+    assert "scatter view" in out and "zero-insertion view" in out and "matrix view" in out
+    status, out, _ = run(capsys, "--input", "4", "--kernel", "3", "--color", "always")
+    assert status == 0 and "\033[" in out
+
+
+def test_out_writes_figures_and_refuses_to_overwrite(capsys, tmp_path):
+    from PIL import Image
+
+    target = tmp_path / "figs"
+    argv = ["--input", "2", "--kernel", "3", "--stride", "2", "--out", str(target)]
+    status, out, err = run(capsys, *argv, "--format", "png", "svg")
+    assert status == 0, err
+    paths = out.split()
+    names = sorted(p.split("/")[-1] for p in paths)
+    assert names == sorted(
+        ["explain.json", "checkerboard.png"]
+        + [
+            f"{v}.{e}"
+            for v in ("matrix", "zero_insertion", "scatter")
+            for e in ("png", "svg", "gif")
+        ]
+    )
+    for p in paths:
+        assert (target / p.split("/")[-1]).stat().st_size > 0
+    # one frame per output position (matrix, zero insertion) / input element + the crop (scatter)
+    for view, frames in (("matrix", 5), ("zero_insertion", 5), ("scatter", 3)):
+        with Image.open(target / f"{view}.gif") as im:
+            assert im.n_frames == frames
+    saved = json.loads((target / "explain.json").read_text())
+    assert saved["scatter"]["full"] == [1.0, 2.0, 5.0, 4.0, 6.0]
+    before = (target / "matrix.png").read_bytes()
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and "exists; pass --force" in err
+    assert (target / "matrix.png").read_bytes() == before
+    status, out, err = run(capsys, *argv, "--force", "--no-gif")
+    assert status == 0 and "matrix.png" in out and ".gif" not in out
+
+
+def test_html_page(capsys, tmp_path, monkeypatch):
+    small = {**page_module.RANGES, "input": [1, 2], "kernel": [1, 2, 3], "stride": [1, 2]}
+    monkeypatch.setattr(page_module, "RANGES", small)
+    path = tmp_path / "page.html"
+    status, out, err = run(capsys, "--html", str(path))
+    assert status == 0, err
+    assert out.startswith(f"wrote {path}") and path.stat().st_size > 1000
+    text = path.read_text()
+    assert "<script" in text and "src=" not in text  # self-contained
+    status, out, err = run(capsys, "--html", str(path))
+    assert status == 2 and "exists; pass --force" in err
+    assert run(capsys, "--html", str(path), "--force")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--input", "5", "--kernel", "3", "--stride", "2", "--output-padding", "2"],
+         r"output_padding=\(2,\) is invalid"),
+        (["--input", "2", "2", "2", "--kernel", "3"], "1 or 2 spatial lengths"),
+        (["--input", "9", "9", "--kernel", "3", "--stride", "4"], "too large to draw"),
+        (["--input", "5", "--kernel", "3", "--padding", "1,x"], "a pair is two ints"),
+        (["--input", "5", "--kernel", "3", "--padding", "bogus"], "valid names are"),
+        (["--input", "5"], "--input and --kernel are both required"),
+        ([], "give --input and --kernel"),
+        (["--input", "4", "--kernel", "3", "--position", "9"], "valid positions are 0..5"),
+        (["--html", "/nonexistent-dir/page.html"], "does not exist"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.startswith("tconv explain: error: ") and err.count("\n") == 1
+    assert message in err or __import__("re").search(message, err), err
+
+
+def test_out_must_be_a_directory(capsys, tmp_path):
+    f = tmp_path / "file"
+    f.write_text("mine")
+    status, _, err = run(capsys, "--input", "3", "--kernel", "2", "--out", str(f))
+    assert status == 2 and "is not a directory" in err
+    assert f.read_text() == "mine"
