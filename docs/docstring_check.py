@@ -53,6 +53,7 @@ API_MODULES = (
     "tconv.interop.keras",
     "tconv.interop.jax",
     "tconv.interop.onnx",
+    "tconv.viz",
 )
 
 
