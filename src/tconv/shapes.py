@@ -210,8 +210,20 @@ def _full(
 def kernel_span(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> tuple[int, ...]:
     """Dilated kernel extent ``d * (k - 1) + 1`` per dimension: the one place it is written.
 
-    >>> kernel_span(3), kernel_span((3, 4), 2)
-    ((3,), (5, 7))
+    Args:
+        kernel_size: kernel length, an int or one per spatial dimension.
+        dilation: spacing between taps, an int or one per spatial dimension.
+
+    Returns:
+        The span per spatial dimension (1 dimension if both are ints).
+
+    Raises:
+        ShapeError: if the two disagree on the number of dimensions.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> kernel_span(3), kernel_span((3, 4), 2)
+        ((3,), (5, 7))
     """
     rank = rank_of(kernel_size, dilation)
     k = as_tuple(kernel_size, rank, "kernel_size")
