@@ -1,5 +1,6 @@
 # tconv: two commands do all set-up on a fresh machine.
-#   make demo   the main job: the seed article's examples and `tconv shape/plan/inverse` demos
+#   make demo   the seed article's examples, `tconv shape/plan/inverse` demos, and the main job:
+#               upscaling a held-out photo with the shipped model (figure in out/)
 #   make test   the whole suite: ruff (lint + format), mypy, pytest (tests + doctests)
 # Each creates .venv when missing and installs what it needs, once: a stamp file per target
 # is rebuilt only when pyproject.toml changes.
@@ -22,7 +23,7 @@ $(BIN)/python:
 
 $(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[plots]'
+	$(PIP) $(TORCH) -e '.[plots,train]'
 	touch $@
 
 # the page test drives Debian's chromium through its chromedriver (installed as root when missing)
@@ -34,7 +35,7 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
 	fi
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,release,docs]'
+	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs]'
 	touch $@
 
 demo: $(VENV)/.stamp-demo
@@ -54,6 +55,8 @@ demo: $(VENV)/.stamp-demo
 	@$(BIN)/tconv explain --input 4 --kernel 2 --stride 2 --out out/seed-3 --force
 	@$(BIN)/tconv explain --html out/page.html --force
 	@$(BIN)/tconv explain --input 5 --kernel 3 --stride 2 --padding 1 --output-padding 1
+	@echo; echo "== the main job: upscale a held-out photo with the shipped model (examples/upscale_photo.py)"
+	@$(BIN)/python examples/upscale_photo.py
 
 test: $(VENV)/.stamp-test
 	$(BIN)/ruff check src tests examples benchmarks docs

@@ -8,7 +8,8 @@ and in each the names of ``__all__`` (or, without ``__all__``, the functions and
 there). For each public function and class the docstring must
 have a summary line and the Google-style sections that apply:
 
-- ``Args:`` naming every parameter, when the signature has parameters;
+- ``Args:`` naming every parameter, when the signature has parameters (``Attributes:`` for
+  the fields of a NamedTuple or dataclass);
 - ``Returns:`` or a ``Shape:`` block, when a function returns something;
 - ``Shape:``, when tensors are involved (``Tensor`` in the signature, or an ``nn.Module``);
 - ``Raises:``, when the function (or the class's ``__init__``) has a ``raise`` statement;
@@ -53,6 +54,10 @@ API_MODULES = (
     "tconv.interop.keras",
     "tconv.interop.jax",
     "tconv.interop.onnx",
+    "tconv.viz",
+    "tconv.viz.figures",
+    "tconv.viz.page",
+    "tconv.viz.terminal",
 )
 
 
@@ -137,10 +142,12 @@ def check_callable(obj: Any, where: str) -> list[str]:
     init = obj.__init__ if is_class and "__init__" in vars(obj) else None
     parameters = _parameters(obj)
     if parameters:
-        if "Args" not in found:
+        # a NamedTuple's or dataclass's fields may be described as its Attributes instead
+        described = found.get("Args", "") + found.get("Attributes", "")
+        if not described:
             problems.append(f"{where}: no Args section (parameters {', '.join(parameters)})")
         else:
-            named = set(PARAMETER.findall(found["Args"]))
+            named = set(PARAMETER.findall(described))
             missing = [p for p in parameters if p not in named]
             if missing:
                 problems.append(f"{where}: Args does not describe {', '.join(missing)}")

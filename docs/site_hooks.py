@@ -37,6 +37,8 @@ PROJECT_PAGES = {
     "CONTRIBUTING.md": "contributing.md",
     "LICENSE": "license.md",
 }
+# repository file -> file copied as it is (linked, not a page)
+PROJECT_FILES = {"CITATION.cff": "CITATION.cff"}
 REFERENCE_ENTRY = "API reference"
 GUIDE_ENTRY = "Guide"
 DOCS = ROOT / "docs"
@@ -129,6 +131,8 @@ def on_files(files: Files, config: Any) -> Files:
         if source == "LICENSE":
             text = f"# License\n\n```text\n{text}```\n"
         files.append(File.generated(config, page, content=text))
+    for source, copy in PROJECT_FILES.items():
+        files.append(File.generated(config, copy, content=(ROOT / source).read_text()))
     modules = public_modules()
     index = [
         "# API reference",
@@ -163,10 +167,10 @@ def _summary(module: str) -> str:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
     """Rewrite links and images written for the repository to what they mean on the site."""
-    site_of = dict(PROJECT_PAGES)
+    site_of = {**PROJECT_PAGES, **PROJECT_FILES}
     uri = page.file.src_uri
     # a project file's links are relative to the repository root, a docs page's to docs/
-    in_root = uri in site_of.values()
+    in_root = uri in PROJECT_PAGES.values()
     repo_dir = "" if in_root else posixpath.join("docs", posixpath.dirname(uri))
 
     def replace(match: re.Match[str]) -> str:

@@ -3,8 +3,8 @@ and metadata, install the wheel (not editable) into a fresh virtual environment 
 pinned torch, and run tconv from outside the source tree.
 
 One build and one environment serve the whole module (module-scoped fixtures); the install
-takes most of the time (torch, plus the `plots` and `train` extras so that the light-import
-check has the heavy packages at hand to wrongly import).
+takes most of the time (torch, plus the extras the smoke commands need, which also puts heavy
+packages at hand for the light-import check to catch).
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ import torch
 import tconv
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# the extras the smoke commands need (explain: matplotlib), and what they install
+EXTRAS = "plots"
+EXTRA_PACKAGES = ("matplotlib",)
 
 # Loaded by `import tconv` they would make it slow and fragile: the optional dependencies are
 # imported inside the functions that need them (the editable suite checks the interop ones too).
@@ -87,7 +90,7 @@ def env(dist: dict[str, pathlib.Path], tmp_path_factory: pytest.TempPathFactory)
     venv.create(root, with_pip=True)
     python = root / "bin" / "python"
     torch_pin = "torch==" + torch.__version__.split("+")[0]  # the suite's own pinned torch
-    wheel = f"{dist['wheel']}[plots,train]"
+    wheel = f"{dist['wheel']}[{EXTRAS}]"
     command = [str(python), "-m", "pip", "install", "--quiet", "--no-compile", torch_pin, wheel]
     result = _run(command, cwd=root)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -191,43 +194,40 @@ def test_readme_renders_on_an_index(dist: dict[str, pathlib.Path]) -> None:
         assert target in shipped, f"{target} is linked from the README but not in the sdist"
 
 
-def test_version_is_single_sourced(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+def test_installed_import_is_light_and_versioned(
+    env: pathlib.Path, elsewhere: pathlib.Path
+) -> None:
+    """From outside the tree, `import tconv` is the installed copy, its version is the one the
+    metadata holds (one source), and it loads nothing heavy beyond what `import torch, numpy`
+    loads itself (torch imports tqdm when it is installed, for instance: that one is not ours).
+    """
     code = (
-        "import importlib.metadata, pathlib, tconv; "
-        "print(tconv.__version__, importlib.metadata.version('tconv'), "
-        "pathlib.Path(tconv.__file__).resolve())"
-    )
-    result = _run([str(env / "bin" / "python"), "-c", code], cwd=elsewhere)
-    assert result.returncode == 0, result.stderr
-    version, metadata_version, location = result.stdout.split()
-    assert version == metadata_version == tconv.__version__
-    assert pathlib.Path(location).is_relative_to(env.resolve())  # the installed copy, not src/
-    assert not pathlib.Path(location).is_relative_to(ROOT)
-
-    result = _run([str(env / "bin" / "tconv"), "--version"], cwd=elsewhere)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"tconv {tconv.__version__}"
-
-
-def test_import_is_light(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
-    """`import tconv` loads nothing heavy beyond what `import torch, numpy` loads itself
-    (torch imports tqdm when it is installed, for instance: that one is not ours)."""
-    code = (
-        "import importlib.util, sys\n"
+        "import importlib.metadata, importlib.util, pathlib, sys\n"
         "import numpy, torch\n"
         "before = set(sys.modules)\n"
         "import tconv\n"
         "new = {name.split('.')[0] for name in set(sys.modules) - before}\n"
         f"print(','.join(sorted(new & set({HEAVY!r}))))\n"
-        # the check can only fail if the heavy packages are there to import: the extras are
-        "print(','.join(n for n in ('matplotlib', 'PIL', 'skimage', 'sklearn', 'tqdm')"
-        " if importlib.util.find_spec(n) is None))\n"
+        # the check can only fail if heavy packages are there to import: the extras' are
+        f"print(','.join(n for n in {EXTRA_PACKAGES!r} if importlib.util.find_spec(n) is None))\n"
+        "print(tconv.__version__, importlib.metadata.version('tconv'))\n"
+        "print(pathlib.Path(tconv.__file__).resolve())\n"
     )
     result = _run([str(env / "bin" / "python"), "-c", code], cwd=elsewhere)
     assert result.returncode == 0, result.stderr
-    loaded, missing = result.stdout.split("\n")[:2]
+    loaded, missing, versions, location = result.stdout.split("\n")[:4]
     assert loaded == "", f"import tconv loaded {loaded}"
     assert missing == "", f"the extras did not install {missing}"
+    version, metadata_version = versions.split()
+    assert version == metadata_version == tconv.__version__
+    assert pathlib.Path(location).is_relative_to(env.resolve())  # the installed copy, not src/
+    assert not pathlib.Path(location).is_relative_to(ROOT)
+
+
+def test_version_command(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+    result = _run([str(env / "bin" / "tconv"), "--version"], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"tconv {tconv.__version__}"
 
 
 def test_shape_command_matches_torch(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
@@ -250,9 +250,30 @@ def test_bad_input_is_one_line_and_exit_2(env: pathlib.Path, elsewhere: pathlib.
     assert re.fullmatch(r"tconv shape: error: output_padding=.*0\.\.1.*\n", result.stderr)
 
 
-def test_python_dash_m_runs_the_installed_package(
+def test_explain_draws_from_the_installed_package(
     env: pathlib.Path, elsewhere: pathlib.Path
 ) -> None:
-    result = _run([str(env / "bin" / "python"), "-m", "tconv", "--version"], cwd=elsewhere)
+    """`tconv explain --out` writes the figures and the numbers; the numbers are torch's."""
+    args = ["explain", "--input", "4", "--kernel", "3", "--stride", "2", "--padding", "1"]
+    result = _run([str(env / "bin" / "tconv"), *args, "--out", "figs", "--no-gif"], cwd=elsewhere)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"tconv {tconv.__version__}"
+    figures = sorted(p.name for p in (elsewhere / "figs").glob("*.png"))
+    assert figures, result.stdout
+    for name in figures:
+        assert (elsewhere / "figs" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    numbers = json.loads((elsewhere / "figs" / "explain.json").read_text())
+    x = torch.tensor(numbers["input"]).reshape(1, 1, -1)
+    w = torch.tensor(numbers["weight"]).reshape(1, 1, -1)
+    y = torch.nn.functional.conv_transpose1d(x, w, stride=2, padding=1)
+    assert numbers["output_size"] == [y.shape[-1]]
+    assert numbers["matrix"]["y"] == y.flatten().tolist()
+
+
+def test_explain_page_uses_the_shipped_template(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+    """The interactive page's template is package data: it must be in the installed wheel."""
+    result = _run([str(env / "bin" / "tconv"), "explain", "--html", "page.html"], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    page = (elsewhere / "page.html").read_text()
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "/*TCONV_DATA*/null" not in page  # the records were embedded into the template
+    assert len(page) > 20_000

@@ -22,6 +22,7 @@ from .shapes import (
     output_size,
     output_size_range,
 )
+from .upscale import upscale
 
 __version__ = "0.1.0"
 
@@ -45,4 +46,5 @@ __all__ = [
     "pixel_unshuffle",
     "plan",
     "set_autotune",
+    "upscale",
 ]

@@ -779,6 +779,270 @@ def _progress_bar() -> Callable[[str], None]:
 
 
 # ---------------------------------------------------------------------------------------------
+# tconv train
+
+_TRAIN_DESCRIPTION = """\
+Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
+(DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Under torchrun the
+same command trains with DistributedDataParallel (rank 0 writes).
+"""
+
+_TRAIN_EPILOG = """\
+examples:
+  tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
+  tconv train sr --upsampler all --quick --out runs/sr-compare
+  tconv train sr --out runs/sr-x2 --resume
+  torchrun --nproc-per-node 2 -m tconv train sr --quick --out runs/ddp
+
+Run 'tconv train TASK --help' for the task's flags.
+"""
+
+_FIELD_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+
+
+def _add_train(subparsers: Subparsers) -> argparse.ArgumentParser:
+    import dataclasses
+
+    from . import train
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a task (sr, ...) on real images; checkpoints, --resume, reports",
+        description=_TRAIN_DESCRIPTION,
+        epilog=_TRAIN_EPILOG,
+        formatter_class=_Formatter,
+    )
+    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in train.task_names():
+        cls = train.get_task(name)
+        t = tasks.add_parser(
+            name,
+            help=cls.DESCRIPTION.split(". ")[0],
+            description=cls.DESCRIPTION,
+            epilog=cls.EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
+        t.add_argument(
+            "--resume", action="store_true", help="continue from DIR/last.pt (same config)"
+        )
+        t.add_argument(
+            "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
+        )
+        t.add_argument(
+            "--force",
+            action="store_true",
+            help="train into a DIR that already holds a run (its files are replaced)",
+        )
+        t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
+        t.add_argument("--no-progress", action="store_true", help="no progress bar")
+        for f in dataclasses.fields(cls.Config):
+            kind = _FIELD_TYPES.get(str(f.type), str)
+            quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
+            t.add_argument(
+                "--" + f.name.replace("_", "-"),
+                dest=f.name,
+                type=kind,
+                default=None,
+                metavar=f.name.upper().split("_")[0],
+                help=f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})",
+            )
+    return p
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from . import train
+
+    cls = train.get_task(args.task)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
+    config = train.make_config(args.task, quick=args.quick, **values)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+    if args.resume:
+        field = cls.VARIANT_FIELD
+        variants = field is not None and getattr(config, field) == "all"
+        if not variants and not (out / "last.pt").is_file():
+            raise ValueError(f"--resume: {str(out / 'last.pt')!r} does not exist")
+    elif not args.force and out.is_dir() and any(out.iterdir()):
+        raise ValueError(
+            f"--out {str(out)!r} already holds files; pass --resume to continue that run or "
+            "--force to train into it anyway"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    if not os.access(out, os.W_OK):
+        raise PermissionError(f"--out {str(out)!r} is not writable")
+    # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()]
+    command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
+    result = train.run(
+        args.task,
+        config,
+        out,
+        resume=args.resume,
+        device=args.device,
+        command=command,
+        progress=not args.no_progress,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        if cls.VARIANT_FIELD is not None and getattr(config, cls.VARIANT_FIELD) == "all":
+            print(f"wrote {out / 'comparison.md'}")
+            for variant, r in result.items():
+                print(f"  {variant}: {_summary(r['metrics'])}")
+        else:
+            print(f"wrote {out}/: last.pt model.pt metrics.json report.md")
+            print(f"  {_summary(result['metrics'])}")
+    return 0
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    keys = [k for k, v in metrics.items() if isinstance(v, float) and "/" not in k]
+    return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
+
+
+# ---------------------------------------------------------------------------------------------
+# tconv upscale
+
+_UPSCALE_DESCRIPTION = """\
+Upscale a photo (or every image in a folder) with the shipped super-resolution model, or a
+checkpoint of 'tconv train sr'. PNG, JPEG, TIFF and WebP; grey, RGB and RGBA (alpha by
+bicubic); 8- and 16-bit; any size (processed in overlapping tiles, so memory stays bounded).
+Outputs are written to a temporary file and renamed into place; existing files are refused
+without --force and an input is never overwritten.
+"""
+
+_UPSCALE_EPILOG = """\
+examples:
+  tconv upscale photo.png -o big.png                  # x2, shipped model
+  tconv upscale photo.jpg -o big.png --scale 4 --compare   # also writes big.bicubic.png
+  tconv upscale photos/ -o big/                       # every image; same names under big/
+  tconv upscale scan.tif -o big.tif --tile 128        # smaller tiles: less memory
+  tconv upscale photo.png -o big.png --checkpoint runs/sr-x2/model.pt
+"""
+
+
+def _add_upscale(subparsers: Subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "upscale",
+        help="upscale images x2/x4 with the shipped super-resolution model",
+        description=_UPSCALE_DESCRIPTION,
+        epilog=_UPSCALE_EPILOG,
+        formatter_class=_Formatter,
+    )
+    p.add_argument("image", metavar="IMAGE", help="an image file, or a folder of images")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        default=argparse.SUPPRESS,
+        metavar="OUT",
+        help="output file (its suffix picks the format), or folder when IMAGE is one",
+    )
+    p.add_argument("--scale", type=int, default=2, help="upscaling factor (shipped: 2, 4)")
+    p.add_argument(
+        "--checkpoint", default=None, metavar="CKPT", help="a 'tconv train sr' checkpoint"
+    )
+    p.add_argument(
+        "--compare", action="store_true", help="also write the bicubic result (NAME.bicubic.EXT)"
+    )
+    p.add_argument(
+        "--tile", type=int, default=256, metavar="N", help="tile size in input pixels (0: none)"
+    )
+    p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list[str]]:
+    """(input, output) pairs and the lines about skipped files; checks before any work."""
+    from pathlib import Path
+
+    from .upscale import IMAGE_SUFFIXES, image_format
+
+    src, dst = Path(args.image), Path(args.output)
+    if not src.exists():
+        raise FileNotFoundError(f"image {str(src)!r} does not exist")
+    skipped: list[str] = []
+    if src.is_dir():
+        if dst.exists() and not dst.is_dir():
+            raise ValueError(f"-o {str(dst)!r} must be a folder when IMAGE is a folder")
+        if dst.resolve() == src.resolve():
+            raise ValueError(f"-o {str(dst)!r} is the input folder: inputs are never overwritten")
+        jobs = []
+        for f in sorted(src.iterdir()):
+            if f.is_dir():
+                skipped.append(f"skipped {str(f)!r}: a folder (not recursed into)")
+            elif f.suffix.lower() not in IMAGE_SUFFIXES:
+                skipped.append(
+                    f"skipped {str(f)!r}: unsupported file type {f.suffix or '(no suffix)'!r} "
+                    f"(supported: {', '.join(sorted(IMAGE_SUFFIXES))})"
+                )
+            else:
+                jobs.append((f, dst / f.name))
+    else:
+        if dst.is_dir():
+            dst = dst / src.name
+        jobs = [(src, dst)]
+    outs = []
+    for _, o in jobs:
+        image_format(o)
+        outs.append(o)
+        if args.compare:
+            outs.append(o.with_name(o.stem + ".bicubic" + o.suffix))
+    inputs = {f.resolve() for f, _ in jobs}
+    for o in outs:
+        if o.resolve() in inputs:
+            raise ValueError(f"output {str(o)!r} is an input image: inputs are never overwritten")
+        if o.exists() and not args.force:
+            raise FileExistsError(f"output {str(o)!r} exists (pass --force to replace it)")
+    folder = dst if src.is_dir() else dst.parent
+    if src.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"output folder {str(folder)!r} is not writable")
+    return jobs, skipped
+
+
+def _run_upscale(args: argparse.Namespace) -> int:
+    import time
+
+    from .upscale import bicubic_array, load_sr_model, read_image, upscale, write_image
+
+    if args.tile < 0:
+        raise ValueError(f"--tile {args.tile} is invalid: it must be >= 0 (0 = no tiling)")
+    model, scale, _ = load_sr_model(args.scale, args.checkpoint)
+    jobs, skipped = _upscale_jobs(args)
+    single = not os.path.isdir(args.image)
+    failed = list(skipped)
+    for src, dst in jobs:
+        try:
+            image = read_image(src)
+        except (OSError, ValueError) as err:
+            if single:
+                raise
+            failed.append(f"skipped {str(src)!r}: {err}")
+            continue
+        t0 = time.perf_counter()
+        out = upscale(image, scale, model=model, tile=args.tile, progress=not args.no_progress)
+        seconds = time.perf_counter() - t0
+        write_image(out, dst)
+        shape = "x".join(str(v) for v in image.shape[:2][::-1])
+        big = "x".join(str(v) for v in out.shape[:2][::-1])
+        print(f"{src} ({shape}) -> {dst} ({big}) in {seconds:.2f} s")
+        if args.compare:
+            cmp = dst.with_name(dst.stem + ".bicubic" + dst.suffix)
+            write_image(bicubic_array(image, scale), cmp)
+            print(f"  bicubic -> {cmp}")
+    for line in failed:
+        print(f"{PROG} upscale: {line}", file=sys.stderr)
+    return 2 if failed else 0
+
+
 # tconv explain
 
 _EXPLAIN_DESCRIPTION = """\
@@ -1056,6 +1320,8 @@ COMMANDS: list[
     (_add_inverse, _run_inverse),
     (_add_inspect, _run_inspect),
     (_add_bench, _run_bench),
+    (_add_train, _run_train),
+    (_add_upscale, _run_upscale),
     (_add_explain, _run_explain),
 ]
 

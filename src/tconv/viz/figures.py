@@ -58,7 +58,19 @@ CMAP = "Blues"
 
 
 class Drawing(NamedTuple):
-    """A figure and the numbers it shows."""
+    """A figure and the numbers it shows.
+
+    Every figure function returns one; ``save`` writes its figure, and ``data`` is what the
+    tests and ``docs/generate.py`` check.
+
+    Attributes:
+        figure: the matplotlib figure.
+        data: the numbers drawn (the view's data from :mod:`tconv.viz.data`).
+
+    Example:
+        >>> d = matrix_figure(Settings.create(3, 2, stride=2))
+        >>> type(d.figure).__name__, sorted(d.data)[:3]
+        ('Figure', ['C', 'CT', 'input_size'])"""
 
     figure: Figure
     data: dict[str, Any]
@@ -163,11 +175,16 @@ def matrix_figure(
 
     Args:
         s: the settings (:meth:`Settings.create`).
-        weight, x: the kernel ``(*K)`` and input ``(*I)`` drawn (default ``1, 2, 3, ...``).
+        weight: the kernel drawn (default ``1, 2, 3, ...``).
+        x: the input drawn (default ``1, 2, 3, ...``).
         row: highlight this output position (a row of ``Cᵀ``), as the animation does.
 
     Returns:
         the figure and :func:`~tconv.viz.data.matrix_data`.
+
+    Shape:
+        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
+        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
 
     Example:
         >>> d = matrix_figure(Settings.create(3, 2, stride=2))
@@ -248,12 +265,20 @@ def zero_insertion_figure(
 
     Args:
         s: the settings.
-        weight, x: the kernel and input drawn (default ``1, 2, 3, ...``).
+        weight: the kernel drawn (default ``1, 2, 3, ...``).
+        x: the input drawn (default ``1, 2, 3, ...``).
         position: the output position (flat, row-major) whose kernel window is drawn
             (default: the middle one).
 
     Returns:
         the figure and :func:`~tconv.viz.data.zero_insertion_data` plus ``position``.
+
+    Shape:
+        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
+        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
+
+    Raises:
+        ValueError: for a position outside the output.
 
     Example:
         >>> d = zero_insertion_figure(Settings.create(2, 3, stride=2, padding=1))
@@ -395,11 +420,16 @@ def scatter_figure(
 
     Args:
         s: the settings.
-        weight, x: the kernel and input drawn (default ``1, 2, 3, ...``).
+        weight: the kernel drawn (default ``1, 2, 3, ...``).
+        x: the input drawn (default ``1, 2, 3, ...``).
         upto: draw only the first ``upto`` input elements' footprints (the animation's frames).
 
     Returns:
         the figure and :func:`~tconv.viz.data.scatter_data`.
+
+    Shape:
+        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
+        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
 
     Example:
         >>> d = scatter_figure(Settings.create(2, 3, stride=2, padding=1, output_padding=1))
@@ -625,6 +655,15 @@ def _count_colors(counts: np.ndarray) -> np.ndarray:
 def overview_figure(s: Settings, weight: Tensor | None = None, x: Tensor | None = None) -> Drawing:
     """The three views of one layer as three figures' data; the figure is the scatter view.
 
+    Args:
+        s: the settings (:meth:`Settings.create`).
+        weight: the kernel drawn (default ``1, 2, 3, ...``).
+        x: the input drawn (default ``1, 2, 3, ...``).
+
+    Shape:
+        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
+        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
+
     Returns:
         the scatter figure and :func:`~tconv.viz.data.explain_data` (every view's numbers).
 
@@ -639,8 +678,25 @@ def overview_figure(s: Settings, weight: Tensor | None = None, x: Tensor | None 
 def save(drawing: Drawing | Figure, path: str | os.PathLike[str]) -> str:
     """Write a figure to ``path`` (PNG or SVG by its suffix) without timestamps in the file.
 
+    Args:
+        drawing: a :class:`Drawing` or a matplotlib figure.
+        path: the file to write, ``.png`` or ``.svg``.
+
+    Returns:
+        ``path`` as a string.
+
     Raises:
         ValueError: for a suffix other than .png or .svg.
+
+    Example:
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     drawing = matrix_figure(Settings.create(3, 2, stride=2))
+        ...     out = save(drawing, os.path.join(tmp, "m.png"))
+        ...     with open(out, "rb") as f:
+        ...         f.read(4)
+        b'\\x89PNG'
+
     """
     fig = drawing.figure if isinstance(drawing, Drawing) else drawing
     path = os.fspath(path)
@@ -669,11 +725,31 @@ def animate(
     the kernel window that makes it); ``"scatter"``: one frame per input element painting
     its footprint (then the crop).
 
+    Args:
+        view: ``"matrix"``, ``"zero_insertion"`` or ``"scatter"`` (:data:`VIEWS`).
+        s: the settings (:meth:`Settings.create`).
+        path: the GIF to write (``.gif``).
+        weight: the kernel drawn (default ``1, 2, 3, ...``).
+        x: the input drawn (default ``1, 2, 3, ...``).
+        fps: frames per second.
+
     Returns:
         the view's data (as its figure function) plus ``frames``, the number of frames.
 
+    Shape:
+        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
+        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
+
     Raises:
         ValueError: for an unknown view or a path not ending in .gif.
+
+    Example:
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     s = Settings.create(3, 2, stride=2)
+        ...     info = animate("scatter", s, os.path.join(tmp, "a.gif"))
+        >>> info["frames"] >= 3
+        True
     """
     from matplotlib.animation import FuncAnimation, PillowWriter
 
@@ -763,8 +839,15 @@ def with_layer(s: Settings) -> dict[str, torch.nn.Module]:
     """:func:`default_upsamplers` and the layer of ``s`` (2-D; a 1-D setting on both
     dimensions), every tap set to one constant so that only its overlap shows.
 
-    >>> list(with_layer(Settings.create(4, 3, stride=2)))[0]
-    'this layer: kernel 3, stride 2, crop (0, 0)'
+    Args:
+        s: the settings of the layer to add.
+
+    Returns:
+        name -> module, for :func:`checkerboard_figure`.
+
+    Example:
+        >>> list(with_layer(Settings.create(4, 3, stride=2)))[0]
+        'this layer: kernel 3, stride 2, crop (0, 0)'
     """
     from .. import nn as tnn
 
@@ -831,8 +914,16 @@ def checkerboard_figure(
 ) -> Drawing:
     """Side by side: each upsampler's response to a constant input and to a smooth image.
 
+    Args:
+        modules: name -> module or function of ``(N, 1, *S)`` (default: four 2x upsamplers,
+            transposed k3 s2 and k4 s2, resize-conv, ICNR sub-pixel).
+        size: the input's spatial size (an int: square 2-D).
+
     Returns:
         the figure and :func:`checkerboard_data`.
+
+    Shape:
+        - each module: ``(1, 1, *S)`` -> ``(1, 1, *S_out)``
 
     Example:
         >>> d = checkerboard_figure(size=8)
@@ -881,6 +972,18 @@ def two_views_figure(s: Settings, weight: Tensor | None = None, x: Tensor | None
     """The seed article's two views of one layer side by side (1-D): zero insertion + a
     convolution (left) and every input painting its kernel footprint (right).
 
+    Args:
+        s: the 1-D settings.
+        weight: the kernel drawn (default ``1, 2, 3, ...``).
+        x: the input drawn (default ``1, 2, 3, ...``).
+
+    Shape:
+        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
+        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
+
+    Raises:
+        ValueError: for a setting that is not 1-D.
+
     Returns:
         the figure and ``{"zero_insertion": ..., "scatter": ...}``; both outputs are the
         transposed convolution.
@@ -916,6 +1019,13 @@ def sizes_figure(cases: Sequence[Settings], title: str = "") -> Drawing:
     One row per setting: the full output's cells (numbered), the cropped cells shaded, the
     cells that output_padding adds outlined, and the filled-in formula. Made for the seed
     article's example 2 (16 -> 32, not 33).
+
+    Args:
+        cases: the 1-D settings, one row each.
+        title: the figure's title.
+
+    Raises:
+        ValueError: for a setting that is not 1-D.
 
     Returns:
         the figure and ``{"cases": [...]}``: per setting ``settings``, ``full_size``,

@@ -106,7 +106,19 @@ def record(s: Settings) -> dict[str, Any]:
 
 def page_records(ranges: dict[str, list[Any]] | None = None) -> list[dict[str, Any] | str]:
     """Every setting's record (or its ShapeError text), in ``itertools.product`` order of
-    ``ranges``' values (keys as in :data:`RANGES`)."""
+    ``ranges``' values (keys as in :data:`RANGES`).
+
+    Args:
+        ranges: the values per setting (default :data:`RANGES`).
+
+    Returns:
+        One record per setting (see ``record``), or the ShapeError message of an invalid one.
+
+    Example:
+        >>> recs = page_records({"input": [4], "kernel": [3], "stride": [2],
+        ...                      "padding": [1], "output_padding": [1], "dilation": [1]})
+        >>> recs[0]["o"], recs[0]["y"]
+        (8, [2, 5, 4, 9, 6, 13, 8, 12])"""
     ranges = RANGES if ranges is None else ranges
     out: list[dict[str, Any] | str] = []
     keys = ("input", "kernel", "stride", "padding", "output_padding", "dilation")
@@ -122,7 +134,19 @@ def page_records(ranges: dict[str, list[Any]] | None = None) -> list[dict[str, A
 
 
 def page_html(ranges: dict[str, list[Any]] | None = None) -> str:
-    """The page's HTML text (template + the embedded, gzip-compressed records)."""
+    """The page's HTML text (template + the embedded, gzip-compressed records).
+
+    Args:
+        ranges: the settings offered, per dimension (default :data:`RANGES`).
+
+    Returns:
+        The whole page, one self-contained HTML document.
+
+    Example:
+        >>> html = page_html({**RANGES, "input": [1, 2]})
+        >>> html.startswith("<!DOCTYPE html>"), "/*TCONV_DATA*/null" in html
+        (True, False)
+    """
     ranges = RANGES if ranges is None else ranges
     records = page_records(ranges)
     raw = json.dumps(records, separators=(",", ":")).encode()
@@ -134,6 +158,13 @@ def page_html(ranges: dict[str, list[Any]] | None = None) -> str:
 
 def write_page(path: str | os.PathLike[str], ranges: dict[str, list[Any]] | None = None) -> int:
     """Write the page to ``path``; return its size in bytes.
+
+    Args:
+        path: the HTML file to write.
+        ranges: the settings offered (default :data:`RANGES`).
+
+    Returns:
+        The number of bytes written.
 
     Example:
         >>> import tempfile, os

@@ -49,9 +49,16 @@ def supports_color(stream: TextIO | None = None) -> bool:
 
     Follows https://no-color.org: a non-empty ``NO_COLOR`` turns colour off; ``TERM=dumb`` too.
 
-    >>> import io
-    >>> supports_color(io.StringIO())
-    False
+    Args:
+        stream: the stream to be written (default ``sys.stdout``).
+
+    Returns:
+        Whether to colour.
+
+    Example:
+        >>> import io
+        >>> supports_color(io.StringIO())
+        False
     """
     stream = sys.stdout if stream is None else stream
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
@@ -90,6 +97,15 @@ def render(data: dict[str, Any], color: bool = False, position: int | None = Non
         color: use ANSI colours (see :func:`supports_color`).
         position: output position (flat) whose kernel window the zero-insertion view marks
             (default: the middle one).
+
+    Returns:
+        The drawing, lines of text.
+
+    Example:
+        >>> from tconv.viz import Settings, explain_data
+        >>> text = render(explain_data(Settings.create(4, 3, stride=2, padding=1)))
+        >>> "output" in text
+        True
     """
     c = _Cells(color)
     lines = [c.head(data["settings"])]

@@ -1,0 +1,642 @@
+"""Super-resolution (x2, x4) on real photographs: which upsampler works best?
+
+The task (``tconv train sr``) trains one small network with the upsampler under test and
+measures it on the full held-out photos (:mod:`tconv.train.data`).
+
+Model (:func:`build_model`), ESPCN/FSRCNN-sized::
+
+    body:  Conv 5x5 (3 -> width), ReLU, then (depth - 1) x [Conv 3x3 (width -> width), ReLU]
+    head:  the upsampler under test; x4 is two x2 stages (width -> width, ReLU, width -> 3)
+    out:   head(body(lr)) + bicubic(lr)          (global residual: the net learns the detail)
+
+Upsamplers (:data:`UPSAMPLERS`), each one x2 stage ``c_in -> c_out``:
+
+- ``transposed_k3``: ``ConvTranspose2d(k=3, s=2, p=1, output_padding=1)``, torch's init (the
+  seed article's example 2; uneven overlap, the checkerboard-prone layer).
+- ``transposed_k4``: ``ConvTranspose2d(k=4, s=2, p=1)``, torch's init (even overlap).
+- ``transposed_bilinear``: k4 s2 p1 started as exact bilinear upsampling
+  (:func:`tconv.init.bilinear_`, which needs ``c_in == c_out``: a 1x1 convolution to
+  ``c_out`` comes first), then trained.
+- ``subpixel``: 3x3 convolution to ``4 * c_out`` channels + pixel shuffle, ICNR init
+  (:class:`tconv.nn.Upsample` mode ``"subpixel"``).
+- ``resize_conv``: nearest x2 + 3x3 convolution (:class:`tconv.nn.Upsample` ``"resize_conv"``).
+- ``example3``: the seed article's example-3 model as it stands: Conv 3x3 (3 -> 64), ReLU,
+  ``ConvTranspose2d(64 -> 3, k=2, s=2)``, ReLU (x4: the transposed layer twice, 64 -> 64 ->
+  3); no body of ours and no residual.
+- ``bicubic``: bicubic interpolation, no parameters and no training (the baseline).
+
+Training: random LR patches (``patch`` pixels square) of the training photos with their HR
+counterparts, each flipped/rotated by one of the 8 symmetries of the square; L1 loss; Adam
+with a cosine learning-rate schedule over the epochs. Metrics on the full held-out photos:
+PSNR on Y (BT.601) with ``scale`` pixels shaved at each border, SSIM on Y
+(``skimage.metrics``, Gaussian window sigma 1.5, as Wang et al. 2004), the checkerboard
+score and spectrum
+(:mod:`tconv.artifacts`) of the trained model, parameters, multiply-adds per output
+megapixel, training time and inference milliseconds per output megapixel.
+
+Example:
+    >>> import torch
+    >>> model = build_model("subpixel", scale=2, width=8, depth=2)
+    >>> model(torch.rand(1, 3, 10, 12)).shape
+    torch.Size([1, 3, 20, 24])
+    >>> [build_model(u, 4, 8, 2)(torch.rand(1, 3, 5, 6)).shape[-1] for u in UPSAMPLERS]
+    [24, 24, 24, 24, 24, 24, 24]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .. import nn as tnn
+from ..init import bilinear_
+from . import register_task
+from .data import (
+    HELD_OUT_PHOTOS,
+    TRAIN_PHOTOS,
+    bicubic,
+    crop_to_multiple,
+    degrade,
+    load_photo,
+    to_y,
+)
+from .trainer import Task
+
+__all__ = [
+    "SCALES",
+    "UPSAMPLERS",
+    "SRConfig",
+    "SRNet",
+    "SRTask",
+    "build_model",
+    "psnr_ssim",
+]
+
+#: The upsamplers compared (``--upsampler all`` trains each of them).
+UPSAMPLERS: tuple[str, ...] = (
+    "transposed_k3",
+    "transposed_k4",
+    "transposed_bilinear",
+    "subpixel",
+    "resize_conv",
+    "example3",
+    "bicubic",
+)
+SCALES: tuple[int, ...] = (2, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+def _stage(kind: str, cin: int, cout: int) -> nn.Module:
+    """One x2 upsampling stage ``cin -> cout`` of the given kind."""
+    if kind == "transposed_k3":
+        return tnn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)
+    if kind == "transposed_k4":
+        return tnn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
+    if kind == "transposed_bilinear":
+        up = tnn.ConvTranspose2d(cout, cout, 4, stride=2, padding=1)
+        bilinear_(up.weight, 2)
+        assert up.bias is not None
+        nn.init.zeros_(up.bias)
+        return up if cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1), up)
+    if kind == "subpixel":
+        return tnn.Upsample(cin, cout, 2, "subpixel")
+    if kind == "resize_conv":
+        return tnn.Upsample(cin, cout, 2, "resize_conv")
+    raise ValueError(f"upsampler={kind!r} is invalid: valid upsamplers are {UPSAMPLERS}")
+
+
+class SRNet(nn.Module):
+    """``head(body(lr)) + bicubic(lr)``: see the module docstring.
+
+    Shape:
+        - Input: ``(N, 3, H, W)`` in ``[0, 1]``
+        - Output: ``(N, 3, H * scale, W * scale)`` (not clamped)
+    """
+
+    def __init__(self, upsampler: str, scale: int, width: int, depth: int) -> None:
+        super().__init__()
+        self.upsampler, self.scale = upsampler, scale
+        layers: list[nn.Module] = [nn.Conv2d(3, width, 5, padding=2), nn.ReLU()]
+        for _ in range(depth - 1):
+            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        stages = int(math.log2(scale))
+        head: list[nn.Module] = []
+        for i in range(stages):
+            last = i == stages - 1
+            head.append(_stage(upsampler, width, 3 if last else width))
+            if not last:
+                head.append(nn.ReLU())
+        self.head = nn.Sequential(*head)
+
+    def forward(self, x: Tensor) -> Tensor:
+        up = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+        return self.head(self.body(x)) + up
+
+
+class Example3(nn.Module):
+    """The seed article's example-3 model (x2), stacked transposed layers for x4.
+
+    Shape:
+        - Input: ``(N, 3, H, W)``
+        - Output: ``(N, 3, H * scale, W * scale)``
+    """
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.upsampler, self.scale = "example3", scale
+        stages = int(math.log2(scale))
+        layers: list[nn.Module] = [nn.Conv2d(3, 64, 3, stride=1, padding=1), nn.ReLU()]
+        for i in range(stages):
+            cout = 3 if i == stages - 1 else 64
+            layers += [tnn.ConvTranspose2d(64, cout, 2, stride=2), nn.ReLU()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class Bicubic(nn.Module):
+    """Bicubic interpolation as a module (no parameters).
+
+    Shape:
+        - Input: ``(N, C, H, W)``
+        - Output: ``(N, C, H * scale, W * scale)``
+    """
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.upsampler, self.scale = "bicubic", scale
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
+
+
+def build_model(upsampler: str, scale: int, width: int = 32, depth: int = 3) -> nn.Module:
+    """The SR model with ``upsampler`` for ``scale`` (2 or 4).
+
+    Raises:
+        ValueError: an unknown upsampler or a scale other than 2 and 4.
+
+    Shape:
+        - Input: ``(N, 3, H, W)``
+        - Output: ``(N, 3, H * scale, W * scale)``
+
+    >>> sum(p.numel() for p in build_model("bicubic", 2).parameters())
+    0
+    """
+    if scale not in SCALES:
+        raise ValueError(f"scale={scale!r} is invalid: valid scales are {SCALES}")
+    if upsampler not in UPSAMPLERS:
+        raise ValueError(f"upsampler={upsampler!r} is invalid: valid upsamplers are {UPSAMPLERS}")
+    if upsampler == "bicubic":
+        return Bicubic(scale)
+    if upsampler == "example3":
+        return Example3(scale)
+    if width < 1 or depth < 1:
+        raise ValueError(f"width={width} and depth={depth} are invalid: each must be >= 1")
+    return SRNet(upsampler, scale, width, depth)
+
+
+# ---------------------------------------------------------------------------------------------
+# config and data
+
+
+@dataclasses.dataclass
+class SRConfig:
+    """Settings of ``tconv train sr`` (each field is a flag)."""
+
+    scale: int = dataclasses.field(default=2, metadata={"help": "upscaling factor: 2 or 4"})
+    upsampler: str = dataclasses.field(
+        default="subpixel",
+        metadata={"help": "the upsampler under test, or 'all': " + ", ".join(UPSAMPLERS)},
+    )
+    width: int = dataclasses.field(default=32, metadata={"help": "channels of the body"})
+    depth: int = dataclasses.field(default=3, metadata={"help": "convolutions in the body"})
+    patch: int = dataclasses.field(default=32, metadata={"help": "LR training patch size"})
+    batch_size: int = dataclasses.field(default=16, metadata={"help": "patches per step"})
+    patches_per_epoch: int = dataclasses.field(
+        default=3200, metadata={"help": "training patches drawn per epoch"}
+    )
+    epochs: int = dataclasses.field(default=20, metadata={"help": "epochs"})
+    lr: float = dataclasses.field(default=2e-3, metadata={"help": "Adam learning rate"})
+    seed: int = dataclasses.field(default=0, metadata={"help": "random seed"})
+    eval_size: int = dataclasses.field(
+        default=0,
+        metadata={"help": "held-out: centre crop of this HR size (0 = the full photos)"},
+    )
+    threads: int = dataclasses.field(default=0, metadata={"help": "torch threads (0 = keep)"})
+
+
+class PatchDataset(torch.utils.data.Dataset[tuple[Tensor, Tensor]]):
+    """Random aligned (LR, HR) patches; item ``i`` of epoch ``e`` is fixed by ``(seed, e, i)``.
+
+    Images are drawn with probability proportional to their area; each patch gets one of the
+    8 flips/rotations. Determinism per index makes ``--resume`` repeat exactly.
+    """
+
+    def __init__(
+        self, hr: list[Tensor], lr: list[Tensor], scale: int, patch: int, length: int, seed: int
+    ) -> None:
+        self.hr, self.lr, self.scale, self.patch = hr, lr, scale, patch
+        self.length, self.seed, self.epoch = length, seed, 0
+        areas = np.array([x.shape[-1] * x.shape[-2] for x in lr], dtype=np.float64)
+        self.weights = areas / areas.sum()
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        k = int(rng.choice(len(self.lr), p=self.weights))
+        lr, hr, p, s = self.lr[k], self.hr[k], self.patch, self.scale
+        y = int(rng.integers(0, lr.shape[-2] - p + 1))
+        x = int(rng.integers(0, lr.shape[-1] - p + 1))
+        a = lr[:, y : y + p, x : x + p]
+        b = hr[:, y * s : (y + p) * s, x * s : (x + p) * s]
+        t = int(rng.integers(0, 8))
+        if t & 4:
+            a, b = a.flip(-1), b.flip(-1)
+        a, b = a.rot90(t & 3, (-2, -1)), b.rot90(t & 3, (-2, -1))
+        return a.contiguous(), b.contiguous()
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+def psnr_ssim(sr: Tensor, hr: Tensor, scale: int) -> tuple[float, float]:
+    """PSNR (dB) and SSIM on Y with ``scale`` pixels shaved at each border.
+
+    Both images are rounded to 8-bit levels first; SSIM is ``skimage.metrics``'s with a
+    Gaussian window (sigma 1.5) and population covariance (Wang et al. 2004).
+
+    Shape:
+        - sr, hr: ``(3, H, W)`` in ``[0, 1]``
+
+    >>> x = torch.rand(3, 32, 32)
+    >>> psnr_ssim(x, x, 2)
+    (inf, 1.0)
+    """
+    from skimage.metrics import structural_similarity
+
+    ys, yh = to_y(sr), to_y(hr)
+    if scale:
+        ys, yh = ys[scale:-scale, scale:-scale], yh[scale:-scale, scale:-scale]
+    mse = float(((ys - yh) ** 2).mean())
+    psnr = math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+    ssim = structural_similarity(
+        ys.numpy(),
+        yh.numpy(),
+        data_range=255.0,
+        gaussian_weights=True,
+        sigma=1.5,
+        use_sample_covariance=False,
+    )
+    return psnr, round(float(ssim), 6)
+
+
+def macs_per_megapixel(model: nn.Module, scale: int) -> float:
+    """Multiply-adds per output megapixel, counted by :func:`tconv.inspection.inspect_model`."""
+    from ..inspection import inspect_model
+
+    size = 64
+    report = inspect_model(model, (1, 3, size, size))
+    total = report.total_macs or 0
+    return total / (size * scale) ** 2 * 1e6
+
+
+def inference_ms_per_megapixel(model: nn.Module, lr: Tensor, repeat: int = 3) -> float:
+    """Median milliseconds per output megapixel of ``model(lr)`` (no autograd)."""
+    times = []
+    with torch.no_grad():
+        model(lr[..., :32, :32])
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            out = model(lr)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3 / (out.shape[-1] * out.shape[-2] / 1e6)
+
+
+# ---------------------------------------------------------------------------------------------
+# the task
+
+
+@register_task
+class SRTask(Task):
+    """Super-resolution: data + model + L1 loss + PSNR/SSIM/checkerboard metrics."""
+
+    name: ClassVar[str] = "sr"
+    Config: ClassVar[type] = SRConfig
+    QUICK: ClassVar[dict[str, Any]] = {
+        "epochs": 2,
+        "patches_per_epoch": 480,
+        "width": 24,
+        "eval_size": 192,
+    }
+    VARIANT_FIELD: ClassVar[str | None] = "upsampler"
+    VARIANTS: ClassVar[tuple[str, ...]] = UPSAMPLERS
+    DESCRIPTION: ClassVar[str] = (
+        "Super-resolution x2/x4 on scikit-image's bundled photos (split by image). Trains a "
+        "small network with the upsampler under test and measures PSNR/SSIM on Y of the full "
+        "held-out photos, the checkerboard score/spectrum of the trained model, parameters, "
+        "multiply-adds, training time and inference speed."
+    )
+    EXAMPLES: ClassVar[str] = """\
+examples:
+  tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
+  tconv train sr --upsampler all --quick --out runs/sr-compare     # the comparison, minutes
+  tconv train sr --scale 4 --upsampler transposed_k3 --epochs 5 --out runs/k3-x4
+  tconv train sr --out runs/sr-x2 --resume                          # continue an interrupted run
+
+Each run writes DIR/last.pt (every epoch), DIR/model.pt, DIR/metrics.json, DIR/report.md and
+DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md + .json + .png.
+"""
+
+    config: SRConfig
+
+    def setup(self) -> None:
+        c = self.config
+        if c.scale not in SCALES:
+            raise ValueError(f"scale={c.scale!r} is invalid: valid scales are {SCALES}")
+        if c.upsampler not in UPSAMPLERS:
+            raise ValueError(
+                f"upsampler={c.upsampler!r} is invalid: valid upsamplers are {UPSAMPLERS} "
+                "(or 'all')"
+            )
+        for name in ("patch", "batch_size", "patches_per_epoch", "width", "depth"):
+            if getattr(c, name) < 1:
+                raise ValueError(f"{name}={getattr(c, name)} is invalid: it must be >= 1")
+        if c.threads:
+            torch.set_num_threads(c.threads)
+        self.model = self.ctx.wrap(build_model(c.upsampler, c.scale, c.width, c.depth))
+        self.trainable = any(p.requires_grad for p in self.model.parameters())
+        if self.trainable:
+            self.models = {"model": self.model}
+            opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
+            self.optimizers = {"model": opt}
+            hr = [crop_to_multiple(load_photo(n), c.scale) for n in TRAIN_PHOTOS]
+            lr = [degrade(x, c.scale) for x in hr]
+            self.dataset = PatchDataset(hr, lr, c.scale, c.patch, c.patches_per_epoch, c.seed)
+            sampler = self.ctx.sampler(self.dataset, shuffle=False, seed=c.seed)
+            if sampler is not None:
+                self.samplers = [sampler]
+            self.loader = torch.utils.data.DataLoader(
+                self.dataset, batch_size=c.batch_size, sampler=sampler, drop_last=True
+            )
+        self.held_out: list[tuple[str, Tensor, Tensor]] = []
+        for n in HELD_OUT_PHOTOS:
+            truth = crop_to_multiple(load_photo(n), c.scale)
+            if c.eval_size:
+                h, w = truth.shape[-2:]
+                e = min(c.eval_size, h, w) // c.scale * c.scale
+                top, left = (h - e) // 2 // c.scale * c.scale, (w - e) // 2 // c.scale * c.scale
+                truth = truth[:, top : top + e, left : left + e]
+            self.held_out.append((n, truth, degrade(truth, c.scale)))
+
+    def train_batches(self, epoch: int) -> Any:
+        if not self.trainable:
+            return []
+        self.dataset.epoch = epoch
+        # cosine schedule per epoch: a function of the epoch alone, so --resume repeats it
+        c = self.config
+        for group in self.optimizers["model"].param_groups:
+            group["lr"] = c.lr * 0.5 * (1 + math.cos(math.pi * epoch / max(c.epochs, 1)))
+        return self.loader
+
+    def train_step(self, batch: Any) -> dict[str, float]:
+        lr, hr = (t.to(self.ctx.device) for t in batch)
+        opt = self.optimizers["model"]
+        opt.zero_grad(set_to_none=True)
+        loss = F.l1_loss(self.model(lr), hr)
+        loss.backward()
+        opt.step()
+        return {"l1": loss.item()}
+
+    def upscale(self, lr: Tensor) -> Tensor:
+        """The model's output for one LR image, clamped to [0, 1]."""
+        model = self.module("model") if self.trainable else self.model
+        with torch.no_grad():
+            return model(lr[None].to(self.ctx.device))[0].clamp(0, 1).cpu()
+
+    def evaluate(self) -> dict[str, float]:
+        s = self.config.scale
+        psnrs, ssims, base_p, base_s = [], [], [], []
+        for _, hr, lr in self.held_out:
+            p, q = psnr_ssim(self.upscale(lr), hr, s)
+            bp, bq = psnr_ssim(bicubic(lr[None], s)[0], hr, s)
+            psnrs.append(p)
+            ssims.append(q)
+            base_p.append(bp)
+            base_s.append(bq)
+        out = {
+            "psnr_y": statistics.fmean(psnrs),
+            "ssim_y": statistics.fmean(ssims),
+            "bicubic_psnr_y": statistics.fmean(base_p),
+            "bicubic_ssim_y": statistics.fmean(base_s),
+        }
+        out["psnr_gain_db"] = out["psnr_y"] - out["bicubic_psnr_y"]
+        out["ssim_gain"] = out["ssim_y"] - out["bicubic_ssim_y"]
+        for (name, _, _), p, q in zip(self.held_out, psnrs, ssims):
+            out[f"psnr_y/{name}"] = p
+            out[f"ssim_y/{name}"] = q
+        return out
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "source": "scikit-image bundled photos (skimage.data)",
+            "train": list(TRAIN_PHOTOS),
+            "held_out": list(HELD_OUT_PHOTOS),
+            "degradation": "crop to a multiple of scale, then torch interpolate bicubic "
+            "antialias=True by 1/scale, clamp [0, 1]",
+        }
+
+    def report(self, out_dir: Path, result: dict[str, Any]) -> None:
+        from ..artifacts import checkerboard_score, checkerboard_spectrum
+
+        c = self.config
+        model = self.module("model") if self.trainable else self.model
+        model.eval()
+        shape = (1, 3, 48, 48)
+        m = result["metrics"]
+        m["checkerboard_score"] = float(checkerboard_score(model, shape, stride=c.scale))
+        m["checkerboard_spectrum"] = float(checkerboard_spectrum(model, shape, stride=c.scale))
+        # the learned branch alone (without the bicubic skip, whose large smooth response
+        # dilutes the output's relative scores); the whole model where there is no skip
+        branch: Any = (lambda x: model.head(model.body(x))) if isinstance(model, SRNet) else model
+        m["checkerboard_score_branch"] = float(checkerboard_score(branch, shape, stride=c.scale))
+        m["checkerboard_spectrum_branch"] = float(
+            checkerboard_spectrum(branch, shape, stride=c.scale)
+        )
+        m["parameters"] = int(sum(p.numel() for p in model.parameters()))
+        m["macs_per_output_mp"] = float(macs_per_megapixel(model, c.scale))
+        m["train_seconds"] = float(result["train_seconds"])
+        lr = max((x for _, _, x in self.held_out), key=lambda t: t.numel())
+        m["inference_ms_per_output_mp"] = float(inference_ms_per_megapixel(model, lr[None]))
+        m["threads"] = torch.get_num_threads()
+        crops = {c.upsampler: [self.upscale(lr) for _, _, lr in self.held_out]}
+        figure = crop_figure(self.held_out, crops, c.scale, out_dir / "crops.png")
+        lines = [
+            f"# SR x{c.scale}: {c.upsampler}",
+            "",
+            f"Command: `{result.get('command', '')}`" if result.get("command") else "",
+            f"Config: `{json.dumps(result['config'])}`",
+            "",
+            metrics_table({c.upsampler: result}, c.scale),
+            "",
+            f"![crops]({figure.name})",
+            "",
+        ]
+        (out_dir / "report.md").write_text("\n".join(line for line in lines if line is not None))
+
+    @classmethod
+    def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+        any_result = next(iter(results.values()))
+        scale = int(any_result["config"]["scale"])
+        table = metrics_table(results, scale)
+        rows = {k: r["metrics"] for k, r in results.items()}
+        with open(out_dir / "comparison.json", "w") as f:
+            json.dump(rows, f, indent=1)
+        # one figure: the same crops for every upsampler
+        task = cls(
+            SRConfig(**{**any_result["config"], "upsampler": "bicubic"}),
+            _cpu_context(),
+        )
+        task.setup()
+        crops: dict[str, list[Tensor]] = {}
+        for name in results:
+            ckpt = torch.load(out_dir / name / "model.pt", weights_only=True)
+            cfg = ckpt["config"]
+            model = build_model(cfg["upsampler"], cfg["scale"], cfg["width"], cfg["depth"])
+            if "model" in ckpt["models"]:
+                model.load_state_dict(ckpt["models"]["model"])
+            model.eval()
+            with torch.no_grad():
+                crops[name] = [model(lr[None])[0].clamp(0, 1) for _, _, lr in task.held_out]
+        figure = crop_figure(task.held_out, crops, scale, out_dir / "comparison.png")
+        best = max(
+            (k for k in rows if k != "bicubic"), key=lambda k: rows[k]["psnr_y"], default=None
+        )
+        text = [
+            f"# SR x{scale}: upsampler comparison",
+            "",
+            f"Held-out photos: {', '.join(HELD_OUT_PHOTOS)}; training photos: "
+            f"{', '.join(TRAIN_PHOTOS)} (scikit-image).",
+            f"Best PSNR(Y): **{best}**." if best else "",
+            "",
+            table,
+            "",
+            f"![comparison]({figure.name})",
+            "",
+        ]
+        (out_dir / "comparison.md").write_text("\n".join(text))
+
+
+def _cpu_context() -> Any:
+    from .trainer import Context
+
+    return Context(torch.device("cpu"))
+
+
+def metrics_table(results: dict[str, dict[str, Any]], scale: int) -> str:
+    """A Markdown table of the SR metrics, one row per run."""
+    head = (
+        "| upsampler | PSNR Y (dB) | vs bicubic | SSIM Y | checkerboard score: output "
+        "(branch) | spectrum: output (branch) | params | GMAC/out MP | train s | ms/out MP |"
+    )
+    rows = [head, "|" + "---|" * 10]
+    nan = float("nan")
+    for name, r in results.items():
+        m = r["metrics"]
+        rows.append(
+            f"| {name} | {m['psnr_y']:.2f} | {m['psnr_gain_db']:+.2f} | {m['ssim_y']:.4f} "
+            f"| {m.get('checkerboard_score', nan):.2g} "
+            f"({m.get('checkerboard_score_branch', nan):.2g}) "
+            f"| {m.get('checkerboard_spectrum', nan):.2g} "
+            f"({m.get('checkerboard_spectrum_branch', nan):.2g}) "
+            f"| {m.get('parameters', 0):,} | {m.get('macs_per_output_mp', 0) / 1e9:.2f} "
+            f"| {m.get('train_seconds', 0):.0f} | {m.get('inference_ms_per_output_mp', 0):.0f} |"
+        )
+    return "\n".join(rows)
+
+
+def _crop_box(hr: Tensor, size: int) -> tuple[int, int]:
+    """Top-left of the ``size`` square with the most detail (largest gradient energy)."""
+    y = to_y(hr)
+    g = (y[1:, :-1] - y[:-1, :-1]).abs() + (y[:-1, 1:] - y[:-1, :-1]).abs()
+    size = min(size, g.shape[-1], g.shape[-2])
+    pooled = F.avg_pool2d(g[None, None].float(), size, stride=max(1, size // 4))[0, 0]
+    i = int(pooled.argmax())
+    r, c = divmod(i, pooled.shape[-1])
+    return r * max(1, size // 4), c * max(1, size // 4)
+
+
+def crop_figure(
+    held_out: list[tuple[str, Tensor, Tensor]],
+    outputs: dict[str, list[Tensor]],
+    scale: int,
+    path: Path,
+    crop: int = 96,
+) -> Path:
+    """Crops side by side per held-out photo: LR (nearest), bicubic, each output, truth.
+
+    Each crop is the ``crop`` (HR pixels) square of most detail; a zoomed inset of its centre
+    quarter (nearest, x2) sits in the lower right corner so checkerboards show.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = ["LR (nearest)", "bicubic", *[k for k in outputs if k != "bicubic"], "ground truth"]
+    fig, axes = plt.subplots(
+        len(held_out), len(cols), figsize=(1.9 * len(cols), 2.1 * len(held_out)), squeeze=False
+    )
+    for row, (name, hr, lr) in enumerate(held_out):
+        size = min(crop, hr.shape[-1], hr.shape[-2])
+        top, left = _crop_box(hr, size)
+        images = {
+            "LR (nearest)": F.interpolate(lr[None], scale_factor=scale, mode="nearest")[0],
+            "bicubic": bicubic(lr[None], scale)[0],
+            "ground truth": hr,
+        }
+        for k, v in outputs.items():
+            if k != "bicubic":
+                images[k] = v[row]
+        for col, label in enumerate(cols):
+            img = images[label][:, top : top + size, left : left + size].clamp(0, 1)
+            ax = axes[row][col]
+            ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
+            q = size // 4
+            inset = img[:, size // 2 - q // 2 : size // 2 + q // 2, size // 2 - q // 2 :]
+            inset = inset[:, :, :q]
+            sub = ax.inset_axes((0.55, 0.0, 0.45, 0.45))
+            sub.imshow(inset.permute(1, 2, 0).numpy(), interpolation="nearest")
+            sub.set_xticks([])
+            sub.set_yticks([])
+            for spine in sub.spines.values():
+                spine.set_edgecolor("yellow")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(label, fontsize=8)
+            if col == 0:
+                ax.set_ylabel(name, fontsize=8)
+    fig.suptitle(f"x{scale} on held-out photos (inset: centre, zoomed)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,601 @@
+"""One trainer for every task: a plain loop, DDP-ready through torchrun.
+
+The loop is PyTorch's examples/imagenet style: seed, build the task, then for each epoch set
+the sampler's epoch, run ``task.train_step`` on every batch (the task does its own forward,
+backward and optimizer steps, so a GAN with two models and two optimizers fits), average the
+step metrics across ranks, evaluate, and write a checkpoint. Rank 0 alone writes files.
+
+Scale-out is PyTorch's own: under ``torchrun`` (``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` in the
+environment) :func:`fit` calls ``init_process_group`` (gloo on CPU, nccl on CUDA), the task
+wraps its models with :meth:`Context.wrap` (``DistributedDataParallel``) and its loaders use
+:meth:`Context.sampler` (``DistributedSampler``); metrics are ``all_reduce``d.
+
+A checkpoint (``DIR/last.pt``, replaced atomically every epoch) is a plain dict of tensors,
+numbers, strings, lists and dicts, so ``torch.load(path, weights_only=True)`` reads it:
+
+    {"format": "tconv-checkpoint", "version": 1, "task": name, "epoch": n (epochs done),
+     "config": {...}, "models": {name: state_dict}, "optimizers": {name: state_dict},
+     "history": [per-epoch metrics], "metrics": last epoch's metrics, "rng": {...},
+     "provenance": {"command": ..., "seed": ..., "data": ...}}
+
+At the end :func:`fit` writes ``DIR/model.pt`` (the same without optimizers and RNG state:
+the weights to ship), ``DIR/metrics.json`` and lets the task write ``DIR/report.md`` and its
+figures.
+
+Example:
+    >>> from tconv.train import trainer
+    >>> trainer.Context.from_env().world_size
+    1
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "Context",
+    "Task",
+    "config_from_dict",
+    "fit",
+    "load_checkpoint",
+    "save_atomic",
+]
+
+CHECKPOINT_FORMAT = "tconv-checkpoint"
+CHECKPOINT_VERSION = 1
+LAST = "last.pt"
+MODEL = "model.pt"
+
+
+# ---------------------------------------------------------------------------------------------
+# the distributed context
+
+
+@dataclasses.dataclass
+class Context:
+    """Where a task runs: device, rank and world size; the only place that knows about DDP.
+
+    Args:
+        device: the torch device of this process.
+        rank: this process's rank (torchrun's ``RANK``; 0 alone).
+        world_size: the number of processes (``WORLD_SIZE``; 1 alone).
+        local_rank: the rank on this machine (``LOCAL_RANK``; picks the CUDA device).
+        distributed: whether a process group is in use.
+
+    Example:
+        >>> ctx = Context(torch.device("cpu"))
+        >>> ctx.is_main, ctx.mean({"loss": 0.5}), ctx.sampler(range(4)) is None
+        (True, {'loss': 0.5}, True)
+    """
+
+    device: torch.device
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    distributed: bool = False
+
+    @classmethod
+    def from_env(cls, device: str | None = None) -> Context:
+        """Read torchrun's ``RANK``/``WORLD_SIZE``/``LOCAL_RANK``; no process group is started.
+
+        >>> Context.from_env("cpu").device
+        device(type='cpu')
+        """
+        rank = int(os.environ.get("RANK", "0"))
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        if device is None:
+            device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+        dev = torch.device(device)
+        if dev.type == "cuda" and dev.index is None:
+            dev = torch.device("cuda", local)
+        return cls(dev, rank, world, local, world > 1)
+
+    @property
+    def is_main(self) -> bool:
+        """True on rank 0, the rank that writes files and prints."""
+        return self.rank == 0
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        """Move ``module`` to the device; wrap it in DistributedDataParallel when distributed.
+
+        A module without trainable parameters is only moved.
+        """
+        module = module.to(self.device)
+        if not self.distributed or not any(p.requires_grad for p in module.parameters()):
+            return module
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return nn.parallel.DistributedDataParallel(module, device_ids=ids)
+
+    def sampler(
+        self, dataset: Any, shuffle: bool = True, seed: int = 0
+    ) -> torch.utils.data.Sampler[int] | None:
+        """A DistributedSampler when distributed (the trainer calls ``set_epoch``); else None."""
+        if not self.distributed:
+            return None
+        return torch.utils.data.DistributedSampler(
+            dataset, num_replicas=self.world_size, rank=self.rank, shuffle=shuffle, seed=seed
+        )
+
+    def mean(self, values: dict[str, float]) -> dict[str, float]:
+        """Average each value over the ranks (all_reduce SUM / world size); identity alone."""
+        if not self.distributed or not values:
+            return dict(values)
+        keys = sorted(values)
+        t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64)
+        t = t.to(self.device)
+        torch.distributed.all_reduce(t)
+        return {k: float(v) / self.world_size for k, v in zip(keys, t.tolist())}
+
+    def barrier(self) -> None:
+        """Wait for every rank (nothing to do alone)."""
+        if self.distributed:
+            if self.device.type == "cuda":
+                torch.distributed.barrier(device_ids=[self.device.index or 0])
+            else:
+                torch.distributed.barrier()
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a DistributedDataParallel wrapper (the module itself otherwise)."""
+    return module.module if isinstance(module, nn.parallel.DistributedDataParallel) else module
+
+
+# ---------------------------------------------------------------------------------------------
+# the task interface
+
+
+class Task(abc.ABC):
+    """A task is data + model + loss + metrics; the trainer does the rest.
+
+    Subclasses set ``name`` and ``Config`` (a dataclass whose fields, all with defaults and of
+    type int, float, str or bool, become the ``tconv train NAME`` flags; a field's
+    ``metadata["help"]`` is its help text), and implement :meth:`setup`, :meth:`train_batches`,
+    :meth:`train_step`, :meth:`evaluate` and optionally :meth:`report`. ``setup`` must fill
+    ``self.models`` and ``self.optimizers`` (dicts by name: the checkpoint stores their
+    state_dicts) and wrap trainable models with ``self.ctx.wrap``.
+
+    Args:
+        config: an instance of ``Config``.
+        ctx: the :class:`Context` to run in (device, rank; DDP wrapping and samplers).
+
+    Class attributes:
+        name: the registry name (``tconv train NAME``).
+        Config: the config dataclass; its ``epochs`` and ``seed`` fields are required.
+        QUICK: field overrides for ``--quick`` (a few minutes on 2 cores).
+        VARIANTS: when the config has a field named by ``VARIANT_FIELD`` whose value is
+            ``"all"``, :func:`tconv.train.run` trains each value of VARIANTS into its own
+            sub-folder and calls :meth:`compare`.
+
+    Example:
+        >>> from tconv.train import get_task
+        >>> task = get_task("sr")(get_task("sr").Config(), Context(torch.device("cpu")))
+        >>> task.name, task.models
+        ('sr', {})
+    """
+
+    name: ClassVar[str] = ""
+    Config: ClassVar[type] = object
+    QUICK: ClassVar[dict[str, Any]] = {}
+    VARIANT_FIELD: ClassVar[str | None] = None
+    VARIANTS: ClassVar[tuple[str, ...]] = ()
+    DESCRIPTION: ClassVar[str] = ""
+    EXAMPLES: ClassVar[str] = ""
+
+    def __init__(self, config: Any, ctx: Context) -> None:
+        self.config = config
+        self.ctx = ctx
+        self.models: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.samplers: list[Any] = []
+
+    @abc.abstractmethod
+    def setup(self) -> None:
+        """Build data, models (wrapped with ``self.ctx.wrap``) and optimizers."""
+
+    @abc.abstractmethod
+    def train_batches(self, epoch: int) -> Iterable[Any]:
+        """The batches of one epoch (a DataLoader; its DistributedSampler in ``self.samplers``)."""
+
+    @abc.abstractmethod
+    def train_step(self, batch: Any) -> dict[str, float]:
+        """Forward, loss, backward and optimizer step(s) on one batch; return scalar metrics."""
+
+    @abc.abstractmethod
+    def evaluate(self) -> dict[str, float]:
+        """Held-out metrics after an epoch (every rank calls it; rank 0's values are kept)."""
+
+    def report(self, out_dir: Path, result: dict[str, Any]) -> None:  # noqa: B027
+        """Write ``report.md`` and figures into ``out_dir`` (rank 0 only). Default: nothing."""
+
+    def provenance(self) -> dict[str, Any]:
+        """What the checkpoint records about the data (names of the images used, etc.)."""
+        return {}
+
+    @classmethod  # noqa: B027 (optional hook: a task without variants needs none)
+    def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+        """Write the comparison of the VARIANTS runs (``results[variant]`` is each result)."""
+
+    def module(self, name: str) -> nn.Module:
+        """``self.models[name]`` without its DistributedDataParallel wrapper."""
+        return unwrap(self.models[name])
+
+
+# ---------------------------------------------------------------------------------------------
+# configs
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A config dataclass as a plain dict."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """Build the ``cls`` dataclass from ``values``, naming an unknown field in a ValueError.
+
+    Args:
+        cls: a dataclass type (a task's ``Config``).
+        values: field values by name.
+
+    Returns:
+        ``cls(**values)``.
+
+    Raises:
+        ValueError: ``values`` names a field ``cls`` does not have.
+
+    Example:
+        >>> @dataclasses.dataclass
+        ... class C:
+        ...     epochs: int = 1
+        >>> config_from_dict(C, {"epochs": 3})
+        C(epochs=3)
+    """
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ValueError(f"unknown config fields {unknown}: valid fields are {sorted(names)}")
+    return cls(**values)
+
+
+# ---------------------------------------------------------------------------------------------
+# checkpoints
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file gets the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike[str], task: str | None = None) -> dict[str, Any]:
+    """Load a tconv checkpoint with ``weights_only=True``; check its format (and task).
+
+    Args:
+        path: a ``last.pt``/``model.pt`` written by :func:`fit`.
+        task: the task it must be of (``None``: any).
+
+    Returns:
+        The checkpoint dict (see the module docstring).
+
+    Raises:
+        OSError: the file is missing or unreadable.
+        ValueError: not a tconv checkpoint (corrupt, a pickle of other objects, another
+            format), or a checkpoint of another task.
+
+    Example:
+        >>> from tconv.upscale import shipped_checkpoint
+        >>> load_checkpoint(shipped_checkpoint(2), task="sr")["config"]["scale"]
+        2
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as err:  # UnpicklingError, RuntimeError (zip), EOFError ...
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(
+            f"checkpoint {str(p)!r} cannot be read as plain weights (weights_only=True): "
+            f"{first[:200]}"
+        ) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(
+            f"checkpoint {str(p)!r} is not a tconv checkpoint (no format={CHECKPOINT_FORMAT!r} "
+            "entry); make one with 'tconv train'"
+        )
+    if task is not None and ckpt.get("task") != task:
+        raise ValueError(f"checkpoint {str(p)!r} is of task {ckpt.get('task')!r}, not {task!r}")
+    return ckpt
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state: Any = np.random.get_state()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": [
+            str(np_state[0]),
+            torch.from_numpy(np.asarray(np_state[1], dtype=np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
+        "python": _to_lists(random.getstate()),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _to_lists(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_to_lists(v) for v in value]
+    return value
+
+
+def _to_tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_to_tuples(v) for v in value)
+    return value
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    random.setstate(_to_tuples(state["python"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+# ---------------------------------------------------------------------------------------------
+# the loop
+
+
+def _progress(total: int, desc: str, disable: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, disable=disable, leave=False)
+
+
+def _init_distributed(ctx: Context) -> bool:
+    """Start the process group under torchrun; return whether this call started it."""
+    if not ctx.distributed or torch.distributed.is_initialized():
+        return False
+    backend = "nccl" if ctx.device.type == "cuda" else "gloo"
+    if ctx.device.type == "cuda":
+        torch.cuda.set_device(ctx.device)
+    torch.distributed.init_process_group(backend=backend)
+    return True
+
+
+def fit(
+    task_cls: type[Task],
+    config: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    device: str | None = None,
+    command: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train ``task_cls`` with ``config``; checkpoint every epoch into ``out_dir``.
+
+    Args:
+        task_cls: a :class:`Task` subclass.
+        config: an instance of ``task_cls.Config`` (with ``epochs`` and ``seed``).
+        out_dir: the run's folder (created); it holds ``last.pt``, ``model.pt``,
+            ``metrics.json``, ``report.md`` and figures.
+        resume: continue from ``out_dir/last.pt`` (its config is used; ``config.epochs`` may
+            raise the number of epochs).
+        device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
+        command: the command line recorded in the checkpoint (default ``sys.argv``).
+        progress: show a tqdm bar on stderr (rank 0).
+
+    Returns:
+        ``{"task", "config", "epochs", "metrics", "history", "train_seconds", "out_dir"}``.
+
+    Raises:
+        ValueError: ``resume`` without a checkpoint of this task in ``out_dir``.
+
+    Example:
+        >>> import tempfile
+        >>> from tconv.train import get_task, make_config
+        >>> cfg = make_config("sr", width=2, depth=1, patch=4, batch_size=2,
+        ...                   patches_per_epoch=2, eval_size=32, epochs=1)
+        >>> with tempfile.TemporaryDirectory() as out:
+        ...     result = fit(get_task("sr"), cfg, out, progress=False)
+        ...     sorted(p.name for p in Path(out).iterdir())
+        ['crops.png', 'last.pt', 'metrics.json', 'model.pt', 'report.md']
+    """
+    out = Path(out_dir)
+    ctx = Context.from_env(device)
+    started = _init_distributed(ctx)
+    try:
+        return _fit(task_cls, config, out, ctx, resume, command, progress)
+    finally:
+        if started:
+            torch.distributed.destroy_process_group()
+
+
+def _fit(
+    task_cls: type[Task],
+    config: Any,
+    out: Path,
+    ctx: Context,
+    resume: bool,
+    command: str | None,
+    progress: bool,
+) -> dict[str, Any]:
+    ckpt: dict[str, Any] | None = None
+    if resume:
+        path = out / LAST
+        if not path.is_file():
+            raise ValueError(f"--resume: no checkpoint {str(path)!r} to resume from")
+        ckpt = load_checkpoint(path, task_cls.name)
+        saved = dict(ckpt["config"])
+        saved["epochs"] = max(int(saved["epochs"]), int(config.epochs))
+        config = config_from_dict(task_cls.Config, saved)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    ctx.barrier()
+    # a different stream per rank, reproducible from the seed
+    seed_everything(int(config.seed) + ctx.rank)
+    task = task_cls(config, ctx)
+    task.setup()
+    start_epoch, history, train_seconds = 0, [], 0.0
+    if ckpt is not None:
+        for name, state in ckpt["models"].items():
+            task.module(name).load_state_dict(state)
+        for name, state in ckpt["optimizers"].items():
+            task.optimizers[name].load_state_dict(state)
+        start_epoch = int(ckpt["epoch"])
+        history = list(ckpt["history"])
+        train_seconds = float(ckpt.get("train_seconds", 0.0))
+        if ctx.rank < len(ckpt.get("rng_per_rank", [])):
+            _set_rng_state(ckpt["rng_per_rank"][ctx.rank])
+    provenance = {
+        "command": command if command is not None else " ".join(["tconv", *sys.argv[1:]]),
+        "seed": int(config.seed),
+        "world_size": ctx.world_size,
+        "data": task.provenance(),
+    }
+    metrics: dict[str, float] = history[-1] if history else {}
+    for epoch in range(start_epoch, int(config.epochs)):
+        for sampler in task.samplers:
+            sampler.set_epoch(epoch)
+        for model in task.models.values():
+            model.train()
+        t0 = time.perf_counter()
+        sums: dict[str, float] = {}
+        count = 0
+        batches = task.train_batches(epoch)
+        total = len(batches) if hasattr(batches, "__len__") else 0  # type: ignore[arg-type]
+        desc = f"{task_cls.name} epoch {epoch + 1}/{config.epochs}"
+        with _progress(total, desc, not (progress and ctx.is_main)) as bar:
+            for batch in batches:
+                step = task.train_step(batch)
+                for k, v in step.items():
+                    sums[k] = sums.get(k, 0.0) + float(v)
+                count += 1
+                bar.update(1)
+                if step:
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in step.items()}, refresh=False)
+        train_seconds += time.perf_counter() - t0
+        train_metrics = ctx.mean({f"train_{k}": v / max(count, 1) for k, v in sums.items()})
+        for model in task.models.values():
+            model.eval()
+        with torch.no_grad():
+            held_out = task.evaluate()
+        metrics = {"epoch": epoch + 1, **train_metrics, **held_out}
+        history.append(metrics)
+        if ctx.is_main:
+            shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+            print(f"{desc}: {shown}", file=sys.stderr)
+        rng = _gather_rng(ctx)
+        if ctx.is_main:
+            save_atomic(
+                _checkpoint(task, config, epoch + 1, history, provenance, train_seconds, rng),
+                out / LAST,
+            )
+        ctx.barrier()
+    result: dict[str, Any] = {
+        "task": task_cls.name,
+        "config": config_to_dict(config),
+        "epochs": int(config.epochs),
+        "metrics": metrics,
+        "history": history,
+        "train_seconds": train_seconds,
+        "world_size": ctx.world_size,
+        "out_dir": str(out),
+        "command": provenance["command"],
+    }
+    if ctx.is_main:
+        final = _checkpoint(task, config, int(config.epochs), history, provenance, train_seconds)
+        del final["optimizers"]
+        save_atomic(final, out / MODEL)
+        task.report(out, result)
+        with open(out / "metrics.json", "w") as f:
+            json.dump(_jsonable(result), f, indent=1)
+    ctx.barrier()
+    return result
+
+
+def _gather_rng(ctx: Context) -> list[dict[str, Any]]:
+    state = _rng_state()
+    if not ctx.distributed:
+        return [state]
+    states: list[Any] = [None] * ctx.world_size
+    torch.distributed.all_gather_object(states, state)
+    return states
+
+
+def _checkpoint(
+    task: Task,
+    config: Any,
+    epoch: int,
+    history: list[dict[str, Any]],
+    provenance: dict[str, Any],
+    train_seconds: float,
+    rng: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    ckpt: dict[str, Any] = {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "task": task.name,
+        "epoch": epoch,
+        "config": config_to_dict(config),
+        "models": {k: task.module(k).state_dict() for k in task.models},
+        "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
+        "history": history,
+        "metrics": history[-1] if history else {},
+        "train_seconds": train_seconds,
+        "provenance": provenance,
+    }
+    if rng is not None:
+        ckpt["rng_per_rank"] = rng
+    return ckpt
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value

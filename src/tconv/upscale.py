@@ -1,0 +1,464 @@
+"""Upscale real images with a trained SR model: any size (tiled), grey/RGB/RGBA, 8/16-bit.
+
+- :func:`upscale` -- an array or tensor in, the same kind out, ``scale`` times larger.
+- :func:`load_sr_model` -- a model from a ``tconv train sr`` checkpoint, or the shipped one
+  (``tconv/weights/sr_x2.pt``, ``sr_x4.pt``: package data, trained by ``tconv train sr``; the
+  command, seed and data are recorded inside), always with ``torch.load(weights_only=True)``.
+- :func:`read_image` / :func:`write_image` -- Pillow I/O (PNG, JPEG, TIFF, WebP); writing goes
+  to a temporary file in the target folder and is renamed into place, so a failure leaves no
+  partial file.
+
+Colour: RGB goes through the model; a grey image is run as RGB (three equal channels) and the
+channels' mean is kept; alpha is upscaled by bicubic interpolation. Large images are processed
+in overlapping tiles (``tile`` input pixels, ``overlap`` pixels of context per side, more than
+the model's receptive field), so memory stays bounded and the result equals the untiled one
+up to float rounding.
+
+Example:
+    >>> import numpy as np
+    >>> img = np.zeros((10, 12, 3), dtype=np.uint8)
+    >>> out = upscale(img, 2)
+    >>> out.shape, out.dtype
+    ((20, 24, 3), dtype('uint8'))
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import tempfile
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "SHIPPED_SCALES",
+    "load_sr_model",
+    "read_image",
+    "shipped_checkpoint",
+    "upscale",
+    "write_image",
+]
+
+#: Scales with a shipped model (package data ``tconv/weights/sr_x{scale}.pt``).
+SHIPPED_SCALES: tuple[int, ...] = (2, 4)
+#: File suffixes read and written (via Pillow).
+IMAGE_SUFFIXES: dict[str, str] = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".webp": "WEBP",
+}
+
+
+def _pil() -> Any:
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow is in the 'image' and 'train' extras
+        raise ImportError(
+            "reading and writing images needs Pillow: pip install 'tconv[image]'"
+        ) from None
+    return Image
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+def shipped_checkpoint(scale: int) -> Path:
+    """Path of the shipped checkpoint for ``scale``.
+
+    Args:
+        scale: 2 or 4.
+
+    Returns:
+        The path of ``tconv/weights/sr_x{scale}.pt`` (package data).
+
+    Raises:
+        ValueError: no model is shipped for ``scale``.
+
+    >>> shipped_checkpoint(2).name
+    'sr_x2.pt'
+    """
+    if scale not in SHIPPED_SCALES:
+        raise ValueError(
+            f"scale={scale!r} has no shipped model: shipped scales are {SHIPPED_SCALES} "
+            "(pass --checkpoint with a model trained by 'tconv train sr --scale N')"
+        )
+    return Path(str(resources.files("tconv") / "weights" / f"sr_x{scale}.pt"))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_model(path: str, mtime: float) -> tuple[nn.Module, int, dict[str, Any]]:
+    from .train.sr import build_model
+    from .train.trainer import load_checkpoint
+
+    ckpt = load_checkpoint(path, task="sr")
+    cfg = ckpt.get("config", {})
+    try:
+        model = build_model(cfg["upsampler"], int(cfg["scale"]), cfg["width"], cfg["depth"])
+        if "model" in ckpt["models"]:
+            model.load_state_dict(ckpt["models"]["model"])
+    except (KeyError, RuntimeError, TypeError) as err:
+        first = str(err).strip().splitlines()[0][:200]
+        raise ValueError(f"checkpoint {path!r} does not hold an SR model: {first}") from None
+    model.eval()
+    return model, int(cfg["scale"]), ckpt
+
+
+def load_sr_model(
+    scale: int | None = 2, checkpoint: str | os.PathLike[str] | None = None
+) -> tuple[nn.Module, int, dict[str, Any]]:
+    """The SR model of ``checkpoint`` (default: the shipped one for ``scale``).
+
+    Args:
+        scale: the wanted scale; ``None`` accepts the checkpoint's.
+        checkpoint: a ``model.pt``/``last.pt`` of ``tconv train sr``.
+
+    Returns:
+        ``(model, scale, checkpoint dict)``; the model is in eval mode.
+
+    Raises:
+        OSError: the checkpoint file is missing.
+        ValueError: no shipped model for ``scale``; not a tconv checkpoint, corrupt, not plain
+            weights, of another task, or of another scale.
+
+    >>> model, s, ckpt = load_sr_model(2)
+    >>> s, ckpt["task"], ckpt["provenance"]["command"].startswith("tconv train sr")
+    (2, 'sr', True)
+    """
+    if scale is not None and (not isinstance(scale, int) or isinstance(scale, bool)):
+        raise TypeError(f"scale={scale!r} is invalid: it must be an int")
+    if checkpoint is None:
+        if scale is None:
+            raise ValueError("pass a scale or a checkpoint")
+        path = shipped_checkpoint(scale)
+    else:
+        path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
+    model, found, ckpt = _cached_model(str(path), path.stat().st_mtime)
+    if scale is not None and found != scale:
+        raise ValueError(
+            f"checkpoint {str(path)!r} is a x{found} model, not x{scale}: pass --scale {found} "
+            "or a checkpoint trained with --scale " + str(scale)
+        )
+    return model, found, ckpt
+
+
+# ---------------------------------------------------------------------------------------------
+# the array interface
+
+
+def _tiles(size: int, tile: int) -> list[tuple[int, int]]:
+    return [(a, min(a + tile, size)) for a in range(0, size, tile)]
+
+
+def _run_tiled(
+    model: nn.Module, x: Tensor, scale: int, tile: int, overlap: int, progress: bool
+) -> Iterator[tuple[tuple[int, int, int, int], Tensor]]:
+    """Yield ``((y0, y1, x0, x1) in output pixels, output tile)`` for a ``(1, 3, H, W)`` input."""
+    h, w = x.shape[-2:]
+    boxes = [(r, c) for r in _tiles(h, tile) for c in _tiles(w, tile)]
+    bar: Any = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(boxes), desc="tiles", unit="tile", leave=False)
+    try:
+        for (r0, r1), (c0, c1) in boxes:
+            a0, a1 = max(r0 - overlap, 0), min(r1 + overlap, h)
+            b0, b1 = max(c0 - overlap, 0), min(c1 + overlap, w)
+            with torch.no_grad():
+                y = model(x[..., a0:a1, b0:b1])
+            y = y[
+                ...,
+                (r0 - a0) * scale : (r1 - a0) * scale,
+                (c0 - b0) * scale : (c1 - b0) * scale,
+            ]
+            yield (r0 * scale, r1 * scale, c0 * scale, c1 * scale), y
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _to_float(arr: np.ndarray) -> tuple[np.ndarray, float]:
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0, 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 65535.0, 65535.0
+    if arr.dtype == bool:
+        return arr.astype(np.float32), 0.0
+    if np.issubdtype(arr.dtype, np.floating):
+        return arr.astype(np.float32), 1.0
+    raise TypeError(
+        f"image dtype {arr.dtype} is not supported: use uint8, uint16 or float in [0, 1]"
+    )
+
+
+def upscale(
+    image: Any,
+    scale: int = 2,
+    *,
+    checkpoint: str | os.PathLike[str] | None = None,
+    model: nn.Module | None = None,
+    tile: int = 256,
+    overlap: int = 16,
+    progress: bool = False,
+) -> Any:
+    """Upscale ``image`` by ``scale`` with the shipped (or a given) SR model.
+
+    Args:
+        image: a NumPy array ``(H, W)`` (grey), ``(H, W, C)`` with C in 1, 2 (grey + alpha),
+            3 (RGB) or 4 (RGBA), of dtype uint8, uint16 or float (in [0, 1]); or a float
+            tensor ``(C, H, W)`` / ``(N, C, H, W)`` with C in 1, 3, 4 and values in [0, 1].
+        scale: 2 or 4 (the shipped models), or the scale of ``checkpoint``/``model``.
+        checkpoint: a ``tconv train sr`` checkpoint to use instead of the shipped model.
+        model: a module mapping ``(1, 3, h, w)`` to ``(1, 3, h * scale, w * scale)``.
+        tile: input tile size in pixels (memory is bounded by it); ``0`` = one tile.
+        overlap: context pixels on each side of a tile.
+        progress: a progress bar over the tiles (stderr).
+
+    Returns:
+        The same kind and dtype as ``image`` (integers rounded and clipped), ``scale`` times
+        larger in each spatial dimension.
+
+    Shape:
+        - array: ``(H, W)`` or ``(H, W, C)`` -> ``(H * scale, W * scale[, C])``
+        - tensor: ``([N,] C, H, W)`` -> ``([N,] C, H * scale, W * scale)``
+
+    Raises:
+        TypeError: an unsupported type or dtype.
+        tconv.ShapeError: an unsupported number of channels or dimensions, or an empty image.
+        ValueError: a scale without a model, a bad tile size, or a bad checkpoint.
+
+    Example:
+        >>> import torch
+        >>> upscale(torch.rand(1, 3, 8, 9), 4).shape
+        torch.Size([1, 3, 32, 36])
+    """
+    from .shapes import ShapeError
+
+    if not isinstance(tile, int) or tile < 0:
+        raise ValueError(f"tile={tile!r} is invalid: it must be an int >= 0 (0 = no tiling)")
+    if not isinstance(overlap, int) or overlap < 0:
+        raise ValueError(f"overlap={overlap!r} is invalid: it must be an int >= 0")
+    if model is None:
+        model, scale, _ = load_sr_model(scale, checkpoint)
+    if isinstance(image, Tensor):
+        if image.dim() not in (3, 4) or image.shape[-3] not in (1, 3, 4):
+            raise ShapeError(
+                f"image tensor of shape {tuple(image.shape)} is invalid: expected (C, H, W) or "
+                "(N, C, H, W) with C in 1, 3 or 4"
+            )
+        if not image.is_floating_point():
+            raise TypeError(f"image tensor dtype {image.dtype} is invalid: use a float tensor")
+        batch = image if image.dim() == 4 else image[None]
+        arrays = [b.permute(1, 2, 0).detach().cpu().float().numpy() for b in batch]
+        outs = [_upscale_array(a, model, scale, tile, overlap, progress) for a in arrays]
+        out = torch.from_numpy(np.stack(outs)).permute(0, 3, 1, 2).to(image.dtype)
+        return out if image.dim() == 4 else out[0]
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"image of type {type(image).__name__} is invalid: pass a NumPy array or a tensor"
+        )
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 2, 3, 4)):
+        raise ShapeError(
+            f"image of shape {image.shape} is invalid: expected (H, W) or (H, W, C) with C in "
+            "1, 2, 3 or 4"
+        )
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ShapeError(f"image of shape {image.shape} is invalid: it is empty")
+    squeeze = image.ndim == 2
+    arr = image[..., None] if squeeze else image
+    data, top = _to_float(arr)
+    result: np.ndarray = _upscale_array(data, model, scale, tile, overlap, progress)
+    if top and image.dtype != bool and not np.issubdtype(image.dtype, np.floating):
+        result = np.clip(np.rint(result * top), 0, top).astype(image.dtype)
+    elif image.dtype == bool:
+        result = result >= 0.5
+    return result[..., 0] if squeeze else result
+
+
+def _upscale_array(
+    data: np.ndarray, model: nn.Module, scale: int, tile: int, overlap: int, progress: bool
+) -> np.ndarray:
+    """``(H, W, C)`` float32 in [0, 1] -> ``(H * s, W * s, C)`` float32 in [0, 1]."""
+    h, w, c = data.shape
+    colour = data[..., :3] if c >= 3 else np.repeat(data[..., :1], 3, axis=2)
+    x = torch.from_numpy(np.ascontiguousarray(colour.transpose(2, 0, 1)))[None]
+    out = np.empty((h * scale, w * scale, c), dtype=np.float32)
+    size = tile if tile else max(h, w)
+    for (y0, y1, x0, x1), y in _run_tiled(model, x, scale, size, overlap, progress):
+        piece = y[0].clamp(0, 1).permute(1, 2, 0).numpy()
+        if c >= 3:
+            out[y0:y1, x0:x1, :3] = piece
+        else:
+            out[y0:y1, x0:x1, 0] = piece.mean(axis=2)
+    if c in (2, 4):  # alpha by bicubic interpolation
+        alpha = torch.from_numpy(np.ascontiguousarray(data[..., c - 1]))[None, None]
+        a = F.interpolate(alpha, scale_factor=scale, mode="bicubic", align_corners=False)
+        out[..., c - 1] = a[0, 0].clamp(0, 1).numpy()
+    return out
+
+
+def bicubic_array(image: np.ndarray, scale: int) -> np.ndarray:
+    """Bicubic upscaling of an image array (the ``--compare`` baseline), dtype kept.
+
+    >>> bicubic_array(np.zeros((4, 5), np.uint8), 2).shape
+    (8, 10)
+    """
+    squeeze = image.ndim == 2
+    arr = image[..., None] if squeeze else image
+    data, top = _to_float(arr)
+    x = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)))[None]
+    y = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+    out = y[0].clamp(0, 1).permute(1, 2, 0).numpy()
+    if top and not np.issubdtype(image.dtype, np.floating):
+        out = np.clip(np.rint(out * top), 0, top).astype(image.dtype)
+    return out[..., 0] if squeeze else out
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file with Pillow into ``(H, W)`` or ``(H, W, C)`` uint8/uint16.
+
+    Palette and other modes are converted to RGB/RGBA (L/LA for grey ones); 16-bit greyscale
+    stays uint16.
+
+    Args:
+        path: a PNG, JPEG, TIFF, WebP (or any other Pillow-readable) file.
+
+    Returns:
+        The pixels: ``(H, W)`` grey, ``(H, W, 2)`` grey + alpha, ``(H, W, 3)`` RGB or
+        ``(H, W, 4)`` RGBA.
+
+    Raises:
+        OSError: missing or unreadable file.
+        ValueError: not an image Pillow can decode (corrupt or unsupported).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     write_image(np.zeros((3, 4, 3), np.uint8), Path(folder) / "a.png")
+        ...     read_image(Path(folder) / "a.png").shape
+        (3, 4, 3)
+    """
+    Image = _pil()
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"image {str(p)!r} does not exist")
+    if p.is_dir():
+        raise IsADirectoryError(f"image {str(p)!r} is a folder")
+    try:
+        with Image.open(p) as im:
+            im.load()
+            mode = im.mode
+            if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+                return np.asarray(im).astype(np.uint16)
+            if mode == "I":
+                return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+            if mode == "F":
+                return np.clip(np.asarray(im), 0, 1).astype(np.float32)
+            if mode in ("1", "L"):
+                return np.asarray(im.convert("L"))
+            if mode in ("LA", "La"):
+                return np.asarray(im.convert("LA"))
+            if mode in ("RGBA", "RGBa") or (mode == "P" and "transparency" in im.info):
+                return np.asarray(im.convert("RGBA"))
+            return np.asarray(im.convert("RGB"))
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError) as err:
+        raise ValueError(f"image {str(p)!r} cannot be read: {err}") from None
+    except (SyntaxError, ValueError, OSError) as err:  # truncated/corrupt data
+        if isinstance(err, (FileNotFoundError, PermissionError)):
+            raise
+        raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
+
+
+def image_format(path: str | os.PathLike[str]) -> str:
+    """Pillow's format name for ``path``'s suffix.
+
+    Raises:
+        ValueError: an unsupported suffix.
+
+    >>> image_format("a/b.JPG")
+    'JPEG'
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise ValueError(
+            f"{str(path)!r}: unsupported image type {suffix or '(no suffix)'!r}: supported "
+            f"are {', '.join(sorted(IMAGE_SUFFIXES))}"
+        )
+    return IMAGE_SUFFIXES[suffix]
+
+
+def write_image(array: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """Write ``array`` to ``path`` (format from the suffix) via a temporary file + rename.
+
+    uint16 greyscale is written as 16-bit where the format has it (PNG, TIFF); uint16 colour
+    is reduced to 8 bits (Pillow has no 16-bit RGB). Formats without alpha (JPEG) drop it.
+
+    Args:
+        array: ``(H, W)`` or ``(H, W, C)`` with C in 1 to 4; uint8, uint16, bool or float in
+            [0, 1].
+        path: the file to write; its suffix picks the format.
+
+    Raises:
+        ValueError: an unsupported suffix.
+        OSError: the folder is missing or not writable.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     write_image(np.full((2, 2), 65535, np.uint16), Path(folder) / "g.png")
+        ...     int(read_image(Path(folder) / "g.png").max())
+        65535
+    """
+    Image = _pil()
+    p = Path(path)
+    fmt = image_format(p)
+    arr = array
+    if arr.dtype == bool:
+        arr = arr.astype(np.uint8) * 255
+    if np.issubdtype(arr.dtype, np.floating):
+        arr = np.clip(np.rint(arr * 255), 0, 255).astype(np.uint8)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.dtype == np.uint16 and (arr.ndim == 3 or fmt not in ("PNG", "TIFF")):
+        arr = (arr >> 8).astype(np.uint8)
+    if arr.ndim == 3 and arr.shape[2] in (2, 4) and fmt == "JPEG":
+        arr = arr[..., :-1] if arr.shape[2] == 4 else arr[..., 0]
+    im = Image.fromarray(np.ascontiguousarray(arr))
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"output folder {str(folder)!r} is not writable")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            im.save(f, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

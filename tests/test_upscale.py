@@ -1,0 +1,238 @@
+"""tconv.upscale and `tconv upscale`: shipped models, tiling, image kinds, bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import tconv
+from tconv.cli import main
+from tconv.train.data import load_photo
+from tconv.upscale import (
+    SHIPPED_SCALES,
+    bicubic_array,
+    load_sr_model,
+    read_image,
+    shipped_checkpoint,
+    upscale,
+    write_image,
+)
+
+Image = pytest.importorskip("PIL.Image")
+
+
+def _photo(h: int = 48, w: int = 40) -> np.ndarray:
+    """A crop of a held-out photo as uint8 (H, W, 3)."""
+    x = load_photo("chelsea")[:, 100 : 100 + h, 200 : 200 + w]
+    return (x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+
+
+def _files(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("scale", SHIPPED_SCALES)
+def test_shipped_models_are_small_plain_weights_with_provenance(scale):
+    path = shipped_checkpoint(scale)
+    assert path.stat().st_size < 2_000_000
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt["task"] == "sr" and ckpt["config"]["scale"] == scale
+    assert ckpt["provenance"]["command"].startswith(f"tconv train sr --scale {scale} ")
+    assert ckpt["provenance"]["seed"] == ckpt["config"]["seed"]
+    assert "chelsea" in ckpt["provenance"]["data"]["held_out"]
+    assert "optimizers" not in ckpt
+    model, found, _ = load_sr_model(scale)
+    assert found == scale
+    assert model(torch.rand(1, 3, 6, 7)).shape == (1, 3, 6 * scale, 7 * scale)
+
+
+@pytest.mark.parametrize("scale", SHIPPED_SCALES)
+def test_shipped_model_beats_bicubic_on_a_held_out_photo(scale):
+    from tconv.train.data import bicubic, degrade
+    from tconv.train.sr import psnr_ssim
+
+    hr = load_photo("coffee")[:, 100:292, 200:392]
+    lr = degrade(hr, scale)
+    out = upscale(lr, scale)
+    p, s = psnr_ssim(out, hr, scale)
+    bp, bs = psnr_ssim(bicubic(lr[None], scale)[0], hr, scale)
+    assert p > bp + 0.3 and s > bs
+
+
+def test_tiled_equals_untiled_within_one_level():
+    img = _photo(70, 90).astype(np.float32) / 255
+    whole = upscale(img, 2, tile=0)
+    tiled = upscale(img, 2, tile=24, overlap=16)
+    assert np.abs(whole - tiled).max() <= 1 / 255
+    # too little context is visibly different (the test can fail)
+    bad = upscale(img, 2, tile=24, overlap=0)
+    assert np.abs(whole - bad).max() > 1 / 255
+
+
+def test_kinds_grey_rgba_uint16_tensor():
+    rgb = _photo()
+    grey = rgb[..., 1]
+    out = upscale(grey, 2)
+    assert out.shape == (96, 80) and out.dtype == np.uint8
+    rgba = np.dstack([rgb, np.linspace(0, 255, 40, dtype=np.uint8)[None].repeat(48, 0)])
+    out = upscale(rgba, 2)
+    assert out.shape == (96, 80, 4)
+    np.testing.assert_array_equal(out[..., 3], bicubic_array(rgba[..., 3], 2))
+    np.testing.assert_array_equal(out[..., :3], upscale(rgb, 2))
+    g16 = grey.astype(np.uint16) * 257
+    out16 = upscale(g16, 2)
+    assert out16.dtype == np.uint16
+    assert np.abs(out16.astype(np.int64) // 257 - upscale(grey, 2)).max() <= 1
+    t = torch.from_numpy(rgb).permute(2, 0, 1).float() / 255
+    assert upscale(t, 4).shape == (3, 192, 160)
+    assert tconv.upscale is upscale
+    with pytest.raises(tconv.ShapeError, match="with C in 1, 2, 3 or 4"):
+        upscale(np.zeros((4, 4, 5), np.uint8), 2)
+    with pytest.raises(TypeError, match="dtype int32 is not supported"):
+        upscale(np.zeros((4, 4), np.int32), 2)
+    with pytest.raises(ValueError, match="scale=3 has no shipped model"):
+        upscale(rgb, 3)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".tif", ".webp"])
+def test_formats_round_trip(tmp_path, suffix):
+    rgb = _photo(16, 20)
+    path = tmp_path / f"a{suffix}"
+    write_image(rgb, path)
+    back = read_image(path)
+    assert back.shape == rgb.shape
+    tol = 0 if suffix in (".png", ".tif") else 40
+    assert np.abs(back.astype(int) - rgb).max() <= tol
+    g16 = (np.arange(320, dtype=np.uint16).reshape(16, 20) * 200).astype(np.uint16)
+    if suffix in (".png", ".tif"):
+        write_image(g16, tmp_path / f"g{suffix}")
+        np.testing.assert_array_equal(read_image(tmp_path / f"g{suffix}"), g16)
+
+
+def test_cli_file_folder_and_compare(tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(_photo()).save(src / "cat.png")
+    Image.fromarray(_photo()[..., 0]).save(src / "grey.jpg")
+    (src / "notes.txt").write_text("not an image")
+    assert (
+        main(["upscale", str(src / "cat.png"), "-o", str(tmp_path / "big.png"), "--compare"]) == 0
+    )
+    assert read_image(tmp_path / "big.png").shape == (96, 80, 3)
+    assert read_image(tmp_path / "big.bicubic.png").shape == (96, 80, 3)
+    capsys.readouterr()
+    # a folder: every image, same names; the unsupported file is reported, not silently skipped
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out"), "--scale", "4"]) == 2
+    assert _files(tmp_path / "out") == {"cat.png", "grey.jpg"}
+    assert read_image(tmp_path / "out" / "grey.jpg").shape == (192, 160)
+    err = capsys.readouterr().err
+    assert "notes.txt" in err and "unsupported file type '.txt'" in err
+
+
+def _fails(argv: list[str], match: str, capsys) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert match in err, err
+
+
+def test_bad_input_nothing_lost(tmp_path, capsys, monkeypatch):
+    img = tmp_path / "cat.png"
+    Image.fromarray(_photo()).save(img)
+    before = img.read_bytes()
+    out = tmp_path / "out.png"
+    _fails(["upscale", str(tmp_path / "missing.png"), "-o", str(out)], "does not exist", capsys)
+    (tmp_path / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    _fails(["upscale", str(tmp_path / "corrupt.png"), "-o", str(out)], "corrupt.png", capsys)
+    (tmp_path / "text.txt").write_text("hello")
+    _fails(["upscale", str(tmp_path / "text.txt"), "-o", str(out)], "cannot be read", capsys)
+    _fails(["upscale", str(img), "-o", str(tmp_path / "o.gif")], "unsupported image type", capsys)
+    # checkpoints: another task, another scale, corrupt, a pickle that is not plain weights
+    seg = dict(torch.load(shipped_checkpoint(2), weights_only=True), task="seg")
+    torch.save(seg, tmp_path / "seg.pt")
+    _fails(
+        ["upscale", str(img), "-o", str(out), "--checkpoint", str(tmp_path / "seg.pt")],
+        "of task 'seg', not 'sr'",
+        capsys,
+    )
+    _fails(
+        ["upscale", str(img), "-o", str(out), "--checkpoint", str(shipped_checkpoint(4))],
+        "is a x4 model, not x2",
+        capsys,
+    )
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    _fails(
+        ["upscale", str(img), "-o", str(out), "--checkpoint", str(tmp_path / "bad.pt")],
+        "cannot be read as plain weights",
+        capsys,
+    )
+    torch.save({"format": "tconv-checkpoint", "x": Path("/")}, tmp_path / "pickle.pt")
+    _fails(
+        ["upscale", str(img), "-o", str(out), "--checkpoint", str(tmp_path / "pickle.pt")],
+        "cannot be read as plain weights",
+        capsys,
+    )
+    _fails(["upscale", str(img), "-o", str(out), "--scale", "3"], "no shipped model", capsys)
+    # outputs: the input is never overwritten, an existing file is refused without --force
+    _fails(["upscale", str(img), "-o", str(img), "--force"], "is an input image", capsys)
+    _fails(["upscale", str(img), "-o", str(tmp_path)], "is an input image", capsys)
+    out.write_bytes(b"mine")
+    _fails(["upscale", str(img), "-o", str(out)], "exists (pass --force", capsys)
+    assert out.read_bytes() == b"mine"
+    _fails(["upscale", str(img), "-o", str(tmp_path / "no" / "o.png")], "does not exist", capsys)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if m == os.W_OK else real_access(p, m))
+    _fails(["upscale", str(img), "-o", str(tmp_path / "o.png")], "is not writable", capsys)
+    monkeypatch.undo()
+    assert img.read_bytes() == before
+    names = _files(tmp_path)
+    assert names == {
+        "cat.png",
+        "corrupt.png",
+        "text.txt",
+        "seg.pt",
+        "bad.pt",
+        "pickle.pt",
+        "out.png",
+    }
+    assert main(["upscale", str(img), "-o", str(out), "--force"]) == 0
+    assert read_image(out).shape == (96, 80, 3)
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Image.Image, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        write_image(_photo(), tmp_path / "x.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bicubic_array_is_torch_bicubic():
+    x = _photo(8, 9).astype(np.float32) / 255
+    ref = F.interpolate(
+        torch.from_numpy(x).permute(2, 0, 1)[None], scale_factor=2, mode="bicubic"
+    ).clamp(0, 1)[0]
+    np.testing.assert_allclose(bicubic_array(x, 2), ref.permute(1, 2, 0).numpy(), atol=1e-6)
+
+
+def test_demo_upscales_a_held_out_photo(tmp_path, capsys):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "upscale_photo.py"
+    spec = importlib.util.spec_from_file_location("upscale_photo", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(tmp_path)
+    for scale in (2, 4):
+        r = results[f"x{scale}"]
+        assert r["psnr"] > r["bicubic_psnr"] and r["ssim"] > r["bicubic_ssim"]
+        assert (tmp_path / f"upscale-chelsea-x{scale}.png").stat().st_size > 1000
+    assert "shipped model PSNR(Y)" in capsys.readouterr().out
