@@ -53,7 +53,7 @@ from torch import Tensor
 from .blocks import Upsample
 from .methods.subpixel import subpixel_weight
 from .modules import CONV, CONV_TRANSPOSE, PixelShuffle, from_geometry, geometry_of
-from .shapes import Geometry, IntOrTuple, ShapeError, conv_padding, spatial_size
+from .shapes import Geometry, IntOrTuple, ShapeError, conv_padding, kernel_span, spatial_size
 
 __all__ = ["SubpixelConvTranspose", "to_subpixel", "to_transposed"]
 
@@ -264,7 +264,7 @@ def _pair_to_transposed(
         bias = b[:, 0].clone() if bias is None else bias + b[:, 0]
     kernel = tuple(weight.shape[2:])
     dil = tuple(conv.dilation)
-    span = Geometry.create(kernel, dilation=dil, rank=rank).span
+    span = kernel_span(kernel, dil)
     with torch.no_grad():
         v = weight.detach()
         if any(d > 1 for d in dil):  # put the taps at their dilated offsets

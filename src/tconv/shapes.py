@@ -44,6 +44,7 @@ __all__ = [
     "conv_output_size",
     "conv_padding",
     "full_size",
+    "kernel_span",
     "output_padding_for",
     "output_size",
     "output_size_range",
@@ -206,6 +207,34 @@ def _full(
     return tuple((ii - 1) * ss + dd * (kk - 1) + 1 for ii, kk, ss, dd in zip(i, k, s, d))
 
 
+def kernel_span(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> tuple[int, ...]:
+    """Dilated kernel extent ``d * (k - 1) + 1`` per dimension: the one place it is written.
+
+    Args:
+        kernel_size: kernel length, an int or one per spatial dimension.
+        dilation: spacing between taps, an int or one per spatial dimension.
+
+    Returns:
+        The span per spatial dimension (1 dimension if both are ints).
+
+    Raises:
+        ShapeError: if the two disagree on the number of dimensions.
+        TypeError: for a value that is not an int or a tuple of ints.
+
+    Example:
+        >>> kernel_span(3), kernel_span((3, 4), 2)
+        ((3,), (5, 7))
+    """
+    rank = rank_of(kernel_size, dilation)
+    k = as_tuple(kernel_size, rank, "kernel_size")
+    d = as_tuple(dilation, rank, "dilation")
+    return _span(k, d)
+
+
+def _span(k: tuple[int, ...], d: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(dd * (kk - 1) + 1 for kk, dd in zip(k, d))
+
+
 def conv_output_size(
     input_size: IntOrTuple,
     kernel_size: IntOrTuple,
@@ -248,8 +277,7 @@ def conv_output_size(
     _check_at_least(d, 1, "dilation")
     pads = _pairs(padding, rank) if not _is_int(padding) else ((int(padding),) * 2,) * rank  # type: ignore[arg-type]
     out = []
-    for nn_, kk, ss, dd, (a, b) in zip(n, k, s, d, pads):
-        span = dd * (kk - 1) + 1
+    for nn_, span, ss, (a, b) in zip(n, _span(k, d), s, pads):
         if nn_ + a + b < span:
             raise ShapeError(
                 f"input_size={n} with padding {pads} is too small for kernel_size={k}, "
@@ -533,7 +561,7 @@ class Geometry:
                     f"{_NAME_MEANS[padding]}, so there is no output_padding to add; pass "
                     "output_size= for another size, or explicit (begin, end) crop pairs"
                 )
-            crop = tuple(_named_crop(padding, dd * (kk - 1) + 1, ss) for kk, ss, dd in zip(k, s, d))
+            crop = tuple(_named_crop(padding, sp, ss) for sp, ss in zip(_span(k, d), s))
         else:
             crop = _pairs(padding, rank)  # TypeError/ShapeError for anything else
             explicit_pairs = not _is_int(padding) and not all(
@@ -557,7 +585,7 @@ class Geometry:
     @property
     def span(self) -> tuple[int, ...]:
         """Dilated kernel extent ``d * (k - 1) + 1`` per dimension."""
-        return tuple(d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation))
+        return _span(self.kernel_size, self.dilation)
 
     def full_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
         """Full output length per dimension (before cropping)."""

@@ -141,8 +141,7 @@ def border(geom: Geometry) -> list[tuple[int, int]]:
     [(1, 2)]
     """
     return [
-        (d * (k - 1) - lo, d * (k - 1) - hi)
-        for k, d, (lo, hi) in zip(geom.kernel_size, geom.dilation, geom.crop, strict=True)
+        (span - 1 - lo, span - 1 - hi) for span, (lo, hi) in zip(geom.span, geom.crop, strict=True)
     ]
 
 

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..shapes import Geometry, ShapeError
+from ..shapes import Geometry, ShapeError, kernel_span
 from ..shuffle import pixel_shuffle
 from .dilate import flip_weight
 
@@ -281,7 +281,7 @@ def _layout(k: int, s: int, d: int, lo: int, hi: int) -> tuple[list[int], int, i
     e_min, e_max = min(e for _, e in offs), max(e for _, e in offs)
     kk = e_max - e_min + 1
     begin = -e_min
-    span = d * (k - 1) + 1
+    span = kernel_span(k, d)[0]
     # the shuffled output covers full indices c .. c + s * (I + begin + end - kk + 1) - 1;
     # it must reach L - hi = (I - 1) s + span - hi, i.e. s * (begin + end - kk + 2) + c >=
     # span - hi
