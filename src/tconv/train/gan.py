@@ -1,0 +1,446 @@
+"""``tconv train gan``: a DCGAN-style generator whose upsamplings are the upsampler under test.
+
+Data (:func:`texture_patches`): 32x32 patches of the textures bundled with scikit-image
+(brick, grass, gravel), downscaled by 2 (antialiased area average) so a patch holds a few
+stones or bricks, scaled to ``[-1, 1]``. Training patches come from the left part of each
+(256-wide) downscaled image (columns ``[0, 160)``), held-out patches from the right part
+(columns ``[168, 256)``): no pixel is shared.
+
+Generator (:class:`Generator`): ``z`` (64 numbers) -> linear -> ``4c x 4 x 4`` -> three x2
+upsamplings (8, 16, 32), each the upsampler under test (the same six as ``tconv train seg``:
+transposed k2 s2, k3 s2 p1 op1, k4 s2 p1 -- DCGAN's own --, sub-pixel + ICNR, resize-conv,
+bilinear interpolation), BatchNorm (batch statistics) + ReLU between them, tanh at the end.
+Discriminator: DCGAN's (k4 s2 p1 convolutions, LeakyReLU 0.2) with spectral normalisation (it
+keeps the small GAN from collapsing in a few hundred steps), the same for every upsampler.
+Loss: the non-saturating GAN loss; Adam(2e-4, betas 0.5, 0.999) for both.
+
+Metrics, on ``eval_count`` samples from fixed latent vectors against as many held-out real
+patches:
+
+- ``swd``: the sliced Wasserstein distance x 1e3 between Laplacian-pyramid 7x7 patch
+  descriptors (Karras et al. 2018; :func:`tconv.train.quality.swd`), mean over 3 levels (32,
+  16, 8). Lower is better; ``swd_real`` is the same distance between training and held-out
+  real patches (the floor that sampling noise and the split leave).
+- ``checkerboard_ratio``: :func:`tconv.train.quality.stride_energy` of the samples at period 2
+  (the last upsampling's checkerboard frequencies) divided by that of the held-out real
+  patches: 1 means as much energy at those frequencies as real images have; above 1, a
+  checkerboard. ``checkerboard_ratio_4`` is the same at period 4 (all three layers' periods
+  reach it).
+
+Example:
+    >>> g = Generator("transposed_k3", width=8)
+    >>> g(torch.randn(2, LATENT)).shape
+    torch.Size([2, 1, 32, 32])
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..blocks import Upsample
+from ..nn import ConvTranspose2d
+from . import register_task
+from .quality import stride_energy, swd
+from .seg import TEXTURES, UPSAMPLERS, _compare, _ordered_sampler, _per_rank_batch
+from .trainer import Task
+
+__all__ = ["LATENT", "Discriminator", "GanConfig", "GanTask", "Generator", "texture_patches"]
+
+#: Size of the latent vector.
+LATENT = 64
+#: Patch side.
+PATCH = 32
+#: Columns of each downscaled (256-wide) texture for training and held-out patches.
+TRAIN_COLUMNS, HELD_OUT_COLUMNS = (0, 160), (168, 256)
+
+
+@functools.lru_cache(maxsize=4)
+def _texture_half(name: str) -> Tensor:
+    import skimage.data
+
+    x = torch.from_numpy(np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255)
+    return F.avg_pool2d(x[None, None], 2)[0, 0] * 2 - 1
+
+
+def texture_patches(n: int, part: str, seed: int) -> Tensor:
+    """``n`` random 32x32 patches (equal shares of each texture) from ``part``, in ``[-1, 1]``.
+
+    Args:
+        n: number of patches.
+        part: ``"train"`` or ``"held_out"``.
+        seed: the seed of the positions and flips.
+
+    Shape:
+        - Output: ``(n, 1, 32, 32)``
+
+    Raises:
+        ValueError: an unknown part.
+
+    Example:
+        >>> p = texture_patches(6, "held_out", 0)
+        >>> p.shape, bool(p.min() >= -1), bool(p.max() <= 1)
+        (torch.Size([6, 1, 32, 32]), True, True)
+    """
+    columns = {"train": TRAIN_COLUMNS, "held_out": HELD_OUT_COLUMNS}
+    if part not in columns:
+        raise ValueError(f"part={part!r} is invalid: valid parts are {tuple(columns)}")
+    lo, hi = columns[part]
+    gen = torch.Generator().manual_seed(seed)
+    out = torch.empty(n, 1, PATCH, PATCH)
+    images = [_texture_half(t)[:, lo:hi] for t in TEXTURES]
+    for i in range(n):
+        img = images[i % len(images)]
+        top = int(torch.randint(img.shape[0] - PATCH + 1, (1,), generator=gen))
+        left = int(torch.randint(img.shape[1] - PATCH + 1, (1,), generator=gen))
+        p = img[top : top + PATCH, left : left + PATCH]
+        f = torch.randint(2, (3,), generator=gen).tolist()
+        if f[0]:
+            p = p.flip(0)
+        if f[1]:
+            p = p.flip(1)
+        if f[2]:
+            p = p.transpose(0, 1)
+        out[i, 0] = p
+    return out
+
+
+class _Up(nn.Module):
+    """One x2 upsampling by the upsampler under test (exactly 2n for input n)."""
+
+    def __init__(self, name: str, cin: int, cout: int) -> None:
+        super().__init__()
+        _, k, p, kind = UPSAMPLERS[name]
+        self.layer: nn.Module
+        if kind == "transposed":
+            self.layer = ConvTranspose2d(cin, cout, k, stride=2, padding=p)
+        elif kind == "interpolate":
+            self.layer = Upsample(cin, cout, 2, "interpolate", interpolation="linear")
+        else:
+            self.layer = Upsample(cin, cout, 2, kind)
+
+    def forward(self, x: Tensor) -> Tensor:
+        size = tuple(2 * v for v in x.shape[-2:])
+        return self.layer(x, output_size=size)
+
+
+class Generator(nn.Module):
+    """DCGAN-style generator of 32x32 one-channel images with the upsampler under test.
+
+    Args:
+        upsampler: one of :data:`tconv.train.seg.UPSAMPLERS`.
+        width: channels before the last upsampling (``4 * width`` at 4x4).
+
+    Shape:
+        - Input: ``(N, LATENT)``
+        - Output: ``(N, 1, 32, 32)`` in ``[-1, 1]``
+
+    Raises:
+        ValueError: an unknown upsampler.
+
+    Example:
+        >>> Generator("subpixel", width=4)(torch.randn(3, LATENT)).shape
+        torch.Size([3, 1, 32, 32])
+    """
+
+    def __init__(self, upsampler: str, width: int = 32) -> None:
+        super().__init__()
+        if upsampler not in UPSAMPLERS:
+            raise ValueError(
+                f"upsampler={upsampler!r} is invalid: valid upsamplers are {tuple(UPSAMPLERS)}"
+            )
+        c = width
+        self.width = c
+
+        def bn(ch: int) -> nn.BatchNorm2d:  # batch statistics always: no buffers to keep
+            return nn.BatchNorm2d(ch, track_running_stats=False)
+
+        self.project = nn.Linear(LATENT, 4 * c * 16)
+        self.body = nn.Sequential(
+            bn(4 * c),
+            nn.ReLU(True),
+            _Up(upsampler, 4 * c, 2 * c),
+            bn(2 * c),
+            nn.ReLU(True),
+            _Up(upsampler, 2 * c, c),
+            bn(c),
+            nn.ReLU(True),
+            _Up(upsampler, c, 1),
+            nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.body(self.project(z).reshape(len(z), 4 * self.width, 4, 4))
+
+
+class Discriminator(nn.Module):
+    """DCGAN's discriminator for 32x32 images, spectrally normalised (Miyato et al. 2018).
+
+    Shape:
+        - Input: ``(N, 1, 32, 32)``; output ``(N,)``
+
+    Example:
+        >>> Discriminator(4)(torch.randn(2, 1, 32, 32)).shape
+        torch.Size([2])
+    """
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        c = width
+        sn = nn.utils.parametrizations.spectral_norm
+        self.body = nn.Sequential(
+            sn(nn.Conv2d(1, c, 4, 2, 1)),
+            nn.LeakyReLU(0.2, True),
+            sn(nn.Conv2d(c, 2 * c, 4, 2, 1)),
+            nn.LeakyReLU(0.2, True),
+            sn(nn.Conv2d(2 * c, 4 * c, 4, 2, 1)),
+            nn.LeakyReLU(0.2, True),
+            nn.Flatten(),
+            sn(nn.Linear(4 * c * 16, 1)),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.body(x)[:, 0]
+
+
+@dataclasses.dataclass
+class GanConfig:
+    """Settings of ``tconv train gan`` (each field is a flag)."""
+
+    upsampler: str = dataclasses.field(
+        default="transposed_k4",
+        metadata={"help": f"generator upsampler: {', '.join(UPSAMPLERS)} or all"},
+    )
+    epochs: int = dataclasses.field(default=12, metadata={"help": "training epochs"})
+    seed: int = dataclasses.field(default=0, metadata={"help": "seed of data, weights, latents"})
+    batch_size: int = dataclasses.field(
+        default=64, metadata={"help": "global batch (split over the torchrun processes)"}
+    )
+    lr: float = dataclasses.field(default=2e-4, metadata={"help": "Adam learning rate (G and D)"})
+    width: int = dataclasses.field(default=32, metadata={"help": "channels of G and D"})
+    train_count: int = dataclasses.field(default=6144, metadata={"help": "training patches"})
+    eval_count: int = dataclasses.field(
+        default=512, metadata={"help": "samples and held-out patches for the metrics"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.upsampler != "all" and self.upsampler not in UPSAMPLERS:
+            raise ValueError(
+                f"upsampler={self.upsampler!r} is invalid: valid upsamplers are "
+                f"{(*UPSAMPLERS, 'all')}"
+            )
+        for name in ("epochs", "batch_size", "width", "train_count"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name}={getattr(self, name)!r} is invalid: it must be >= 1")
+        if self.eval_count < 16:
+            raise ValueError(f"eval_count={self.eval_count!r} is invalid: it must be >= 16")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} is invalid: it must be > 0")
+
+
+@register_task
+class GanTask(Task):
+    """DCGAN-style texture generator; see the module docstring."""
+
+    name = "gan"
+    Config = GanConfig
+    QUICK: ClassVar[dict[str, Any]] = {
+        "epochs": 8,
+        "train_count": 2048,
+        "eval_count": 256,
+        "width": 16,
+    }
+    VARIANT_FIELD = "upsampler"
+    VARIANTS = tuple(UPSAMPLERS)
+    DESCRIPTION = (
+        "DCGAN-style generator of 32x32 texture patches (scikit-image brick / grass / gravel) "
+        "whose three upsamplings are the upsampler under test; sliced Wasserstein distance to "
+        "held-out patches and the checkerboard energy of samples relative to real ones."
+    )
+    EXAMPLES = """examples:
+  tconv train gan --upsampler all --quick --out out/gan    # six upsamplers, a few minutes
+  tconv train gan --upsampler transposed_k4 --out out/dcgan  # DCGAN's own layer, full
+  tconv train gan --upsampler transposed_k4 --out out/dcgan --resume --epochs 20
+  torchrun --standalone --nproc-per-node 2 -m tconv train gan --quick --out out/gan2"""
+
+    def setup(self) -> None:
+        c = self.config
+        self.per_rank = _per_rank_batch(c.batch_size, self.ctx.world_size)
+        self.train_set = torch.utils.data.TensorDataset(
+            texture_patches(c.train_count, "train", c.seed)
+        )
+        self.held_out = texture_patches(c.eval_count, "held_out", c.seed + 10_000)
+        self.real_ref = stride_energy(self.held_out, 2), stride_energy(self.held_out, 4)
+        train_sample = self.train_set.tensors[0][: c.eval_count]
+        self.swd_real = (
+            swd(self.held_out, train_sample) if len(train_sample) >= 16 else float("nan")
+        )
+        self.z_eval = torch.randn(
+            c.eval_count, LATENT, generator=torch.Generator().manual_seed(c.seed + 20_000)
+        )
+        # in setup, so the trainer's set_epoch reaches the sampler before every epoch
+        sampler = _ordered_sampler(self, self.train_set, c.seed)
+        self._loader = torch.utils.data.DataLoader(
+            self.train_set, batch_size=self.per_rank, sampler=sampler, drop_last=True
+        )
+        torch.manual_seed(c.seed)  # the same initial weights whatever the rank
+        g, d = Generator(c.upsampler, c.width), Discriminator(c.width)
+        self.models = {"generator": self.ctx.wrap(g), "discriminator": self.ctx.wrap(d)}
+        betas = (0.5, 0.999)
+        self.optimizers = {
+            "generator": torch.optim.Adam(self.models["generator"].parameters(), c.lr, betas=betas),
+            "discriminator": torch.optim.Adam(
+                self.models["discriminator"].parameters(), c.lr, betas=betas
+            ),
+        }
+        torch.manual_seed(c.seed + self.ctx.rank)  # back to the trainer's stream per rank
+
+    def train_batches(self, epoch: int) -> Any:
+        return self._loader
+
+    def train_step(self, batch: Any) -> dict[str, float]:
+        real = batch[0].to(self.ctx.device)
+        n = len(real)
+        # torch's global generator: seeded per rank by the trainer, saved in the checkpoint
+        z = torch.randn(n, LATENT).to(self.ctx.device)
+        g, d = self.models["generator"], self.models["discriminator"]
+        opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
+        fake = g(z)
+        # discriminator: real -> 1, fake -> 0 (one forward over both halves)
+        logits = d(torch.cat([real, fake.detach()]))
+        target = torch.cat([torch.ones(n), torch.zeros(n)]).to(logits)
+        loss_d = F.binary_cross_entropy_with_logits(logits, target)
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        # generator: non-saturating loss, fake -> 1
+        loss_g = F.binary_cross_entropy_with_logits(d(fake), torch.ones(n).to(logits))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+        return {"loss_d": loss_d.item(), "loss_g": loss_g.item()}
+
+    def samples(self, z: Tensor | None = None) -> Tensor:
+        """Generator samples for ``z`` (default: the fixed evaluation latents), on the CPU."""
+        g = self.module("generator")
+        z = self.z_eval if z is None else z
+        return torch.cat(
+            [g(z[i : i + 128].to(self.ctx.device)).cpu() for i in range(0, len(z), 128)]
+        )
+
+    def evaluate(self) -> dict[str, float]:
+        fake = self.samples()
+        e2, e4 = stride_energy(fake, 2), stride_energy(fake, 4)
+        return {
+            "swd": swd(self.held_out, fake),
+            "swd_real": self.swd_real,
+            "checkerboard_ratio": e2 / self.real_ref[0],
+            "checkerboard_ratio_4": e4 / self.real_ref[1],
+            "sample_mean": float(fake.mean()),
+            "sample_std": float(fake.std()),
+        }
+
+    def provenance(self) -> dict[str, Any]:
+        return {
+            "textures": list(TEXTURES),
+            "downscale": 2,
+            "train_columns": list(TRAIN_COLUMNS),
+            "held_out_columns": list(HELD_OUT_COLUMNS),
+            "source": "skimage.data (bundled)",
+        }
+
+    def report(self, out_dir: Path, result: dict[str, Any]) -> None:
+        c = self.config
+        with torch.no_grad():
+            self.module("generator").eval()
+            fake = self.samples()[:64]
+        np.save(out_dir / "samples.npy", fake[:, 0].numpy())
+        _grid_figure(out_dir / "samples.png", {c.upsampler: fake[:, 0].numpy()}, self.held_out)
+        m = result["metrics"]
+        lines = [
+            f"# gan: {c.upsampler} ({UPSAMPLERS[c.upsampler][0]})",
+            "",
+            "| metric | value |",
+            "|---|---|",
+            *(f"| {k} | {v:.4f} |" for k, v in m.items() if isinstance(v, float)),
+            "",
+            f"Training: {result['epochs']} epochs, {result['train_seconds']:.0f} s, "
+            f"{result.get('world_size', 1)} process(es).",
+            "",
+            "![samples](samples.png)",
+            "",
+        ]
+        (out_dir / "report.md").write_text("\n".join(lines))
+
+    @classmethod
+    def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+        _compare(out_dir, results, "gan", _GAN_COLUMNS)
+        runs = {}
+        for v, r in results.items():
+            p = Path(r["out_dir"]) / "samples.npy"
+            if p.is_file():
+                runs[v] = np.load(p)
+        seed = int(next(iter(results.values()))["config"]["seed"])
+        _grid_figure(
+            out_dir / "comparison.png", runs, texture_patches(64, "held_out", seed + 10_000)
+        )
+        with open(out_dir / "comparison.md", "a") as f:
+            f.write(
+                "\n![samples per upsampler, and the log power spectrum of the samples relative "
+                "to real held-out patches](comparison.png)\n"
+            )
+
+
+_GAN_COLUMNS = (
+    ("swd", "SWD x1e3"),
+    ("swd_real", "SWD real-real"),
+    ("checkerboard_ratio", "ckb. energy / real (p2)"),
+    ("checkerboard_ratio_4", "ckb. energy / real (p4)"),
+)
+
+
+def _power(images: np.ndarray) -> np.ndarray:
+    x = images - images.mean(axis=(-2, -1), keepdims=True)
+    return np.fft.fftshift((np.abs(np.fft.fft2(x)) ** 2).mean(axis=0))
+
+
+def _grid_figure(path: Path, runs: dict[str, np.ndarray], real: Tensor) -> None:
+    """Per run: a 4x4 grid of samples above the log10 power spectrum ratio to real patches."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    real_np = real[:, 0].numpy()
+    panels = {"real (held-out)": real_np[:16], **{v: s[:16] for v, s in runs.items()}}
+    ref = _power(real_np)
+    cols = len(panels)
+    fig, axes = plt.subplots(2, cols, figsize=(2.2 * cols, 4.6), squeeze=False)
+    for j, (title, imgs) in enumerate(panels.items()):
+        grid = np.ones((4 * 33 - 1, 4 * 33 - 1))
+        for k, img in enumerate(imgs[:16]):
+            r, c = divmod(k, 4)
+            grid[r * 33 : r * 33 + 32, c * 33 : c * 33 + 32] = img
+        axes[0, j].imshow(grid, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+        axes[0, j].set_title(title, fontsize=8)
+        if title.startswith("real"):
+            axes[1, j].imshow(np.log10(ref / ref.max() + 1e-12), cmap="gray", vmin=-5, vmax=0)
+            axes[1, j].set_title("log10 P_real (centre: 0 Hz)", fontsize=7)
+        else:
+            ratio = np.log10((_power(runs[title]) + 1e-12) / (ref + 1e-12))
+            im = axes[1, j].imshow(ratio, cmap="RdBu_r", vmin=-2, vmax=2, interpolation="nearest")
+            axes[1, j].set_title("log10 P / P_real", fontsize=7)
+        for ax in axes[:, j]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    if runs:
+        fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.8)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
