@@ -58,6 +58,8 @@ API_MODULES = (
     "tconv.viz.figures",
     "tconv.viz.page",
     "tconv.viz.terminal",
+    "tconv.train",
+    "tconv.upscale",
 )
 
 

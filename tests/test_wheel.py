@@ -20,15 +20,16 @@ import tarfile
 import venv
 import zipfile
 
+import numpy as np
 import pytest
 import torch
 
 import tconv
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# the extras the smoke commands need (explain: matplotlib), and what they install
-EXTRAS = "plots"
-EXTRA_PACKAGES = ("matplotlib",)
+# the extras the smoke commands need (explain: matplotlib; upscale: Pillow), and what they install
+EXTRAS = "plots,image"
+EXTRA_PACKAGES = ("matplotlib", "PIL")
 
 # Loaded by `import tconv` they would make it slow and fragile: the optional dependencies are
 # imported inside the functions that need them (the editable suite checks the interop ones too).
@@ -277,3 +278,23 @@ def test_explain_page_uses_the_shipped_template(env: pathlib.Path, elsewhere: pa
     assert page.lstrip().lower().startswith("<!doctype html")
     assert "/*TCONV_DATA*/null" not in page  # the records were embedded into the template
     assert len(page) > 20_000
+
+
+def test_upscale_with_the_shipped_checkpoint(env: pathlib.Path, elsewhere: pathlib.Path) -> None:
+    """`tconv upscale` from the installed wheel finds its shipped x2 model (package data) and
+    gives the image the source tree's model gives."""
+    from PIL import Image
+
+    from tconv.upscale import upscale
+
+    yy, xx = np.mgrid[0:20, 0:24]
+    image = np.stack([yy * 12, xx * 10, (yy + xx) * 5], axis=-1).astype(np.uint8)
+    Image.fromarray(image).save(elsewhere / "in.png")
+    command = [str(env / "bin" / "tconv"), "upscale", "in.png", "-o", "out.png", "--scale", "2"]
+    result = _run([*command, "--no-progress"], cwd=elsewhere)
+    assert result.returncode == 0, result.stderr
+    with Image.open(elsewhere / "out.png") as written:
+        out = np.asarray(written)
+    assert out.shape == (40, 48, 3) and out.dtype == np.uint8
+    expected = upscale(image, 2)  # this tree's shipped checkpoint, in this process
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
