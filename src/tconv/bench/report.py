@@ -34,7 +34,8 @@ def machine(device: str = "cpu") -> str:
                     break
         except OSError:
             pass
-    return f"{where}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    n = torch.get_num_threads()
+    return f"{where}, torch {torch.__version__}, {n} thread{'s' if n > 1 else ''}"
 
 
 def _index(rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str, str, str], dict[str, Any]]:
@@ -182,7 +183,10 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
         ax.set_xlabel("speed relative to torch native (>1 = faster; log scale)")
         ax.set_title("forward" if pass_ == "forward" else "forward + backward")
         ax.grid(axis="x", which="both", alpha=0.3)
-    axes[1].legend(loc="lower right", fontsize=8)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=colors[c], label=c) for c in contenders]
+    axes[1].legend(handles=handles, loc="lower right", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
