@@ -236,3 +236,84 @@ def test_demo_upscales_a_held_out_photo(tmp_path, capsys):
         assert r["psnr"] > r["bicubic_psnr"] and r["ssim"] > r["bicubic_ssim"]
         assert (tmp_path / f"upscale-chelsea-x{scale}.png").stat().st_size > 1000
     assert "shipped model PSNR(Y)" in capsys.readouterr().out
+
+
+def _deep(channels: int) -> np.ndarray:
+    """A 16-bit photo crop whose low bytes carry information (not 8-bit times 257)."""
+    x = load_photo("chelsea")[:, 100:132, 200:228].permute(1, 2, 0).numpy()
+    h, w = x.shape[:2]
+    shade = np.linspace(0, 1, h)[:, None, None] * np.linspace(0.5, 1, w)[None, :, None]
+    img = np.rint(x * 60000 + shade * 5000).astype(np.uint16)
+    if channels == 4:
+        ramp = np.linspace(0, 65535, img.shape[1]) * np.linspace(0.3, 1, img.shape[0])[:, None]
+        img = np.dstack([img, np.rint(ramp).astype(np.uint16)])
+    return img
+
+
+def _write_external(img: np.ndarray, path: Path) -> None:
+    """Write with pypng/tifffile directly, so reading is checked against another writer."""
+    if path.suffix == ".png":
+        import png
+
+        h, w, c = img.shape
+        with path.open("wb") as f:
+            writer = png.Writer(w, h, greyscale=False, alpha=c == 4, bitdepth=16)
+            writer.write_array(f, img.ravel())
+    else:
+        import tifffile
+
+        tifffile.imwrite(path, img, photometric="rgb")
+
+
+def _read_external(path: Path) -> np.ndarray:
+    if path.suffix == ".png":
+        import png
+
+        w, h, rows, info = png.Reader(filename=str(path)).asDirect()
+        assert info["bitdepth"] == 16
+        return np.vstack([np.asarray(r, np.uint16) for r in rows]).reshape(h, w, info["planes"])
+    import tifffile
+
+    return tifffile.imread(path)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_16bit_colour_round_trips_at_16_bits(tmp_path, capsys, suffix, channels):
+    img = _deep(channels)
+    assert (img % 257 != 0).mean() > 0.9  # the low byte is not a copy of the high byte
+    src = tmp_path / f"deep{suffix}"
+    _write_external(img, src)
+    back = read_image(src)
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back, img)
+    dst = tmp_path / f"big{suffix}"
+    assert main(["upscale", str(src), "-o", str(dst), "--no-progress"]) == 0
+    out = _read_external(dst)
+    assert out.dtype == np.uint16 and out.shape == (64, 56, channels)
+    np.testing.assert_array_equal(read_image(dst), out)
+    # equals the float computation of tconv.upscale's array path, within one 16-bit level
+    ref = upscale(img.astype(np.float32) / 65535, 2) * 65535
+    assert np.abs(out - ref).max() <= 1.0
+    # and an 8-bit result would be ~128 levels off somewhere: the test can tell
+    assert np.abs((out >> 8).astype(np.float64) * 257 - ref).max() > 64
+    # writing the array path's uint16 result gives the same file contents
+    write_image(upscale(img, 2), tmp_path / f"again{suffix}")
+    np.testing.assert_array_equal(_read_external(tmp_path / f"again{suffix}"), out)
+
+
+def test_16bit_to_jpeg_or_webp_is_refused_unless_asked(tmp_path, capsys):
+    src = tmp_path / "deep.png"
+    _write_external(_deep(3), src)
+    for name, fmt in (("big.jpg", "JPEG"), ("big.webp", "WEBP")):
+        _fails(
+            ["upscale", str(src), "-o", str(tmp_path / name)],
+            f"{fmt} holds only 8 bits per channel, the image has 16: write PNG or TIFF",
+            capsys,
+        )
+    assert _files(tmp_path) == {"deep.png"}
+    with pytest.raises(ValueError, match=r"JPEG holds only 8 bits.*to_8bit=True"):
+        write_image(_deep(3), tmp_path / "x.jpg")
+    assert _files(tmp_path) == {"deep.png"}
+    assert main(["upscale", str(src), "-o", str(tmp_path / "big.jpg"), "--to-8-bit"]) == 0
+    assert read_image(tmp_path / "big.jpg").dtype == np.uint8

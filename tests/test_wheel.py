@@ -27,15 +27,18 @@ import torch
 import tconv
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# the extras the smoke commands need (explain: matplotlib; upscale: Pillow), and what they install
+# the extras the smoke commands need (explain: matplotlib; upscale: Pillow, and pypng/tifffile
+# for 16-bit colour), and what they install
 EXTRAS = "plots,image"
-EXTRA_PACKAGES = ("matplotlib", "PIL")
+EXTRA_PACKAGES = ("matplotlib", "PIL", "png", "tifffile")
 
 # Loaded by `import tconv` they would make it slow and fragile: the optional dependencies are
 # imported inside the functions that need them (the editable suite checks the interop ones too).
 HEAVY = (
     "matplotlib",
     "PIL",
+    "png",
+    "tifffile",
     "skimage",
     "sklearn",
     "scipy",

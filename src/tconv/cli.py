@@ -909,7 +909,9 @@ def _summary(metrics: dict[str, Any]) -> str:
 _UPSCALE_DESCRIPTION = """\
 Upscale a photo (or every image in a folder) with the shipped super-resolution model, or a
 checkpoint of 'tconv train sr'. PNG, JPEG, TIFF and WebP; grey, RGB and RGBA (alpha by
-bicubic); 8- and 16-bit; any size (processed in overlapping tiles, so memory stays bounded).
+bicubic); 8- and 16-bit (16-bit in, 16-bit out: PNG and TIFF keep all 16 bits, also in
+colour; JPEG and WebP hold 8 bits, so a 16-bit image is refused for them unless --to-8-bit);
+any size (processed in overlapping tiles, so memory stays bounded).
 Outputs are written to a temporary file and renamed into place; existing files are refused
 without --force and an input is never overwritten.
 """
@@ -920,6 +922,7 @@ examples:
   tconv upscale photo.jpg -o big.png --scale 4 --compare   # also writes big.bicubic.png
   tconv upscale photos/ -o big/                       # every image; same names under big/
   tconv upscale scan.tif -o big.tif --tile 128        # smaller tiles: less memory
+  tconv upscale scan16.png -o big.jpg --to-8-bit      # 16-bit in, 8-bit JPEG out (asked for)
   tconv upscale photo.png -o big.png --checkpoint runs/sr-x2/model.pt
 """
 
@@ -952,6 +955,12 @@ def _add_upscale(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--tile", type=int, default=256, metavar="N", help="tile size in input pixels (0: none)"
     )
     p.add_argument("--force", action="store_true", help="replace existing output files")
+    p.add_argument(
+        "--to-8-bit",
+        action="store_true",
+        help="allow writing a 16-bit image as 8-bit JPEG/WebP (refused otherwise; PNG and "
+        "TIFF always keep 16 bits)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -1011,7 +1020,14 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
 def _run_upscale(args: argparse.Namespace) -> int:
     import time
 
-    from .upscale import bicubic_array, load_sr_model, read_image, upscale, write_image
+    from .upscale import (
+        bicubic_array,
+        check_depth,
+        load_sr_model,
+        read_image,
+        upscale,
+        write_image,
+    )
 
     if args.tile < 0:
         raise ValueError(f"--tile {args.tile} is invalid: it must be >= 0 (0 = no tiling)")
@@ -1022,6 +1038,7 @@ def _run_upscale(args: argparse.Namespace) -> int:
     for src, dst in jobs:
         try:
             image = read_image(src)
+            check_depth(image.dtype, dst, to_8bit=args.to_8_bit)  # before the long work
         except (OSError, ValueError) as err:
             if single:
                 raise
@@ -1030,13 +1047,13 @@ def _run_upscale(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         out = upscale(image, scale, model=model, tile=args.tile, progress=not args.no_progress)
         seconds = time.perf_counter() - t0
-        write_image(out, dst)
+        write_image(out, dst, to_8bit=args.to_8_bit)
         shape = "x".join(str(v) for v in image.shape[:2][::-1])
         big = "x".join(str(v) for v in out.shape[:2][::-1])
         print(f"{src} ({shape}) -> {dst} ({big}) in {seconds:.2f} s")
         if args.compare:
             cmp = dst.with_name(dst.stem + ".bicubic" + dst.suffix)
-            write_image(bicubic_array(image, scale), cmp)
+            write_image(bicubic_array(image, scale), cmp, to_8bit=args.to_8_bit)
             print(f"  bicubic -> {cmp}")
     for line in failed:
         print(f"{PROG} upscale: {line}", file=sys.stderr)

@@ -4,9 +4,11 @@
 - :func:`load_sr_model` -- a model from a ``tconv train sr`` checkpoint, or the shipped one
   (``tconv/weights/sr_x2.pt``, ``sr_x4.pt``: package data, trained by ``tconv train sr``; the
   command, seed and data are recorded inside), always with ``torch.load(weights_only=True)``.
-- :func:`read_image` / :func:`write_image` -- Pillow I/O (PNG, JPEG, TIFF, WebP); writing goes
-  to a temporary file in the target folder and is renamed into place, so a failure leaves no
-  partial file.
+- :func:`read_image` / :func:`write_image` -- Pillow I/O (PNG, JPEG, TIFF, WebP; 16-bit colour
+  PNG/TIFF through pypng/tifffile, since Pillow reduces it to 8 bits); writing goes to a
+  temporary file in the target folder and is renamed into place, so a failure leaves no
+  partial file. 16-bit pixels are never silently reduced: :func:`check_depth` refuses them
+  for JPEG/WebP unless asked.
 
 Colour: RGB goes through the model; a grey image is run as RGB (three equal channels) and the
 channels' mean is kept; alpha is upscaled by bicubic interpolation. Large images are processed
@@ -39,8 +41,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = [
+    "DEEP_FORMATS",
     "IMAGE_SUFFIXES",
     "SHIPPED_SCALES",
+    "check_depth",
     "load_sr_model",
     "read_image",
     "shipped_checkpoint",
@@ -338,8 +342,9 @@ def bicubic_array(image: np.ndarray, scale: int) -> np.ndarray:
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an image file with Pillow into ``(H, W)`` or ``(H, W, C)`` uint8/uint16.
 
-    Palette and other modes are converted to RGB/RGBA (L/LA for grey ones); 16-bit greyscale
-    stays uint16.
+    Palette and other modes are converted to RGB/RGBA (L/LA for grey ones). 16-bit images
+    stay uint16: greyscale through Pillow, 16-bit colour (RGB, RGBA, grey + alpha) PNG through
+    pypng and TIFF through tifffile, because Pillow would reduce them to 8 bits.
 
     Args:
         path: a PNG, JPEG, TIFF, WebP (or any other Pillow-readable) file.
@@ -365,6 +370,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise FileNotFoundError(f"image {str(p)!r} does not exist")
     if p.is_dir():
         raise IsADirectoryError(f"image {str(p)!r} is a folder")
+    deep = _read_16bit_colour(p)
+    if deep is not None:
+        return deep
     try:
         with Image.open(p) as im:
             im.load()
@@ -390,6 +398,127 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
 
 
+# 16-bit colour: Pillow has no 16-bit RGB/RGBA mode (it reduces such files to 8 bits), so PNG
+# goes through pypng and TIFF through tifffile (the 'image' extra). Which files need them is
+# decided from the file's own header, not from Pillow's mode.
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+#: formats that hold 16-bit colour (and 16-bit grey) when written by :func:`write_image`
+DEEP_FORMATS: tuple[str, ...] = ("PNG", "TIFF")
+
+
+def _png_ihdr(p: Path) -> tuple[int, int] | None:
+    """``(bit depth, colour type)`` from a PNG's IHDR chunk, or None if not a PNG."""
+    with open(p, "rb") as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    return head[24], head[25]
+
+
+def _read_16bit_colour(p: Path) -> np.ndarray | None:
+    """A 16-bit colour PNG or TIFF at full depth, or None for everything else (Pillow's)."""
+    with open(p, "rb") as f:
+        magic = f.read(8)
+    if magic == _PNG_SIGNATURE:
+        ihdr = _png_ihdr(p)
+        # colour types: 2 RGB, 4 grey + alpha, 6 RGBA (0 = grey and 3 = palette: Pillow's)
+        if ihdr is None or ihdr[0] != 16 or ihdr[1] not in (2, 4, 6):
+            return None
+        try:
+            import png
+        except ImportError:  # pragma: no cover - pypng is in the 'image' and 'train' extras
+            raise ImportError(
+                "reading 16-bit colour PNG needs pypng: pip install 'tconv[image]'"
+            ) from None
+        try:
+            width, height, rows, info = png.Reader(filename=str(p)).asDirect()
+            planes = int(info["planes"])
+            arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
+        except (png.Error, ValueError, EOFError) as err:
+            raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
+        return arr.reshape(height, width, planes)
+    if magic[:4] in _TIFF_SIGNATURES:
+        try:
+            import tifffile
+        except ImportError:  # pragma: no cover - tifffile is in the 'image' and 'train' extras
+            raise ImportError(
+                "reading 16-bit colour TIFF needs tifffile: pip install 'tconv[image]'"
+            ) from None
+        try:
+            with tifffile.TiffFile(p) as tif:
+                page = tif.pages[0]
+                if page.dtype != np.uint16 or page.samplesperpixel not in (2, 3, 4):
+                    return None
+                arr = page.asarray()
+                if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE:
+                    arr = np.moveaxis(arr, 0, -1)
+        except (tifffile.TiffFileError, ValueError, OSError) as err:
+            if isinstance(err, (FileNotFoundError, PermissionError)):
+                raise
+            raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
+        if arr.ndim != 3 or arr.shape[2] not in (2, 3, 4):
+            raise ValueError(
+                f"image {str(p)!r} has an unsupported 16-bit layout {arr.shape}: expected "
+                "(H, W, C) with C in 2, 3 or 4"
+            )
+        return np.ascontiguousarray(arr, dtype=np.uint16)
+    return None
+
+
+def check_depth(
+    dtype: np.dtype[Any] | type, path: str | os.PathLike[str], *, to_8bit: bool = False
+) -> None:
+    """Refuse to write 16-bit pixels to a format that holds only 8 bits (unless ``to_8bit``).
+
+    Args:
+        dtype: the dtype of the pixels to be written.
+        path: the output file; its suffix picks the format.
+        to_8bit: allow reducing uint16 to 8 bits (the high byte) for JPEG/WebP.
+
+    Raises:
+        ValueError: uint16 pixels for a JPEG or WebP file without ``to_8bit``, or an
+            unsupported suffix.
+
+    >>> check_depth(np.uint16, "big.png")
+    >>> check_depth(np.uint16, "big.jpg")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'big.jpg': JPEG holds only 8 bits per channel, the image has 16: write PNG ...
+    """
+    fmt = image_format(path)
+    if np.dtype(dtype) == np.uint16 and fmt not in DEEP_FORMATS and not to_8bit:
+        raise ValueError(
+            f"{str(path)!r}: {fmt} holds only 8 bits per channel, the image has 16: write PNG "
+            "or TIFF (16-bit), or pass --to-8-bit (to_8bit=True) to reduce it to 8 bits"
+        )
+
+
+def _save_16bit_colour(arr: np.ndarray, fmt: str, f: Any) -> None:
+    """Write uint16 ``(H, W, C)`` (C in 2, 3, 4) to the open file ``f`` as 16-bit PNG/TIFF."""
+    h, w, c = arr.shape
+    if fmt == "PNG":
+        import png
+
+        writer = png.Writer(width=w, height=h, greyscale=c == 2, alpha=c in (2, 4), bitdepth=16)
+        writer.write(f, arr.reshape(h, w * c))
+    else:
+        import io
+
+        import tifffile
+
+        buffer = io.BytesIO()  # tifffile wants a named file or a BytesIO, not an fd's file
+        tifffile.imwrite(
+            buffer,
+            arr,
+            photometric="minisblack" if c == 2 else "rgb",
+            planarconfig="contig",
+            extrasamples=("unassalpha",) if c in (2, 4) else None,
+            compression="zlib",
+        )
+        f.write(buffer.getvalue())
+
+
 def image_format(path: str | os.PathLike[str]) -> str:
     """Pillow's format name for ``path``'s suffix.
 
@@ -408,19 +537,22 @@ def image_format(path: str | os.PathLike[str]) -> str:
     return IMAGE_SUFFIXES[suffix]
 
 
-def write_image(array: np.ndarray, path: str | os.PathLike[str]) -> None:
+def write_image(array: np.ndarray, path: str | os.PathLike[str], *, to_8bit: bool = False) -> None:
     """Write ``array`` to ``path`` (format from the suffix) via a temporary file + rename.
 
-    uint16 greyscale is written as 16-bit where the format has it (PNG, TIFF); uint16 colour
-    is reduced to 8 bits (Pillow has no 16-bit RGB). Formats without alpha (JPEG) drop it.
+    uint16 is written at 16 bits: greyscale through Pillow, colour (grey + alpha, RGB, RGBA)
+    PNG through pypng and TIFF through tifffile. JPEG and WebP hold only 8 bits, so uint16 is
+    refused for them unless ``to_8bit`` (then the high byte is kept). Formats without alpha
+    (JPEG) drop it.
 
     Args:
         array: ``(H, W)`` or ``(H, W, C)`` with C in 1 to 4; uint8, uint16, bool or float in
             [0, 1].
         path: the file to write; its suffix picks the format.
+        to_8bit: allow reducing uint16 to 8 bits for JPEG/WebP (see :func:`check_depth`).
 
     Raises:
-        ValueError: an unsupported suffix.
+        ValueError: an unsupported suffix, or uint16 for JPEG/WebP without ``to_8bit``.
         OSError: the folder is missing or not writable.
 
     Example:
@@ -433,6 +565,7 @@ def write_image(array: np.ndarray, path: str | os.PathLike[str]) -> None:
     Image = _pil()
     p = Path(path)
     fmt = image_format(p)
+    check_depth(array.dtype, p, to_8bit=to_8bit)
     arr = array
     if arr.dtype == bool:
         arr = arr.astype(np.uint8) * 255
@@ -440,11 +573,12 @@ def write_image(array: np.ndarray, path: str | os.PathLike[str]) -> None:
         arr = np.clip(np.rint(arr * 255), 0, 255).astype(np.uint8)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
-    if arr.dtype == np.uint16 and (arr.ndim == 3 or fmt not in ("PNG", "TIFF")):
+    if arr.dtype == np.uint16 and fmt not in DEEP_FORMATS:  # to_8bit was asked for
         arr = (arr >> 8).astype(np.uint8)
     if arr.ndim == 3 and arr.shape[2] in (2, 4) and fmt == "JPEG":
         arr = arr[..., :-1] if arr.shape[2] == 4 else arr[..., 0]
-    im = Image.fromarray(np.ascontiguousarray(arr))
+    deep = arr.dtype == np.uint16 and arr.ndim == 3
+    im = None if deep else Image.fromarray(np.ascontiguousarray(arr))
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
@@ -453,7 +587,10 @@ def write_image(array: np.ndarray, path: str | os.PathLike[str]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            im.save(f, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+            if im is None:
+                _save_16bit_colour(np.ascontiguousarray(arr), fmt, f)
+            else:
+                im.save(f, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
