@@ -317,3 +317,16 @@ def test_16bit_to_jpeg_or_webp_is_refused_unless_asked(tmp_path, capsys):
     assert _files(tmp_path) == {"deep.png"}
     assert main(["upscale", str(src), "-o", str(tmp_path / "big.jpg"), "--to-8-bit"]) == 0
     assert read_image(tmp_path / "big.jpg").dtype == np.uint8
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif"])
+def test_a_truncated_16bit_colour_file_is_one_line(tmp_path, capsys, suffix):
+    whole = tmp_path / f"whole{suffix}"
+    write_image(_deep(4), whole)
+    data = whole.read_bytes()
+    cut = tmp_path / f"cut{suffix}"
+    cut.write_bytes(data[: len(data) // 2])
+    _fails(
+        ["upscale", str(cut), "-o", str(tmp_path / "o.png")], "is corrupt or unsupported", capsys
+    )
+    assert not (tmp_path / "o.png").exists()

@@ -30,6 +30,7 @@ import contextlib
 import functools
 import os
 import tempfile
+import zlib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -435,7 +436,7 @@ def _read_16bit_colour(p: Path) -> np.ndarray | None:
             width, height, rows, info = png.Reader(filename=str(p)).asDirect()
             planes = int(info["planes"])
             arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
-        except (png.Error, ValueError, EOFError) as err:
+        except (png.Error, ValueError, EOFError, zlib.error) as err:
             raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
         return arr.reshape(height, width, planes)
     if magic[:4] in _TIFF_SIGNATURES:
@@ -453,7 +454,14 @@ def _read_16bit_colour(p: Path) -> np.ndarray | None:
                 arr = page.asarray()
                 if page.planarconfig == tifffile.PLANARCONFIG.SEPARATE:
                     arr = np.moveaxis(arr, 0, -1)
-        except (tifffile.TiffFileError, ValueError, OSError) as err:
+        except (
+            tifffile.TiffFileError,
+            ValueError,
+            OSError,
+            KeyError,
+            IndexError,
+            zlib.error,
+        ) as err:
             if isinstance(err, (FileNotFoundError, PermissionError)):
                 raise
             raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
