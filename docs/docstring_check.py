@@ -59,6 +59,12 @@ API_MODULES = (
     "tconv.viz.page",
     "tconv.viz.terminal",
     "tconv.train",
+    "tconv.train.trainer",
+    "tconv.train.data",
+    "tconv.train.sr",
+    "tconv.train.seg",
+    "tconv.train.gan",
+    "tconv.train.quality",
     "tconv.upscale",
 )
 

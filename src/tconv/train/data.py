@@ -73,8 +73,21 @@ def _load_array(name: str) -> np.ndarray:
 def load_photo(name: str) -> Tensor:
     """``skimage.data.<name>()`` as float32 ``(3, H, W)`` in ``[0, 1]``.
 
+    Greyscale photos are repeated to three channels, an alpha channel is dropped, and 8-bit,
+    16-bit and boolean images are scaled to ``[0, 1]``.
+
+    Args:
+        name: the loader's name in ``skimage.data``, e.g. one of :data:`TRAIN_PHOTOS` or
+            :data:`HELD_OUT_PHOTOS` (only photos bundled with scikit-image load offline).
+
+    Returns:
+        The photo as a contiguous float32 tensor.
+
     Shape:
         - Output: ``(3, H, W)``
+
+    Raises:
+        ValueError: ``name`` is not a function of ``skimage.data``.
 
     Example:
         >>> load_photo("chelsea").shape
@@ -90,7 +103,24 @@ def load_photo(name: str) -> Tensor:
 
 
 def crop_to_multiple(x: Tensor, scale: int) -> Tensor:
-    """Crop the last two dimensions down to multiples of ``scale`` (top-left kept)."""
+    """Crop the last two dimensions down to multiples of ``scale`` (top-left kept).
+
+    Args:
+        x: an image or a batch of images.
+        scale: the multiple; each of the last two sizes is rounded down to a multiple of it.
+
+    Returns:
+        A view of ``x`` (no copy), the bottom rows and right columns cut off.
+
+    Shape:
+        - Input: ``(..., H, W)``
+        - Output: ``(..., H // scale * scale, W // scale * scale)``
+
+    Example:
+        >>> import torch
+        >>> crop_to_multiple(torch.zeros(3, 33, 40), 4).shape
+        torch.Size([3, 32, 40])
+    """
     h, w = x.shape[-2] // scale * scale, x.shape[-1] // scale * scale
     return x[..., :h, :w]
 
@@ -98,9 +128,26 @@ def crop_to_multiple(x: Tensor, scale: int) -> Tensor:
 def degrade(hr: Tensor, scale: int) -> Tensor:
     """Antialiased bicubic downscaling by ``scale`` (the SR degradation), clamped to [0, 1].
 
+    The image is first cropped with :func:`crop_to_multiple`, so the low-resolution pixel grid
+    lines up with the high-resolution one.
+
+    Args:
+        hr: the high-resolution image(s), values in ``[0, 1]``.
+        scale: the integer downscaling factor.
+
+    Returns:
+        The low-resolution input of super-resolution.
+
     Shape:
         - Input: ``(C, H, W)`` or ``(N, C, H, W)``
         - Output: ``(..., H // scale, W // scale)``
+
+    Example:
+        >>> import torch
+        >>> degrade(torch.rand(2, 3, 33, 40), 2).shape
+        torch.Size([2, 3, 16, 20])
+        >>> float(degrade(torch.full((3, 8, 8), 0.5), 4).max())
+        0.5
     """
     x = crop_to_multiple(hr, scale)
     batched = x.dim() == 4
@@ -117,9 +164,23 @@ def degrade(hr: Tensor, scale: int) -> Tensor:
 def bicubic(lr: Tensor, scale: int) -> Tensor:
     """Bicubic upscaling by ``scale`` (``align_corners=False``), clamped to [0, 1].
 
+    The no-learning baseline every trained upsampler is compared with.
+
+    Args:
+        lr: the low-resolution batch, values in ``[0, 1]``.
+        scale: the integer upscaling factor.
+
+    Returns:
+        The bicubic interpolation of ``lr``.
+
     Shape:
         - Input: ``(N, C, H, W)``
         - Output: ``(N, C, H * scale, W * scale)``
+
+    Example:
+        >>> import torch
+        >>> bicubic(torch.rand(1, 3, 5, 7), 2).shape
+        torch.Size([1, 3, 10, 14])
     """
     return F.interpolate(lr, scale_factor=scale, mode="bicubic", align_corners=False).clamp(0, 1)
 
@@ -130,12 +191,20 @@ def to_y(rgb: Tensor) -> Tensor:
     The SR convention (BasicSR, EDSR): PSNR and SSIM on Y. Input in ``[0, 1]``; the result
     is rounded to 8-bit levels first (outputs are saved as 8-bit images).
 
+    Args:
+        rgb: RGB image(s) in ``[0, 1]``, channels third from the end.
+
+    Returns:
+        The luma, float64, rounded to 4 decimals.
+
     Shape:
         - Input: ``(..., 3, H, W)``
         - Output: ``(..., H, W)``
 
-    >>> to_y(torch.ones(3, 1, 1)).item(), to_y(torch.zeros(3, 1, 1)).item()
-    (235.0, 16.0)
+    Example:
+        >>> import torch
+        >>> to_y(torch.ones(3, 1, 1)).item(), to_y(torch.zeros(3, 1, 1)).item()
+        (235.0, 16.0)
     """
     q = (rgb.clamp(0, 1) * 255).round() / 255
     r, g, b = q.unbind(-3)

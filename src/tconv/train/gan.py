@@ -183,6 +183,12 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """DCGAN's discriminator for 32x32 images, spectrally normalised (Miyato et al. 2018).
 
+    Three k4 s2 p1 convolutions (``width``, ``2 * width``, ``4 * width`` channels, LeakyReLU
+    0.2) and a linear layer to one logit, every layer spectrally normalised.
+
+    Args:
+        width: channels of the first convolution.
+
     Shape:
         - Input: ``(N, 1, 32, 32)``; output ``(N,)``
 
@@ -212,7 +218,30 @@ class Discriminator(nn.Module):
 
 @dataclasses.dataclass
 class GanConfig:
-    """Settings of ``tconv train gan`` (each field is a flag)."""
+    """Settings of ``tconv train gan`` (each field is a flag), checked on creation.
+
+    Attributes:
+        upsampler: the generator's upsampler (a key of :data:`tconv.train.seg.UPSAMPLERS`),
+            or ``"all"`` to train each of them.
+        epochs: training epochs.
+        seed: seed of the patches, the initial weights and the evaluation latents.
+        batch_size: the global batch (split evenly over the torchrun processes).
+        lr: Adam's learning rate, for the generator and the discriminator.
+        width: channels of the generator and the discriminator.
+        train_count: training patches.
+        eval_count: generated samples and held-out patches for the metrics (at least 16).
+
+    Raises:
+        ValueError: an unknown upsampler, a count below its minimum, or ``lr`` not above 0.
+
+    Example:
+        >>> GanConfig(upsampler="subpixel").batch_size
+        64
+        >>> GanConfig(eval_count=8)
+        Traceback (most recent call last):
+        ...
+        ValueError: eval_count=8 is invalid: it must be >= 16
+    """
 
     upsampler: str = dataclasses.field(
         default="transposed_k4",
@@ -247,7 +276,28 @@ class GanConfig:
 
 @register_task
 class GanTask(Task):
-    """DCGAN-style texture generator; see the module docstring."""
+    """DCGAN-style texture generator; see the module docstring.
+
+    ``tconv train gan`` runs it through :func:`tconv.train.fit`: the non-saturating GAN loss,
+    one discriminator and one generator Adam step per batch, and the sample-quality metrics
+    (sliced Wasserstein distance, checkerboard ratios) on the fixed evaluation latents.
+
+    Args:
+        config: the settings (:class:`GanConfig`).
+        ctx: the :class:`tconv.train.Context` to run in (device, rank, world size).
+
+    Example:
+        >>> import torch
+        >>> from tconv.train import Context
+        >>> config = GanConfig(width=4, batch_size=16, train_count=16, eval_count=16)
+        >>> task = GanTask(config, Context(torch.device("cpu")))
+        >>> task.setup()
+        >>> sorted(task.models), task.held_out.shape
+        (['discriminator', 'generator'], torch.Size([16, 1, 32, 32]))
+        >>> with torch.no_grad():
+        ...     task.samples(torch.randn(2, LATENT)).shape
+        torch.Size([2, 1, 32, 32])
+    """
 
     name = "gan"
     Config = GanConfig
@@ -271,6 +321,13 @@ class GanTask(Task):
   torchrun --standalone --nproc-per-node 2 -m tconv train gan --quick --out out/gan2"""
 
     def setup(self) -> None:
+        """Cut the training and held-out patches, measure the real patches' reference values
+        (stride energies, ``swd_real``), draw the evaluation latents, and build the loader,
+        both models (the same initial weights on every rank) and their Adam optimizers.
+
+        Raises:
+            ValueError: ``batch_size`` is not a multiple of the number of processes.
+        """
         c = self.config
         self.per_rank = _per_rank_batch(c.batch_size, self.ctx.world_size)
         self.train_set = torch.utils.data.TensorDataset(
@@ -303,9 +360,12 @@ class GanTask(Task):
         torch.manual_seed(c.seed + self.ctx.rank)  # back to the trainer's stream per rank
 
     def train_batches(self, epoch: int) -> Any:
+        """The loader of the training patches (its sampler reshuffles per epoch)."""
         return self._loader
 
     def train_step(self, batch: Any) -> dict[str, float]:
+        """One discriminator step, then one generator step (non-saturating loss) on a batch of
+        real patches; ``{"loss_d": ..., "loss_g": ...}``."""
         real = batch[0].to(self.ctx.device)
         n = len(real)
         # torch's global generator: seeded per rank by the trainer, saved in the checkpoint
@@ -336,6 +396,9 @@ class GanTask(Task):
         )
 
     def evaluate(self) -> dict[str, float]:
+        """``swd`` (and ``swd_real``), the checkerboard ratios at periods 2 and 4, and the
+        samples' mean and standard deviation, on the fixed evaluation latents. The trainer
+        calls it under ``torch.no_grad()``."""
         fake = self.samples()
         e2, e4 = stride_energy(fake, 2), stride_energy(fake, 4)
         return {
@@ -348,6 +411,7 @@ class GanTask(Task):
         }
 
     def provenance(self) -> dict[str, Any]:
+        """The textures, their downscaling and the columns of the split, for the checkpoint."""
         return {
             "textures": list(TEXTURES),
             "downscale": 2,
@@ -357,6 +421,8 @@ class GanTask(Task):
         }
 
     def report(self, out_dir: Path, result: dict[str, Any]) -> None:
+        """Write ``report.md`` (the metrics), ``samples.npy`` (64 samples) and ``samples.png``
+        into ``out_dir``."""
         c = self.config
         with torch.no_grad():
             self.module("generator").eval()
@@ -381,6 +447,8 @@ class GanTask(Task):
 
     @classmethod
     def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+        """Write ``comparison.md``, ``.json`` and ``.png`` (samples per upsampler and their
+        spectrum relative to real held-out patches)."""
         _compare(out_dir, results, "gan", _GAN_COLUMNS)
         runs = {}
         for v, r in results.items():

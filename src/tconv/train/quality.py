@@ -27,7 +27,7 @@ from torch import Tensor
 
 from ..shapes import ShapeError
 
-__all__ = ["laplacian_descriptors", "sliced_wasserstein", "stride_energy"]
+__all__ = ["laplacian_descriptors", "sliced_wasserstein", "stride_energy", "swd"]
 
 
 def _hann(n: int) -> Tensor:
@@ -175,13 +175,14 @@ def sliced_wasserstein(
     mean over directions and ``repeats`` draws of directions.
 
     Args:
-        a, b: ``(P, D)`` point sets (the larger is subsampled to the smaller's ``P``).
+        a: a ``(P, D)`` point set.
+        b: a ``(Q, D)`` point set (the larger set is subsampled to the smaller's size).
         directions: projections per repeat.
         repeats: independent draws of directions.
         seed: seed of the directions and subsampling.
 
     Shape:
-        - a, b: ``(P, D)``
+        - a: ``(P, D)``; b: ``(Q, D)``
 
     Returns:
         The distance (0 for identical sets).
@@ -223,8 +224,11 @@ def swd(real: Tensor, fake: Tensor, levels: int = 3, per_image: int = 32, seed: 
     """Mean over pyramid levels of the sliced Wasserstein distance, times 1000.
 
     Args:
-        real, fake: ``(N, C, H, W)`` image batches with values on the same scale.
-        levels, per_image, seed: as in :func:`laplacian_descriptors`.
+        real: the reference images, ``(N, C, H, W)``.
+        fake: the images compared with them, values on the same scale.
+        levels: pyramid levels, as in :func:`laplacian_descriptors`.
+        per_image: neighbourhoods per image and level, as in :func:`laplacian_descriptors`.
+        seed: seed of the neighbourhoods and the projection directions.
 
     Shape:
         - real, fake: ``(N, C, H, W)``

@@ -316,6 +316,13 @@ class UNet(nn.Module):
 def boundary_mask(labels: Tensor, radius: int = 2) -> Tensor:
     """Pixels within ``radius`` (Chebyshev distance) of a pixel of another label.
 
+    Args:
+        labels: integer label maps (labels ``0 .. K - 1``).
+        radius: the distance, in pixels.
+
+    Returns:
+        ``True`` where a different label lies within the ``(2 * radius + 1)`` square around.
+
     Shape:
         - labels: ``(N, H, W)`` int64; output ``(N, H, W)`` bool
 
@@ -366,7 +373,35 @@ def segmentation_metrics(confusion: Tensor, boundary: tuple[float, float]) -> di
 
 @dataclasses.dataclass
 class SegConfig:
-    """Settings of ``tconv train seg`` (each field is a flag)."""
+    """Settings of ``tconv train seg`` (each field is a flag), checked on creation.
+
+    Attributes:
+        upsampler: the decoder upsampler (a key of :data:`UPSAMPLERS`), or ``"all"`` to train
+            each of them.
+        epochs: training epochs.
+        seed: seed of the composites and the initial weights.
+        batch_size: the global batch (split evenly over the torchrun processes).
+        lr: Adam's learning rate.
+        width: U-Net channels at full resolution (doubled per level).
+        depth: U-Net downsamplings.
+        train_size: side of the square training composites.
+        train_count: training composites.
+        eval_height: height of the held-out composites.
+        eval_width: width of the held-out composites.
+        eval_count: held-out composites.
+
+    Raises:
+        ValueError: an unknown upsampler, a count, size or ``lr`` out of range (each side of a
+            composite must be at least 8 and ``2 ** depth``).
+
+    Example:
+        >>> SegConfig(upsampler="transposed_k3", depth=2).train_size
+        64
+        >>> SegConfig(depth=4, train_size=12)
+        Traceback (most recent call last):
+        ...
+        ValueError: train_size=12 is invalid: it must be >= 16 (8 and 2 ** depth)
+    """
 
     upsampler: str = dataclasses.field(
         default="subpixel",
@@ -428,7 +463,28 @@ def _ordered_sampler(task: Task, dataset: Any, seed: int) -> Any:
 
 @register_task
 class SegTask(Task):
-    """Texture segmentation; see the module docstring."""
+    """Texture segmentation; see the module docstring.
+
+    ``tconv train seg`` runs it through :func:`tconv.train.fit`: cross-entropy, Adam, the
+    held-out metrics of :func:`segmentation_metrics` plus checkerboard measures of the logits.
+
+    Args:
+        config: the settings (:class:`SegConfig`).
+        ctx: the :class:`tconv.train.Context` to run in (device, rank, world size).
+
+    Example:
+        >>> import torch
+        >>> from tconv.train import Context
+        >>> config = SegConfig("transposed_k3", width=4, depth=1, batch_size=2, train_size=16,
+        ...                    train_count=2, eval_height=9, eval_width=11, eval_count=2)
+        >>> task = SegTask(config, Context(torch.device("cpu")))
+        >>> task.setup()
+        >>> with torch.no_grad():  # as the trainer calls it
+        ...     metrics = task.evaluate()
+        >>> sorted(metrics)
+        ['boundary_accuracy', 'checkerboard_score', 'checkerboard_spectrum', 'iou_0', 'iou_1',
+         'iou_2', 'logit_checkerboard', 'miou', 'pixel_accuracy']
+    """
 
     name = "seg"
     Config = SegConfig
@@ -452,6 +508,12 @@ class SegTask(Task):
   torchrun --standalone --nproc-per-node 2 -m tconv train seg --quick --out out/seg2"""
 
     def setup(self) -> None:
+        """Make the training and held-out composites (each rank evaluates its share), the
+        sampler and loader, the U-Net (the same initial weights on every rank) and Adam.
+
+        Raises:
+            ValueError: ``batch_size`` is not a multiple of the number of processes.
+        """
         c = self.config
         self.per_rank = _per_rank_batch(c.batch_size, self.ctx.world_size)
         x, y = composites(c.train_count, (c.train_size, c.train_size), "train", c.seed)
@@ -474,9 +536,11 @@ class SegTask(Task):
         torch.manual_seed(c.seed + self.ctx.rank)  # back to the trainer's stream per rank
 
     def train_batches(self, epoch: int) -> Any:
+        """The loader of the training composites (its sampler reshuffles per epoch)."""
         return self._loader
 
     def train_step(self, batch: Any) -> dict[str, float]:
+        """One Adam step on the cross-entropy of an ``(image, label)`` batch; ``{"loss": ...}``."""
         x, y = (t.to(self.ctx.device) for t in batch)
         logits = self.models["unet"](x)
         loss = F.cross_entropy(logits, y)
@@ -493,6 +557,9 @@ class SegTask(Task):
         )
 
     def evaluate(self) -> dict[str, float]:
+        """mIoU, per-class IoU, pixel and boundary accuracy over the held-out composites (counts
+        summed over the ranks), and the checkerboard measures of the logits and the network.
+        The trainer calls it under ``torch.no_grad()``."""
         k = len(TEXTURES)
         logits = self._predict(self.eval_x)
         pred = logits.argmax(1)
@@ -522,6 +589,7 @@ class SegTask(Task):
         return out
 
     def provenance(self) -> dict[str, Any]:
+        """The textures and the columns of the training / held-out split, for the checkpoint."""
         return {
             "textures": list(TEXTURES),
             "train_columns": list(TRAIN_COLUMNS),
@@ -530,6 +598,8 @@ class SegTask(Task):
         }
 
     def report(self, out_dir: Path, result: dict[str, Any]) -> None:
+        """Write ``report.md`` (the metrics), ``examples.npz`` and ``examples.png`` (four
+        held-out composites: image, truth, prediction) into ``out_dir``."""
         model = self.module("unet")
         c = self.config
         x, y = composites(4, (c.eval_height, c.eval_width), "held_out", c.seed + 10_000)
@@ -565,6 +635,7 @@ class SegTask(Task):
 
     @classmethod
     def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+        """Write ``comparison.md``, ``.json`` and ``.png`` (the held-out examples per decoder)."""
         _compare(out_dir, results, "seg", _SEG_COLUMNS)
         _examples_figure(
             out_dir / "comparison.png",

@@ -121,9 +121,31 @@ def _stage(kind: str, cin: int, cout: int) -> nn.Module:
 class SRNet(nn.Module):
     """``head(body(lr)) + bicubic(lr)``: see the module docstring.
 
+    The body is a 5x5 convolution then ``depth - 1`` 3x3 convolutions (ReLU after each); the
+    head is ``log2(scale)`` x2 stages of ``upsampler`` (ReLU between them), ending at 3
+    channels. :func:`build_model` builds it (and the two models without this structure).
+
+    Args:
+        upsampler: the kind of each x2 stage: ``"transposed_k3"``, ``"transposed_k4"``,
+            ``"transposed_bilinear"``, ``"subpixel"`` or ``"resize_conv"``.
+        scale: the upscaling factor, a power of two (:func:`build_model` accepts 2 and 4).
+        width: channels of the body and between the stages.
+        depth: convolutions in the body.
+
     Shape:
         - Input: ``(N, 3, H, W)`` in ``[0, 1]``
         - Output: ``(N, 3, H * scale, W * scale)`` (not clamped)
+
+    Raises:
+        ValueError: ``upsampler`` is not one of the stage kinds above.
+
+    Example:
+        >>> import torch
+        >>> net = SRNet("transposed_k4", scale=2, width=8, depth=2)
+        >>> net(torch.rand(1, 3, 6, 7)).shape
+        torch.Size([1, 3, 12, 14])
+        >>> len(net.head), net.upsampler
+        (1, 'transposed_k4')
     """
 
     def __init__(self, upsampler: str, scale: int, width: int, depth: int) -> None:
@@ -188,15 +210,33 @@ class Bicubic(nn.Module):
 def build_model(upsampler: str, scale: int, width: int = 32, depth: int = 3) -> nn.Module:
     """The SR model with ``upsampler`` for ``scale`` (2 or 4).
 
-    Raises:
-        ValueError: an unknown upsampler or a scale other than 2 and 4.
+    ``"bicubic"`` is bicubic interpolation as a module (no parameters), ``"example3"`` the
+    seed article's example-3 model (``width`` and ``depth`` unused); the others are an
+    :class:`SRNet`.
+
+    Args:
+        upsampler: one of :data:`UPSAMPLERS`.
+        scale: 2 or 4 (:data:`SCALES`).
+        width: channels of the body (:class:`SRNet` only).
+        depth: convolutions in the body (:class:`SRNet` only).
+
+    Returns:
+        The model, freshly initialised, with ``upsampler`` and ``scale`` attributes.
 
     Shape:
         - Input: ``(N, 3, H, W)``
         - Output: ``(N, 3, H * scale, W * scale)``
 
-    >>> sum(p.numel() for p in build_model("bicubic", 2).parameters())
-    0
+    Raises:
+        ValueError: an unknown upsampler, a scale other than 2 and 4, or ``width`` or
+            ``depth`` below 1.
+
+    Example:
+        >>> import torch
+        >>> sum(p.numel() for p in build_model("bicubic", 2).parameters())
+        0
+        >>> build_model("resize_conv", 4, width=8, depth=1)(torch.rand(1, 3, 5, 5)).shape
+        torch.Size([1, 3, 20, 20])
     """
     if scale not in SCALES:
         raise ValueError(f"scale={scale!r} is invalid: valid scales are {SCALES}")
@@ -217,7 +257,31 @@ def build_model(upsampler: str, scale: int, width: int = 32, depth: int = 3) -> 
 
 @dataclasses.dataclass
 class SRConfig:
-    """Settings of ``tconv train sr`` (each field is a flag)."""
+    """Settings of ``tconv train sr`` (each field is a flag).
+
+    The values are checked when the task is set up (:meth:`SRTask.setup`), not here.
+
+    Attributes:
+        scale: upscaling factor, 2 or 4.
+        upsampler: the upsampler under test (one of :data:`UPSAMPLERS`), or ``"all"`` to
+            train each of them.
+        width: channels of the body.
+        depth: convolutions in the body.
+        patch: side of the low-resolution training patches (pixels).
+        batch_size: patches per optimizer step.
+        patches_per_epoch: training patches drawn per epoch.
+        epochs: epochs (a cosine learning-rate schedule spans them).
+        lr: Adam's initial learning rate.
+        seed: random seed (weights and patches).
+        eval_size: held-out metrics on the centre crop of this high-resolution size; 0 for
+            the full photos.
+        threads: ``torch.set_num_threads`` during the run; 0 keeps torch's setting.
+
+    Example:
+        >>> config = SRConfig(scale=4, upsampler="transposed_k4")
+        >>> config.scale, config.width, config.epochs
+        (4, 32, 20)
+    """
 
     scale: int = dataclasses.field(default=2, metadata={"help": "upscaling factor: 2 or 4"})
     upsampler: str = dataclasses.field(
@@ -284,12 +348,26 @@ def psnr_ssim(sr: Tensor, hr: Tensor, scale: int) -> tuple[float, float]:
     Both images are rounded to 8-bit levels first; SSIM is ``skimage.metrics``'s with a
     Gaussian window (sigma 1.5) and population covariance (Wang et al. 2004).
 
+    Args:
+        sr: the upscaled image.
+        hr: the ground truth, the same size.
+        scale: pixels shaved at each border (the upscaling factor; 0 shaves nothing).
+
+    Returns:
+        ``(psnr, ssim)``: PSNR in dB on the 8-bit Y scale (``inf`` for equal images) and SSIM
+        rounded to 6 decimals.
+
     Shape:
         - sr, hr: ``(3, H, W)`` in ``[0, 1]``
 
-    >>> x = torch.rand(3, 32, 32)
-    >>> psnr_ssim(x, x, 2)
-    (inf, 1.0)
+    Example:
+        >>> import torch
+        >>> x = torch.rand(3, 32, 32)
+        >>> psnr_ssim(x, x, 2)
+        (inf, 1.0)
+        >>> psnr, ssim = psnr_ssim(torch.full((3, 32, 32), 0.5), x, 2)  # flat grey vs noise
+        >>> 10 < psnr < 20 and 0 < ssim < 0.1
+        True
     """
     from skimage.metrics import structural_similarity
 
@@ -337,7 +415,26 @@ def inference_ms_per_megapixel(model: nn.Module, lr: Tensor, repeat: int = 3) ->
 
 @register_task
 class SRTask(Task):
-    """Super-resolution: data + model + L1 loss + PSNR/SSIM/checkerboard metrics."""
+    """Super-resolution: data + model + L1 loss + PSNR/SSIM/checkerboard metrics.
+
+    ``tconv train sr`` runs it through :func:`tconv.train.fit`; see the module docstring for
+    the data, the model and the metrics. ``"bicubic"`` has nothing to train: its run only
+    evaluates.
+
+    Args:
+        config: the settings (:class:`SRConfig`).
+        ctx: the :class:`tconv.train.Context` to run in (device, rank).
+
+    Example:
+        >>> import torch
+        >>> from tconv.train import Context
+        >>> task = SRTask(SRConfig(upsampler="bicubic", eval_size=48), Context(torch.device("cpu")))
+        >>> task.setup()  # the held-out photos (bicubic trains nothing, so no training photos)
+        >>> with torch.no_grad():
+        ...     metrics = task.evaluate()
+        >>> metrics["psnr_gain_db"], [name for name, _, _ in task.held_out]
+        (0.0, ['chelsea', 'coffee', 'camera'])
+    """
 
     name: ClassVar[str] = "sr"
     Config: ClassVar[type] = SRConfig
@@ -369,6 +466,12 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
     config: SRConfig
 
     def setup(self) -> None:
+        """Check the config; build the model, its Adam optimizer, the training patches of
+        :data:`~tconv.train.data.TRAIN_PHOTOS` and the held-out (HR, LR) photos.
+
+        Raises:
+            ValueError: a scale other than 2 and 4, an unknown upsampler, or a size below 1.
+        """
         c = self.config
         if c.scale not in SCALES:
             raise ValueError(f"scale={c.scale!r} is invalid: valid scales are {SCALES}")
@@ -408,6 +511,8 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             self.held_out.append((n, truth, degrade(truth, c.scale)))
 
     def train_batches(self, epoch: int) -> Any:
+        """The DataLoader of ``epoch``'s (LR, HR) patches, after setting the epoch's cosine
+        learning rate; nothing for bicubic."""
         if not self.trainable:
             return []
         self.dataset.epoch = epoch
@@ -418,6 +523,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         return self.loader
 
     def train_step(self, batch: Any) -> dict[str, float]:
+        """One Adam step on the L1 loss of an ``(lr, hr)`` patch batch; ``{"l1": loss}``."""
         lr, hr = (t.to(self.ctx.device) for t in batch)
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
@@ -433,6 +539,8 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             return model(lr[None].to(self.ctx.device))[0].clamp(0, 1).cpu()
 
     def evaluate(self) -> dict[str, float]:
+        """PSNR and SSIM on Y over the held-out photos (mean and per photo), bicubic's, and the
+        gains over bicubic. The trainer calls it under ``torch.no_grad()``."""
         s = self.config.scale
         psnrs, ssims, base_p, base_s = [], [], [], []
         for _, hr, lr in self.held_out:
@@ -456,6 +564,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         return out
 
     def provenance(self) -> dict[str, Any]:
+        """The photos (training and held out) and the degradation, for the checkpoint."""
         return {
             "source": "scikit-image bundled photos (skimage.data)",
             "train": list(TRAIN_PHOTOS),
@@ -465,6 +574,8 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         }
 
     def report(self, out_dir: Path, result: dict[str, Any]) -> None:
+        """Add the checkerboard measures, parameters, multiply-adds, training time and
+        inference speed to ``result["metrics"]``; write ``report.md`` and ``crops.png``."""
         from ..artifacts import checkerboard_score, checkerboard_spectrum
 
         c = self.config
@@ -504,6 +615,8 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
 
     @classmethod
     def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
+        """Write ``comparison.md``, ``.json`` and ``.png`` (the same held-out crops for every
+        upsampler, from each run's ``model.pt``)."""
         any_result = next(iter(results.values()))
         scale = int(any_result["config"]["scale"])
         table = metrics_table(results, scale)

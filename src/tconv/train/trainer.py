@@ -277,7 +277,27 @@ def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
 
 
 def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``."""
+    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``.
+
+    A reader never sees a half-written file: ``path`` holds either the old content or the new.
+    The file gets the usual mode (``0o666`` less the umask).
+
+    Args:
+        obj: what to save (a checkpoint dict, a tensor, ...).
+        path: the file to write or replace; its folder must exist.
+
+    Raises:
+        OSError: the folder does not exist or is not writable (the temporary file is removed
+            first, as on any error of ``torch.save``, which is raised as it is).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = Path(folder) / "weights.pt"
+        ...     save_atomic({"w": torch.ones(2)}, path)
+        ...     torch.load(path, weights_only=True)["w"].tolist(), os.listdir(folder)
+        ([1.0, 1.0], ['weights.pt'])
+    """
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
