@@ -50,8 +50,8 @@ def test_split_is_by_image_and_offline():
 def test_degradation_is_antialiased_bicubic():
     hr = load_photo("chelsea")[:, :64, :64]
     lr = degrade(hr, 2)
-    pil = pytest.importorskip("PIL.Image")
     import numpy as np
+    import PIL.Image as pil
 
     # Pillow's BICUBIC resize is the antialiased bicubic filter too (a reference, not our code)
     img = pil.fromarray((hr.permute(1, 2, 0).numpy() * 255).round().astype("uint8"))

@@ -19,10 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
-pytest.importorskip("skimage")
 from tconv.train import fit, load_checkpoint, make_config
 from tconv.train.seg import SegTask
 

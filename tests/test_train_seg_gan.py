@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("skimage")
 from tconv import artifacts
 from tconv.planning import inverse_of
 from tconv.train import gan, quality, seg

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 
-pytest.importorskip("skimage")
 from tconv.cli import main
 from tconv.train import seg
 

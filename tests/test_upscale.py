@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import PIL.Image as Image
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,8 +23,6 @@ from tconv.upscale import (
     upscale,
     write_image,
 )
-
-Image = pytest.importorskip("PIL.Image")
 
 
 def _photo(h: int = 48, w: int = 40) -> np.ndarray:
