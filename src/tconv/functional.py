@@ -118,11 +118,39 @@ def conv_transpose(
         padding_mode,
         rank=rank,
     )
-    bias_shape = None if bias is None else tuple(bias.shape)
     if output_size is not None:
         target = spatial_size(output_size, rank)
+        bias_shape = None if bias is None else tuple(bias.shape)
         _, spatial = geom.check_call(input.shape, weight.shape, bias_shape, check_output=False)
         geom = geom.with_output_size(spatial, target, allow_crop=allow_crop)
+    return run(input, weight, bias, geom, method)
+
+
+def run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
+    """:func:`conv_transpose` with the settings already resolved to a geometry.
+
+    Checks the tensors against ``geom`` (shapes, dtypes, batched or not), then runs
+    ``method``. Layers call it with a geometry they keep, so a forward pass does not resolve
+    its settings again.
+
+    Raises:
+        ShapeError: tensors that do not fit ``geom`` (as :func:`conv_transpose`).
+        TypeError: non-tensors or mixed dtypes. ValueError: an unknown ``method``.
+
+    Example:
+        >>> import torch
+        >>> g = Geometry.create((3, 3), stride=2, padding=1, output_padding=1)
+        >>> run(torch.randn(1, 4, 8, 8), torch.randn(4, 2, 3, 3), None, g, "native").shape
+        torch.Size([1, 2, 16, 16])
+    """
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(
+            f"input and weight must be tensors, got {type(input).__name__} and "
+            f"{type(weight).__name__}"
+        )
+    _methods.check(method)
+    _check_dtypes(input, weight, bias)
+    bias_shape = None if bias is None else bias.shape
     batched, _ = geom.check_call(input.shape, weight.shape, bias_shape)
     x = input if batched else input.unsqueeze(0)
     y = apply(x, weight, bias, geom, method)
@@ -148,7 +176,7 @@ def apply(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method
     border folding (non-zeros ``padding_mode``) and the bias of extended regions are done here.
     """
     impl = _methods.get(method, x, weight, geom)
-    if geom.padding_mode == "zeros" and all(lo >= 0 and hi >= 0 for lo, hi in geom.crop):
+    if geom.direct:
         return impl(x, weight, bias, geom)
     if geom.padding_mode != "zeros":
         inner = [(0, 0)] * geom.rank  # the full output, folded below

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from . import methods as _methods
-from .functional import conv_transpose
+from .functional import conv_transpose, run
 from .methods import Method
 from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeError
 from .shuffle import pixel_shuffle, pixel_unshuffle
@@ -162,12 +162,46 @@ class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
             rank=self._rank,
         )
 
+    def _kept_geometry(self) -> Geometry:
+        """:attr:`geometry`, rebuilt only when a setting was reassigned (checked by identity:
+        the forward pass of a layer called many times does not resolve its settings again)."""
+        kept = self.__dict__.get("_tconv_geometry")
+        if kept is not None:
+            k, geom = kept
+            if (
+                k[0] is self.stride
+                and k[1] is self.padding
+                and k[2] is self.output_padding
+                and k[3] is self.dilation
+                and k[4] is self.groups
+                and k[5] is self.padding_mode
+                and k[6] is self.kernel_size
+            ):
+                return geom
+        geom = self.geometry
+        key = (
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+            self.kernel_size,
+        )
+        self.__dict__["_tconv_geometry"] = (key, geom)
+        return geom
+
     def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
         """The transposed convolution of ``input``; ``output_size`` (``rank`` or ``rank + 2``
         entries, or one int for every spatial dimension) picks the output_padding."""
+        weight = self.weight
+        if output_size is None:
+            geom = self._kept_geometry()
+            if geom.kernel_size == weight.shape[2:]:
+                return run(input, weight, self.bias, geom, self.method)
         return conv_transpose(
             input,
-            self.weight,
+            weight,
             self.bias,
             self.stride,
             self.padding,

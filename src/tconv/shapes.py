@@ -53,6 +53,7 @@ __all__ = [
 
 PaddingMode = Literal["zeros", "circular", "reflect", "replicate"]
 PADDING_MODES: tuple[str, ...] = get_args(PaddingMode)
+_MODE_CODES = {m: i for i, m in enumerate(PADDING_MODES)}
 PaddingName = Literal["valid", "same", "same_lower"]
 PADDING_NAMES: tuple[str, ...] = get_args(PaddingName)
 IntOrTuple = int | Sequence[int]
@@ -472,6 +473,30 @@ class Geometry:
     groups: int = 1
     padding_mode: str = "zeros"
 
+    @property
+    def direct(self) -> bool:
+        """True when a method computes it as it is: zeros mode and every crop ``>= 0`` (no
+        zero extension or border folding around it).
+
+        >>> Geometry.create(3, padding=1).direct, Geometry.create(3, padding=((-1, 0),)).direct
+        (True, False)
+        """
+        return self.padding_mode == "zeros" and all(lo >= 0 and hi >= 0 for lo, hi in self.crop)
+
+    def __hash__(self) -> int:
+        # computed once: geometries key several per-call caches (torch's arguments, auto's
+        # choices, call checks). Only ints are hashed (the mode by its index), so the value is
+        # the same in every process and safe to keep in a pickled geometry.
+        cached: int | None = self.__dict__.get("_hash")
+        if cached is None:
+            mode = self.padding_mode
+            code = _MODE_CODES.get(mode, -1) if isinstance(mode, str) else -1
+            cached = hash(
+                (self.kernel_size, self.stride, self.dilation, self.crop, self.groups, code)
+            )
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
     @classmethod
     def create(
         cls,
@@ -500,7 +525,7 @@ class Geometry:
         ((0, -1),)
         """
         args = (kernel_size, stride, padding, output_padding, dilation, groups, padding_mode, rank)
-        key = _freeze(args)
+        key = _freeze_args(args)
         if key is _UNHASHABLE or cls is not Geometry:  # e.g. a dict: uncached (it raises)
             return cls._create(*args)
         return _create_cached(key)
@@ -743,8 +768,21 @@ class Geometry:
         >>> Geometry.create((3, 3)).check_call((1, 4, 8, 8), (4, 2, 3, 3))
         (True, (8, 8))
         """
+        # torch.Size is a tuple: hashable as it is
+        i = input_shape if isinstance(input_shape, tuple) else tuple(input_shape)
+        w = weight_shape if isinstance(weight_shape, tuple) else tuple(weight_shape)
+        b = bias_shape if bias_shape is None or isinstance(bias_shape, tuple) else tuple(bias_shape)
+        return _check_call(self, i, w, b, check_output)
+
+    def _check_call(
+        self,
+        input_shape: tuple[int, ...],
+        weight_shape: tuple[int, ...],
+        bias_shape: tuple[int, ...] | None,
+        check_output: bool,
+    ) -> tuple[bool, tuple[int, ...]]:
         r = self.rank
-        input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)
+        input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)  # not torch.Size
         if len(weight_shape) != r + 2:
             raise ShapeError(
                 f"weight of shape {weight_shape} is invalid: expected {r + 2} dimensions "
@@ -840,6 +878,16 @@ class _Leaf:
             and other.value == self.value
         )
 
+    @property
+    def direct(self) -> bool:
+        """True when a method computes it as it is: zeros mode and every crop ``>= 0`` (no
+        zero extension or border folding around it).
+
+        >>> Geometry.create(3, padding=1).direct, Geometry.create(3, padding=((-1, 0),)).direct
+        (True, False)
+        """
+        return self.padding_mode == "zeros" and all(lo >= 0 and hi >= 0 for lo, hi in self.crop)
+
     def __hash__(self) -> int:
         return hash((type(self.value), self.value))
 
@@ -855,6 +903,8 @@ def _freeze(value: object) -> Any:
     """
     if type(value) is int or value is None or type(value) is str:
         return value
+    if type(value) is tuple and all(type(v) is int for v in value):  # the common case
+        return value
     if isinstance(value, Sequence) and not isinstance(value, str):
         items = [_freeze(v) for v in value]
         return _UNHASHABLE if any(v is _UNHASHABLE for v in items) else tuple(items)
@@ -867,12 +917,42 @@ def _freeze(value: object) -> Any:
     return _Leaf(value)
 
 
+def _freeze_args(args: tuple[object, ...]) -> Any:
+    """:func:`_freeze` of an argument tuple, with the common plain values handled inline (a
+    layer's forward builds its geometry on every call)."""
+    out = []
+    for v in args:
+        t = type(v)
+        plain = t is int or t is str or v is None
+        if plain or (t is tuple and all(type(e) is int for e in cast(tuple[object, ...], v))):
+            out.append(v)
+            continue
+        f = _freeze(v)
+        if f is _UNHASHABLE:
+            return _UNHASHABLE
+        out.append(f)
+    return tuple(out)
+
+
 def _thaw(key: Any) -> Any:
     if isinstance(key, _Leaf):
         return key.value
     if isinstance(key, tuple):
         return tuple(_thaw(v) for v in key)
     return key
+
+
+@functools.lru_cache(maxsize=4096)
+def _check_call(
+    geom: Geometry,
+    input_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    bias_shape: tuple[int, ...] | None,
+    check_output: bool,
+) -> tuple[bool, tuple[int, ...]]:
+    """:meth:`Geometry.check_call` memoised: a layer called on one input shape many times
+    validates it once (a failing check is not cached: it raises every time)."""
+    return geom._check_call(input_shape, weight_shape, bias_shape, check_output)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -170,6 +170,8 @@ def _onnxruntime(
     opts = onnxruntime.SessionOptions()
     opts.intra_op_num_threads = torch.get_num_threads()
     opts.inter_op_num_threads = 1
+    # onnxruntime's idle threads spin by default, stealing the cores from whatever runs next
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(
         onnx._serialize(model) if hasattr(onnx, "_serialize") else model.SerializeToString(),
         opts,

@@ -81,6 +81,18 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
             res[f"auto_geomean_{pass_}"] = geometric_mean(f32)
         if dw:
             res[f"auto_depthwise_geomean_{pass_}"] = geometric_mean(dw)
+    aa = [r["aa_speed"] for r in rows if r["contender"] == "torch" and "aa_speed" in r]
+    if aa:
+        res["aa_range"] = (min(aa), max(aa))
+    dense = {lay.name for lay in CATALOG if lay.groups == 1}
+    bound = [
+        r
+        for r in autos
+        if r["layer"] in dense and r["dtype"] == "float32" and r["layout"] == "nchw"
+    ]
+    if bound:
+        low = [f"{r['layer']} {r['pass_']}" for r in bound if r["matmul_share"] < 0.6]
+        res["roofline"] = (len(bound) - len(low), len(bound), low)
     mods = [r["speed"] for r in rows if r["contender"] == "tconv.nn" and "skipped" not in r]
     if mods:
         res["tconv_nn_min"] = min(mods)
@@ -106,6 +118,7 @@ def format_table(rows: Sequence[dict[str, Any]], pass_: str, dtype: str, layout:
     head = [
         "layer",
         "torch ms",
+        "A/A",
         "torch GFLOP/s",
         "torch % mm",
         "auto speed",
@@ -123,6 +136,7 @@ def format_table(rows: Sequence[dict[str, Any]], pass_: str, dtype: str, layout:
         cells = [
             name,
             f"{t['median_ms']:.2f}",
+            f"{t['aa_speed']:.2f}" if "aa_speed" in t else "",
             f"{t['gflops']:.1f}",
             f"{100 * t['matmul_share']:.0f}%",
         ]
@@ -208,12 +222,14 @@ def markdown(
         "",
         f"Machine: **{machine_line}** (CPU; not measured on a GPU: `--device cuda` runs the same "
         "catalog there). This machine is SHARED with other jobs, so absolute times are noisy; "
-        "every speed is the median over rounds of time(torch) / time(contender), both timed in "
-        "the same round, round-robin in alternating order, which holds far better than the "
-        "times.",
+        "every speed is the median over rounds of time(torch) / time(contender), the two timed "
+        "back to back as a pair (which goes first alternates; a round runs its pairs in random "
+        "order), which holds far better than the times.",
         "",
         "Columns: *torch ms* median of torch's `conv_transpose{1,2,3}d` (tconv's `native` where "
-        "torch's arguments cannot say the padding); *speed* = median per-round time ratio to "
+        "torch's arguments cannot say the padding); *A/A* the same speed measured for torch "
+        "against itself: how far from 1.00 two identical calls read in that configuration, the "
+        "run's noise floor; *speed* = median per-pair time ratio to "
         "torch (> 1 is faster); *GFLOP/s* counts the true multiply-adds (x2; x3 for forward + "
         "backward), never the inserted zeros; *% mm* is that rate over a float matrix product "
         "of the same FLOP count and dtype timed in the same run (the machine's roofline); "
@@ -242,6 +258,13 @@ def markdown(
                 f"- auto on the depthwise layers ({', '.join(DEPTHWISE_LAYERS)}), {label}: "
                 f"{s[f'auto_depthwise_geomean_{pass_}']:.2f}x (target >= 1.5)"
             )
+    if "roofline" in s:
+        ok, total, low = s["roofline"]
+        out.append(
+            f"- auto at >= 60% of the same-run matmul rate on {ok} of {total} float32 NCHW "
+            "configurations of the dense (groups = 1) layers (target: all)"
+            + (f"; below: {', '.join(low)}" if low else "")
+        )
     if "tconv_nn_min" in s:
         out.append(
             f"- tconv.nn modules (method='native'): slowest {s['tconv_nn_min']:.2f}x "
@@ -254,6 +277,12 @@ def markdown(
                 f"- auto faster than {peer} on {w} of {t} configurations where both ran "
                 "(target: 80%)"
             )
+    if "aa_range" in s:
+        lo, hi = s["aa_range"]
+        out.append(
+            f"- noise floor: torch against itself (A/A) read {lo:.2f}x to {hi:.2f}x across the "
+            "configurations of this run; a speed inside that band is a tie"
+        )
     if plot_name:
         out += ["", f"![speed relative to torch per layer]({plot_name})"]
     out += ["", "## The catalog", ""]

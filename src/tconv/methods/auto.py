@@ -1,9 +1,11 @@
 """``method="auto"``: the fastest exact execution for each call signature, measured once.
 
-An *execution* is a method run in a memory layout: ``"native"`` or ``"subpixel"`` on the input
-as given, or on the input converted to the other layout (``"native/channels_last"`` for an
-NCHW input, ``"native/contiguous"`` for a channels_last one; the result is converted back, so
-the caller sees the layout it passed in). Every execution is exact (the method tests run each
+An *execution* is a method run in a memory layout: ``"native"``, ``"native+bias"`` (torch's
+kernel without the bias, the bias added after: on CPU torch's kernel is several times slower
+with a bias on some layers) or ``"subpixel"``, on the input as given or on the input converted
+to the other layout (``"native/channels_last"`` for an NCHW input, ``"native/contiguous"`` for
+a channels_last one; the result is converted back, so the caller sees the layout it passed
+in). Every execution is exact (the method tests run each
 one, gradients included); they differ only in speed, and which wins depends on the geometry,
 the sizes, the dtype, the layout, the groups, the device and whether a backward pass follows.
 PyTorch's CPU transposed convolution, for one, is several times slower in NCHW than in
@@ -72,6 +74,7 @@ Layout = Literal["contiguous", "channels_last"]
 
 _METHODS: dict[str, Callable[[Tensor, Tensor, Tensor | None, Geometry], Tensor]] = {
     "native": native.forward,
+    "native+bias": native.forward_bias_after,
     "subpixel": subpixel.forward,
 }
 
@@ -80,6 +83,9 @@ EXECUTIONS: tuple[str, ...] = (
     "native",
     "native/channels_last",
     "native/contiguous",
+    "native+bias",
+    "native+bias/channels_last",
+    "native+bias/contiguous",
     "subpixel",
     "subpixel/channels_last",
     "subpixel/contiguous",
@@ -162,19 +168,23 @@ def _memory_format(rank: int, layout: Layout) -> torch.memory_format:
     return torch.channels_last if rank == 2 else torch.channels_last_3d
 
 
-def candidates(x: Tensor, weight: Tensor, geom: Geometry) -> tuple[str, ...]:
+def candidates(
+    x: Tensor, weight: Tensor, geom: Geometry, bias: Tensor | None = None
+) -> tuple[str, ...]:
     """The executions auto times for this call: each method as given and in the other layout.
 
     1-D layers have one layout; for 2-D and 3-D the other one is channels_last for a
-    contiguous (NCHW) input and contiguous for a channels_last one.
+    contiguous (NCHW) input and contiguous for a channels_last one. ``"native+bias"`` is a
+    candidate only when there is a bias.
 
     Shape:
         - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``
     """
+    methods = ("native", "native+bias", "subpixel") if bias is not None else ("native", "subpixel")
     if geom.rank == 1:
-        return ("native", "subpixel")
+        return methods
     other = "contiguous" if _layout(x) == "channels_last" else "channels_last"
-    return ("native", f"native/{other}", "subpixel", f"subpixel/{other}")
+    return tuple(e for m in methods for e in (m, f"{m}/{other}"))
 
 
 def run(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
@@ -286,7 +296,7 @@ def _sync(device: torch.device) -> None:
 
 def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, grad: bool) -> Choice:
     """Time every candidate round-robin (alternating order) and pick the fastest."""
-    names = candidates(x, weight, geom)
+    names = candidates(x, weight, geom, bias)
     inputs = [t.detach().clone().requires_grad_(grad and t.requires_grad) for t in (x, weight)]
     b = None if bias is None else bias.detach().clone().requires_grad_(grad and bias.requires_grad)
     xs, ws = inputs
