@@ -878,16 +878,6 @@ class _Leaf:
             and other.value == self.value
         )
 
-    @property
-    def direct(self) -> bool:
-        """True when a method computes it as it is: zeros mode and every crop ``>= 0`` (no
-        zero extension or border folding around it).
-
-        >>> Geometry.create(3, padding=1).direct, Geometry.create(3, padding=((-1, 0),)).direct
-        (True, False)
-        """
-        return self.padding_mode == "zeros" and all(lo >= 0 and hi >= 0 for lo, hi in self.crop)
-
     def __hash__(self) -> int:
         return hash((type(self.value), self.value))
 
