@@ -123,7 +123,7 @@ def conv_transpose(
         bias_shape = None if bias is None else tuple(bias.shape)
         _, spatial = geom.check_call(input.shape, weight.shape, bias_shape, check_output=False)
         geom = geom.with_output_size(spatial, target, allow_crop=allow_crop)
-    return run(input, weight, bias, geom, method)
+    return _run(input, weight, bias, geom, method)
 
 
 def run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
@@ -150,6 +150,11 @@ def run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, meth
         )
     _methods.check(method)
     _check_dtypes(input, weight, bias)
+    return _run(input, weight, bias, geom, method)
+
+
+def _run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
+    """:func:`run` after the type, dtype and method checks."""
     bias_shape = None if bias is None else bias.shape
     batched, _ = geom.check_call(input.shape, weight.shape, bias_shape)
     x = input if batched else input.unsqueeze(0)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import math
-import random
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 
 from ..functional import conv_transpose
 from ..methods import auto as _auto
+from ..timing import paired_speed, paired_timings
 from .catalog import CATALOG, Layer
 from .peers import PEERS, Unsupported, build
 
@@ -35,6 +35,7 @@ __all__ = [
     "PASSES",
     "TCONV_METHODS",
     "geometric_mean",
+    "paired_speed",
     "paired_timings",
     "run_catalog",
     "timings",
@@ -74,51 +75,6 @@ def timings(
             times[j].append(time.perf_counter() - t0)
         order.reverse()
     return times
-
-
-def paired_timings(
-    base: Callable[[], object],
-    fns: Sequence[Callable[[], object]],
-    repeat: int,
-    warmup: int = 2,
-    sync: Callable[[], None] = lambda: None,
-    seed: int = 0,
-) -> list[list[tuple[float, float]]]:
-    """``repeat`` pairs ``(time of base, time of fn)`` per function, each pair timed back to back.
-
-    Which of the two goes first alternates between rounds (and between functions); the pairs
-    of a round run in a random order (fixed by ``seed``). A ratio of the two times of a pair
-    compares the two under the same conditions, whatever ran before.
-
-    >>> t = paired_timings(lambda: None, [lambda: sum(range(100))] * 2, repeat=3)
-    >>> [len(v) for v in t], all(a > 0 and b > 0 for v in t for a, b in v)
-    ([3, 3], True)
-    """
-    for fn in (base, *fns):
-        for _ in range(warmup):
-            fn()
-    sync()
-    rng = random.Random(seed)
-    pairs: list[list[tuple[float, float]]] = [[] for _ in fns]
-    order = list(range(len(fns)))
-
-    def clock(fn: Callable[[], object]) -> float:
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        return time.perf_counter() - t0
-
-    for r in range(repeat):
-        rng.shuffle(order)
-        for j in order:
-            if (r + j) % 2 == 0:
-                tb = clock(base)
-                tc = clock(fns[j])
-            else:
-                tc = clock(fns[j])
-                tb = clock(base)
-            pairs[j].append((tb, tc))
-    return pairs
 
 
 def geometric_mean(values: Iterable[float]) -> float:
@@ -335,8 +291,8 @@ def _run_config(
     pairs = dict(
         zip(names, paired_timings(fns["torch"], [fns[n] for n in names], repeat, sync=sync))
     )
-    times = {n: [c for _, c in p] for n, p in pairs.items()}
-    times["torch"] = [t for p in pairs.values() for t, _ in p]  # every torch call of the run
+    times = {n: [c for _, c, _ in p] for n, p in pairs.items()}
+    times["torch"] = [t for p in pairs.values() for t, _, _ in p]  # every torch call of the run
     flop = 2 * layer.macs() * (3 if grad else 1)
     mm_rate = 2 * side**3 / statistics.median(times["matmul"]) / 1e9
     with torch.no_grad():
@@ -348,17 +304,17 @@ def _run_config(
             continue
         t = times[name]
         med = statistics.median(t)
-        ratios = [a / c for a, c in pairs[name]]
+        speed = paired_speed(pairs[name])
         row: dict[str, Any] = dict(
             base,
             contender=name,
             median_ms=1e3 * med,
-            speed=1.0 if name == "torch" else statistics.median(ratios),
+            speed=1.0 if name == "torch" else speed,
             gflops=flop / med / 1e9,
             matmul_gflops=mm_rate,
         )
         if name == "torch":  # torch paired with itself: how far apart two equal calls read
-            row["aa_speed"] = statistics.median(ratios)
+            row["aa_speed"] = speed
         row["matmul_share"] = row["gflops"] / mm_rate
         if name in contenders:
             row["memory_mb"] = _memory_mb(fns[name], dev, grad)

@@ -14,11 +14,13 @@ convolution that the phase decomposition runs is fast.
 
 So, as ``torch.backends.cudnn.benchmark`` does for cuDNN's algorithms, the first call with a
 new **signature** (input shape, weight shape, geometry, bias or not, dtype, layout, device,
-thread count, and whether gradients are being recorded) times every candidate a few times on
-copies of the tensors, round-robin, and the per-process cache remembers the winner; later calls
-with that signature just run it. A candidate replaces ``"native"`` only when its best time over
-the rounds is below :data:`SWITCH_BELOW` times native's best (background load only ever adds
-time, so the fastest round is the steadiest estimate on a shared machine).
+thread count, and whether gradients are being recorded) times every candidate on copies of the
+tensors, each call back to back with a call of ``"native"`` (6 to 20 pairs per candidate, more
+for short calls, the order within a pair alternating: :mod:`tconv.timing`), and the
+per-process cache remembers the winner; later calls with that signature just run it. A
+candidate replaces ``"native"`` only when it takes less than :data:`SWITCH_BELOW` times
+native's time by that paired estimate, which a machine whose speed drifts moves far less than
+separate timings.
 
 Measuring is off (a deterministic rule decides, :func:`fallback`) when:
 
@@ -43,6 +45,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -53,6 +56,7 @@ import torch
 from torch import Tensor
 
 from ..shapes import Geometry
+from ..timing import paired_speed, paired_timings
 from . import native, subpixel
 
 __all__ = [
@@ -91,18 +95,22 @@ EXECUTIONS: tuple[str, ...] = (
     "subpixel/contiguous",
 )
 
-#: A candidate must take less than this fraction of native's time (best round against best
-#: round) to be picked over native.
+#: A candidate must take less than this fraction of native's time (the paired estimate of
+#: :func:`tconv.timing.paired_speed`) to be picked over native.
 SWITCH_BELOW = 0.93
 
-_ROUNDS = 5  # timed rounds per candidate (after one warm-up call each)
-_LONG_CALL_S = 0.25  # above this, 3 rounds
+_ROUNDS = 6  # timed pairs (native, candidate) per candidate, after two warm-up calls each
+_MAX_ROUNDS = 20  # ... up to this many when a call is short:
+_PAIR_BUDGET_S = 0.05  # rounds ~ this / native's time
+_LONG_ROUNDS = 2  # when one call of native takes longer than _LONG_CALL_S
+_LONG_CALL_S = 0.25
 
 
 @dataclass(frozen=True)
 class Choice:
-    """What auto picked for one signature and why: ``ratios`` are median time ratios to native
-    (empty when a rule decided without measuring)."""
+    """What auto picked for one signature and why: ``ratios`` are time ratios to native, each
+    from pairs timed back to back (:func:`tconv.timing.paired_speed`; empty when a rule decided
+    without measuring)."""
 
     execution: str
     ratios: dict[str, float] = field(default_factory=dict)
@@ -295,7 +303,7 @@ def _sync(device: torch.device) -> None:
 
 
 def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, grad: bool) -> Choice:
-    """Time every candidate round-robin (alternating order) and pick the fastest."""
+    """Time every candidate in pairs with native and pick the fastest."""
     names = candidates(x, weight, geom, bias)
     inputs = [t.detach().clone().requires_grad_(grad and t.requires_grad) for t in (x, weight)]
     b = None if bias is None else bias.detach().clone().requires_grad_(grad and bias.requires_grad)
@@ -316,34 +324,35 @@ def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, gra
 
     device = x.device
     usable, first = [], 0.0
-    for name in names:  # one warm-up call each; a candidate that fails is left out
+    for name in names:  # two warm-up calls each; a candidate that fails is left out
         try:
-            _sync(device)
-            t0 = time.perf_counter()
-            once(name)
-            _sync(device)
+            for _ in range(2):  # the first call of a shape can be slow (kernel set-up)
+                _sync(device)
+                t0 = time.perf_counter()
+                once(name)
+                _sync(device)
             if name == "native":
                 first = time.perf_counter() - t0
             usable.append(name)
         except RuntimeError:
             if name == "native":
                 raise
-    rounds = 3 if first > _LONG_CALL_S else _ROUNDS
-    times: dict[str, list[float]] = {n: [] for n in usable}
-    order = list(usable)
-    for _ in range(rounds):
-        for name in order:
-            _sync(device)
-            t0 = time.perf_counter()
-            once(name)
-            _sync(device)
-            times[name].append(time.perf_counter() - t0)
-        order.reverse()
-    # the best round of each: on a shared machine noise only ever adds time, so the fastest
-    # round is the steadiest estimate of a candidate's own cost
-    base = max(min(times["native"]), 1e-12)
-    ratios = {n: min(times[n]) / base for n in usable}
-    best = min(usable, key=lambda n: ratios[n])
+    others = [n for n in usable if n != "native"]
+    if first > _LONG_CALL_S:
+        rounds = _LONG_ROUNDS
+    else:  # short calls get more pairs (up to _MAX_ROUNDS): a small layer is noisy and cheap
+        rounds = max(_ROUNDS, min(_MAX_ROUNDS, int(_PAIR_BUDGET_S / max(first, 1e-6))))
+        rounds += rounds % 2  # as many pairs in each order
+    pairs = paired_timings(
+        lambda: once("native"),
+        [functools.partial(once, n) for n in others],
+        rounds,
+        warmup=0,
+        sync=lambda: _sync(device),
+    )
+    ratios = {"native": 1.0}
+    ratios.update({n: 1 / paired_speed(p) for n, p in zip(others, pairs, strict=True)})
+    best = min(ratios, key=lambda n: ratios[n])
     if ratios[best] >= SWITCH_BELOW:
         best = "native"
     return Choice(best, ratios)

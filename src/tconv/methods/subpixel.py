@@ -369,10 +369,17 @@ def subpixel_weight(
     ]
     w = weight
     for j, (positions, kk, *_), s in zip(range(rank), dims, geom.stride, strict=True):
-        shape = list(w.shape)
-        shape[2 + j] = s * kk
-        index = torch.tensor(positions, device=weight.device)
-        w = w.new_zeros(shape).index_copy(2 + j, index, w)
+        # gather, not scatter: slot v of the s * kk slots takes tap source[v], or the zero
+        # appended after the last tap (index_copy along an inner dimension is ~20x slower)
+        k = w.shape[2 + j]
+        source = [k] * (s * kk)
+        for t, v in enumerate(positions):
+            source[v] = t
+        if k in source:
+            pad = [0, 0] * (rank - 1 - j) + [0, 1]  # F.pad: last dimension first
+            w = F.pad(w, pad)
+        if source != list(range(w.shape[2 + j])):
+            w = w.index_select(2 + j, torch.tensor(source, device=weight.device))
     c_in, c_out_g = weight.shape[:2]
     split = [v for (_, kk, *_), s in zip(dims, geom.stride, strict=True) for v in (s, kk)]
     w = w.reshape(groups, c_in // groups, c_out_g, *split)
