@@ -74,7 +74,7 @@ def test_bench_cli_writes_json_markdown_and_plot(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| dcgan-b1 |" in out and "auto_min" in out
     rows = json.loads(paths[0].read_text())["rows"]
-    assert {r["contender"] for r in rows} == {"torch", "auto", "tconv.nn"}
+    assert {r["contender"] for r in rows} == {"torch", "auto", "tconv.nn", "torch.nn"}
     page = paths[1].read_text()
     assert "tconv bench --threads 1 --repeat 1" in page and "![speed" in page
     assert "b.png" in page and paths[2].stat().st_size > 1000

@@ -14,7 +14,17 @@ from .runner import geometric_mean
 
 __all__ = ["format_table", "machine", "markdown", "plot", "summary"]
 
-_PEER_ORDER = ("subpixel", "dilate", "scatter", "matrix", "tconv.nn", "jax", "keras", "onnxruntime")
+_PEER_ORDER = (
+    "subpixel",
+    "dilate",
+    "scatter",
+    "matrix",
+    "torch.nn",
+    "tconv.nn",
+    "jax",
+    "keras",
+    "onnxruntime",
+)
 
 
 def machine(device: str = "cpu") -> str:
@@ -93,7 +103,13 @@ def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     if bound:
         low = [f"{r['layer']} {r['pass_']}" for r in bound if r["matmul_share"] < 0.6]
         res["roofline"] = (len(bound) - len(low), len(bound), low)
-    mods = [r["speed"] for r in rows if r["contender"] == "tconv.nn" and "skipped" not in r]
+    mods = []  # tconv.nn over torch.nn: both paired with torch's function in the same run
+    for r in rows:
+        if r["contender"] != "tconv.nn" or "skipped" in r:
+            continue
+        t = idx.get((r["layer"], r["pass_"], r["dtype"], r["layout"], "torch.nn"))
+        if t is not None and "skipped" not in t:
+            mods.append((r["speed"] / t["speed"], f"{r['layer']} {r['pass_']}"))
     if mods:
         res["tconv_nn_min"] = min(mods)
     for peer in ("jax", "keras"):
@@ -233,7 +249,9 @@ def markdown(
         "torch (> 1 is faster); *GFLOP/s* counts the true multiply-adds (x2; x3 for forward + "
         "backward), never the inserted zeros; *% mm* is that rate over a float matrix product "
         "of the same FLOP count and dtype timed in the same run (the machine's roofline); "
-        '*auto runs* is the execution `method="auto"` measured and picked; *MB* is, on CPU, '
+        '*auto runs* is the execution `method="auto"` measured and picked; *torch.nn* and '
+        '*tconv.nn* time the layer classes (tconv\'s with `method="native"`), each against '
+        "torch's function; *MB* is, on CPU, "
         "what autograd saves for the backward (forward+backward tables only). Peers run float32 "
         "in their own (channels-last) layout: JAX `lax.conv_transpose` (jit, "
         "`block_until_ready`), Keras 3 `ConvNDTranspose` on the torch backend, onnxruntime on "
@@ -266,9 +284,10 @@ def markdown(
             + (f"; below: {', '.join(low)}" if low else "")
         )
     if "tconv_nn_min" in s:
+        ratio, where = s["tconv_nn_min"]
         out.append(
-            f"- tconv.nn modules (method='native'): slowest {s['tconv_nn_min']:.2f}x "
-            "torch (target >= 0.97)"
+            f"- tconv.nn modules (method='native') against torch.nn's: slowest {ratio:.2f}x "
+            f"({where}; the columns' ratio, each against torch's function); target >= 0.97"
         )
     for peer in ("jax", "keras"):
         if f"beats_{peer}" in s:

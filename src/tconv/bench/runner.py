@@ -155,7 +155,8 @@ def run_catalog(
 
     Contenders: ``torch`` (the baseline), ``auto`` and the other tconv ``methods`` (all
     configurations for auto; float32 NCHW for the others), ``tconv.nn`` (the module with
-    ``method="native"``, float32 NCHW), the ``peers`` (float32, their own layout), and
+    ``method="native"``, float32 NCHW) and ``torch.nn`` (torch's module, where it can express
+    the layer), the ``peers`` (float32, their own layout), and
     ``matmul`` (a square matrix product of the layer's forward multiply-add count, the
     machine's rate in that dtype).
 
@@ -271,6 +272,24 @@ def _run_config(
             mod.bias.copy_(b)  # type: ignore[union-attr]
         contenders["tconv.nn"] = lambda: mod(x)
         wrt["tconv.nn"] = [x, mod.weight, mod.bias]  # type: ignore[list-item]
+        if torch_args is not None:  # torch's own module, the baseline of tconv.nn's target
+            tcls = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d}.get(
+                layer.rank, torch.nn.ConvTranspose3d
+            )
+            tmod = tcls(
+                x.shape[1],
+                layer.out_channels,
+                layer.kernel_size,
+                layer.stride,
+                torch_args[0],  # type: ignore[arg-type]
+                torch_args[1],  # type: ignore[arg-type]
+                layer.groups,
+            ).to(dev)
+            with torch.no_grad():
+                tmod.weight.copy_(w)
+                tmod.bias.copy_(b)  # type: ignore[union-attr]
+            contenders["torch.nn"] = lambda: tmod(x)
+            wrt["torch.nn"] = [x, tmod.weight, tmod.bias]  # type: ignore[list-item]
     side = max(round(layer.macs() ** (1 / 3)), 8)
     ma = torch.randn(side, side, dtype=dtype, device=dev)
     mb = torch.randn(side, side, dtype=dtype, device=dev)

@@ -163,6 +163,8 @@ def cache() -> dict[tuple[object, ...], Choice]:
 
 def _layout(x: Tensor) -> Layout:
     """``"channels_last"`` when ``x`` is stored channels-last and not also plain contiguous."""
+    if x.is_contiguous():  # the common case first (a 1x1 image can be both: contiguous)
+        return "contiguous"
     if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
         return "contiguous" if x.is_contiguous() else "channels_last"
     if x.dim() == 5 and x.is_contiguous(memory_format=torch.channels_last_3d):
@@ -210,9 +212,12 @@ def run(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
     """
     if name not in EXECUTIONS:
         raise ValueError(f"execution={name!r} is invalid: valid executions are {EXECUTIONS}")
+    fn = _METHODS.get(name)
+    if fn is not None:  # no layout conversion
+        return fn(x, weight, bias, geom)
     method, _, layout = name.partition("/")
     fn = _METHODS[method]
-    if not layout or geom.rank == 1:
+    if geom.rank == 1:
         return fn(x, weight, bias, geom)
     here = _memory_format(geom.rank, _layout(x))
     there = _memory_format(geom.rank, layout)  # type: ignore[arg-type]
@@ -252,12 +257,12 @@ def _measuring_allowed(x: Tensor) -> bool:
 def _signature(
     x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, grad: bool
 ) -> tuple[object, ...]:
-    return (
+    return (  # torch.Size is a tuple: hashed and compared as one
         x.device,
         x.dtype,
-        tuple(x.shape),
+        x.shape,
         _layout(x),
-        tuple(weight.shape),
+        weight.shape,
         bias is not None,
         geom,
         grad,
@@ -274,8 +279,8 @@ def choose(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> st
     Shape:
         - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``; bias: ``(C_out,)``
     """
-    grad = torch.is_grad_enabled() and any(
-        t.requires_grad for t in (x, weight, bias) if t is not None
+    grad = torch.is_grad_enabled() and (
+        x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     )
     if not _measuring_allowed(x):
         return fallback(x, weight, geom, grad)

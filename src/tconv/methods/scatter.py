@@ -30,6 +30,7 @@ convolution is GEMM after im2col and its transpose is GEMM before col2im.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -183,7 +184,9 @@ def _forward_fold(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry
         stride=pad + geom.stride,
     )
     cut = tuple(slice(lo, n - hi) for (lo, hi), n in zip(geom.crop, full[-geom.rank :]))
-    y = y[(slice(None), slice(None), *((0,) * (2 - geom.rank)), *cut)]
+    height: tuple[int, ...] = (0,) * (2 - geom.rank)  # drop the 1-D case's height
+    index: tuple[Any, ...] = (slice(None), slice(None), *height, *cut)
+    y = y[index]
     if bias is not None:
         y = y + bias.view((1, -1) + (1,) * geom.rank)
     return y
