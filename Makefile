@@ -69,14 +69,16 @@ test: $(VENV)/.stamp-test
 test-thorough:
 	$(MAKE) test TCONV_HYPOTHESIS=thorough
 
-# the benchmark catalog -> docs/benchmarks.md + docs/figures/benchmarks.png (about 15 minutes;
-# `tconv bench --quick` for a subset). One torch thread by default: on a shared 2-core machine
-# a 2-thread region stalls whenever the other core is busy; BENCH_THREADS=2 to use both.
-BENCH_THREADS ?= 1
+# the benchmark catalog -> docs/benchmarks.md + docs/figures/benchmarks.png (about 6 minutes
+# on 2 cores; `tconv bench --quick` for a subset). Every speed comes from pairs timed back to
+# back with torch, so a busy machine slows both sides alike; BENCH_THREADS=1 if the other core
+# is taken by something that will not stop.
+BENCH_THREADS ?= 2
+BENCH_REPEAT ?= 15
 bench: $(VENV)/.stamp-test
 	mkdir -p docs/figures
-	$(BIN)/tconv bench --threads $(BENCH_THREADS) --markdown docs/benchmarks.md \
-		--plot docs/figures/benchmarks.png --force
+	$(BIN)/tconv bench --threads $(BENCH_THREADS) --repeat $(BENCH_REPEAT) \
+		--markdown docs/benchmarks.md --plot docs/figures/benchmarks.png --force
 
 # The API reference site (mkdocs + material + mkdocstrings), strict: a broken reference fails.
 # Output in site/ (ignored). tests/test_docs_site.py runs the same build inside `make test`.

@@ -147,3 +147,34 @@ def test_cached_geometries_still_refuse_bools_and_floats():
         Geometry.create((3, 3), stride=(2.0, 2))
     with pytest.raises(TypeError):
         tconv.conv_transpose(torch.randn(1, 2, 3, 3), torch.randn(2, 2, 3, 3), stride=True)
+
+
+def test_auto_keeps_native_unless_a_second_measurement_agrees(monkeypatch):
+    x, w = torch.randn(1, 4, 5, 5), torch.randn(4, 2, 3, 3)
+    geom = Geometry.create((3, 3), stride=2, padding=1)
+    calls = []
+
+    def fake(base, fns, rounds, warmup=2, sync=None, seed=0):
+        calls.append(len(fns))
+        speed = 2.0 if seed == 0 else 0.8  # fast at first, slower when measured again
+        out = []
+        for j, _ in enumerate(fns):
+            s = speed if (seed or j == 0) else 0.5  # first pass: only the first is fast
+            out.append([(s, 1.0, True), (s, 1.0, False)])
+        return out
+
+    monkeypatch.setattr(auto, "paired_timings", fake)
+    auto.clear_cache()
+    try:
+        assert auto.choose(x, w, None, geom) == "native"
+        (choice,) = auto.cache().values()
+        first = auto.candidates(x, w, geom)[1]
+        assert calls == [len(auto.candidates(x, w, geom)) - 1, 1]
+        assert choice.ratios[first] == pytest.approx(1 / 0.8)  # the larger of the two
+        auto.clear_cache()
+        monkeypatch.setattr(
+            auto, "paired_timings", lambda b, f, r, **k: [[(2.0, 1.0, True)]] * len(f)
+        )
+        assert auto.choose(x, w, None, geom) == first  # both measurements agree: switch
+    finally:
+        auto.clear_cache()
