@@ -178,3 +178,39 @@ def test_auto_keeps_native_unless_a_second_measurement_agrees(monkeypatch):
         assert auto.choose(x, w, None, geom) == first  # both measurements agree: switch
     finally:
         auto.clear_cache()
+
+
+# -- the packed weight kept for inference ----------------------------------------------------
+
+
+def test_subpixel_keeps_the_packed_weight_only_while_it_is_valid():
+    import gc
+
+    from tconv.methods import subpixel
+
+    g = Geometry.create((4, 4), stride=2, padding=1)
+    x = torch.randn(1, 3, 5, 5, dtype=torch.float64)
+    w = torch.randn(3, 2, 4, 4, dtype=torch.float64)
+    subpixel._PACKED.clear()
+    with torch.no_grad():
+        y1 = subpixel.forward(x, w, None, g)
+        y2 = subpixel.forward(x, w, None, g)
+        assert len(subpixel._PACKED) == 1
+        torch.testing.assert_close(y1, y2, rtol=0, atol=0)
+        w.mul_(2)  # an in-place change (an optimizer step) bumps the version: repacked
+        torch.testing.assert_close(
+            subpixel.forward(x, w, None, g), F.conv_transpose2d(x, w, None, 2, 1)
+        )
+    # differentiated: never from the cache, and the gradient reaches the weight
+    w.requires_grad_()
+    y = subpixel.forward(x, w, None, g)
+    (gw,) = torch.autograd.grad(y.sum(), w)
+    wr = w.detach().clone().requires_grad_()
+    (want,) = torch.autograd.grad(F.conv_transpose2d(x, wr, None, 2, 1).sum(), wr)
+    torch.testing.assert_close(gw, want)
+    with torch.inference_mode():  # inference tensors have no version counter: not kept
+        wi = torch.randn(3, 2, 4, 4, dtype=torch.float64)
+        subpixel.forward(x, wi, None, g)
+    del w, wr, gw, y
+    gc.collect()
+    assert len(subpixel._PACKED) == 0  # the entry went with its weight

@@ -33,6 +33,8 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
@@ -228,7 +230,7 @@ def forward_packed(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
         >>> torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, None, 2), atol=1e-5)
         True
     """
-    conv_weight, padding, crop = subpixel_weight(weight, geom)
+    conv_weight, padding, crop = _packed_weight(weight, geom)
     grow = [v for b, e in reversed(padding) for v in (b, e)]
     xp = F.pad(x, grow) if any(grow) else x
     phases = math.prod(geom.stride)
@@ -240,6 +242,39 @@ def forward_packed(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
         index = (slice(None), slice(None), *cut)
         y = y[index]
     return y
+
+
+_Packed = tuple[Tensor, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]
+#: packed weights kept for weights that are not being differentiated (inference): key
+#: (id(weight), geom) -> (weak reference to the weight, its version, the packed weight)
+_PACKED: OrderedDict[tuple[int, Geometry], tuple[weakref.ref[Tensor], int, _Packed]] = OrderedDict()
+PACKED_CACHE_SIZE = 64
+
+
+def _packed_weight(weight: Tensor, geom: Geometry) -> _Packed:
+    """:func:`subpixel_weight`, kept between calls while the weight is unchanged and no
+    gradient flows to it (a layer in inference packs its weight once).
+
+    The entry is found by the weight's identity (a weak reference: a freed weight is never
+    matched by another tensor that reuses its address) and checked against its version
+    counter, which every in-place change (an optimizer step, ``load_state_dict``) bumps.
+    """
+    if (torch.is_grad_enabled() and weight.requires_grad) or weight.is_inference():
+        return subpixel_weight(weight, geom)  # differentiated (needs the graph) or unversioned
+    key = (id(weight), geom)
+    hit = _PACKED.get(key)
+    if hit is not None and hit[0]() is weight and hit[1] == weight._version:
+        _PACKED.move_to_end(key)
+        return hit[2]
+    with torch.no_grad():
+        packed = subpixel_weight(weight, geom)
+    # the entry goes when the weight does
+    ref = weakref.ref(weight, lambda _, key=key: _PACKED.pop(key, None))  # type: ignore[misc]
+    _PACKED[key] = (ref, weight._version, packed)
+    _PACKED.move_to_end(key)
+    while len(_PACKED) > PACKED_CACHE_SIZE:
+        _PACKED.popitem(last=False)
+    return packed
 
 
 @functools.lru_cache(maxsize=4096)
