@@ -174,6 +174,9 @@ def format_table(rows: Sequence[dict[str, Any]], pass_: str, dtype: str, layout:
     return "\n".join(lines)
 
 
+_PLOT_FLOOR = 0.02
+
+
 def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
     """Speed relative to torch (log scale) per layer: auto, the methods and the peers, float32
     NCHW, forward and forward+backward side by side; the machine in the title."""
@@ -203,10 +206,11 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
                 r = idx.get((name, pass_, "float32", "nchw", c))
                 if r and "skipped" not in r:
                     ys.append(i + (j - len(contenders) / 2) * height)
-                    xs.append(r["speed"])
+                    xs.append(max(r["speed"], _PLOT_FLOOR))  # slower ones end at the edge
             ax.barh(ys, xs, height=height, color=colors[c], label=c, left=0)
         ax.axvline(1.0, color="black", lw=1)
         ax.set_xscale("log")
+        ax.set_xlim(_PLOT_FLOOR, None)
         ax.set_yticks(range(len(layers)))
         ax.set_yticklabels(layers)
         ax.invert_yaxis()
@@ -216,9 +220,13 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=colors[c], label=c) for c in contenders]
-    axes[1].legend(handles=handles, loc="lower right", fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="lower center", ncol=len(contenders), frameon=False)
+    fig.suptitle(
+        f"{title}\nbars at the left edge: {_PLOT_FLOOR}x or slower; no bar: the contender "
+        "cannot express the layer",
+        fontsize=10,
+    )
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -256,6 +264,15 @@ def markdown(
         "in their own (channels-last) layout: JAX `lax.conv_transpose` (jit, "
         "`block_until_ready`), Keras 3 `ConvNDTranspose` on the torch backend, onnxruntime on "
         "the layer as an ONNX ConvTranspose node; n/a = the framework cannot express the layer.",
+        "",
+        "Reading it: a speed within the A/A band of its row is a tie. `auto` decides once per "
+        "process from pairs timed in isolation; when other work shares the caches and the "
+        "allocator (here: the other contenders, in a network: the other layers) a pick that "
+        "won there by 10-30% can read slower (look for an `auto runs` other than `native` with "
+        'a speed below 1). Set `TCONV_AUTOTUNE=0` for the fixed rule, or `method="native"`. '
+        "`dilate` multiplies the inserted zeros (stride^rank times the true multiply-adds: 64x "
+        "on fcn-x8), so its speed is bounded by that by construction; `matrix` is not timed by "
+        "default (it scales with the non-zeros, not the time).",
         "",
         "## Against the targets of issue 12",
         "",
