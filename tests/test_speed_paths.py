@@ -32,19 +32,27 @@ def test_paired_speed_cancels_the_warm_second_call():
     assert paired_speed([(3.0, 1.0, True)]) == 3.0  # one order only: that one
 
 
-def test_paired_timings_alternate_the_order_and_pair_every_function():
+@pytest.mark.parametrize("blocks", [True, False])
+def test_paired_timings_alternate_the_order_and_pair_every_function(blocks):
     calls: list[str] = []
 
     def named(n):
         return lambda: calls.append(n)
 
-    pairs = paired_timings(named("base"), [named("a"), named("b")], repeat=4, warmup=0)
+    pairs = paired_timings(
+        named("base"), [named("a"), named("b")], repeat=4, warmup=0, blocks=blocks
+    )
     assert [len(p) for p in pairs] == [4, 4]
     for p in pairs:
         assert [first for _, _, first in p].count(True) == 2  # both orders, equally often
     assert calls.count("base") == 8 and calls.count("a") == 4 and calls.count("b") == 4
     for i in range(0, len(calls), 2):  # every pair holds base and one function
         assert sorted(calls[i : i + 2]) in (["a", "base"], ["b", "base"])
+    others = [c for c in calls if c != "base"]
+    if blocks:  # each function's pairs one after another
+        assert others in (["a"] * 4 + ["b"] * 4, ["b"] * 4 + ["a"] * 4)
+    else:  # every round holds one pair of each
+        assert all(sorted(others[i : i + 2]) == ["a", "b"] for i in range(0, 8, 2))
 
 
 def test_bench_rows_carry_the_a_a_noise_floor():

@@ -346,7 +346,7 @@ def _run_config(
 
             row["max_rel_err"] = float(np.abs(results[name]() - ref.cpu().numpy()).max() / scale)
         if name == "auto":
-            row["choice"] = _auto_choice(x, w, b, layer, grad)
+            row["choice"], row["auto_ratios"] = _auto_choice(x, w, b, layer, grad)
         out.append(row)
     for name, why in skipped.items():
         out.append(dict(base, contender=name, skipped=why))
@@ -355,10 +355,11 @@ def _run_config(
 
 def _auto_choice(
     x: torch.Tensor, w: torch.Tensor, b: torch.Tensor, layer: Layer, grad: bool
-) -> str:
-    """The execution auto's cache holds for this configuration (the last one measured)."""
+) -> tuple[str, dict[str, float]]:
+    """The execution auto's cache holds for this configuration (the last one measured) and
+    the time ratios to native it measured."""
     for key, choice in reversed(_auto.cache().items()):
         same = key[2] == tuple(x.shape) and key[1] == x.dtype and key[7] == grad
         if same and key[4] == tuple(w.shape) and key[3] == _auto._layout(x):
-            return choice.execution
-    return _auto.fallback(x, w, layer.geometry(), grad) + " (rule)"
+            return choice.execution, dict(choice.ratios)
+    return _auto.fallback(x, w, layer.geometry(), grad) + " (rule)", {}
