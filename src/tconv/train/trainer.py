@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import gc
 import json
 import os
 import random
@@ -467,6 +468,10 @@ def fit(
         return _fit(task_cls, config, out, ctx, resume, command, progress)
     finally:
         if started:
+            # free the run's DDP wrappers (reference cycles included) while the process group
+            # and the interpreter are alive: one left to interpreter shutdown can abort the
+            # process ("terminate called without an active exception") after a finished run
+            gc.collect()
             torch.distributed.destroy_process_group()
 
 
