@@ -148,47 +148,33 @@ class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
         self.method = method
         self.allow_crop = allow_crop
 
+    def _settings(self) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
+        """The attributes the geometry is made of, in :meth:`Geometry.create`'s order."""
+        return (
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.dilation,
+            self.groups,
+            self.padding_mode,
+        )
+
     @property
     def geometry(self) -> Geometry:
         """This layer's :class:`~tconv.shapes.Geometry` (crops resolved from the settings)."""
-        return Geometry.create(
-            self.kernel_size,
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.dilation,
-            self.groups,
-            self.padding_mode,
-            rank=self._rank,
-        )
+        return Geometry.create(*self._settings(), rank=self._rank)
 
     def _kept_geometry(self) -> Geometry:
-        """:attr:`geometry`, rebuilt only when a setting was reassigned (checked by identity:
-        the forward pass of a layer called many times does not resolve its settings again)."""
+        """:attr:`geometry`, rebuilt only when a setting was reassigned (checked by identity,
+        so that ``True`` never stands in for ``1``: the forward pass of a layer called many
+        times does not resolve its settings again)."""
+        settings = self._settings()
         kept = self.__dict__.get("_tconv_geometry")
-        if kept is not None:
-            k, geom = kept
-            if (
-                k[0] is self.stride
-                and k[1] is self.padding
-                and k[2] is self.output_padding
-                and k[3] is self.dilation
-                and k[4] is self.groups
-                and k[5] is self.padding_mode
-                and k[6] is self.kernel_size
-            ):
-                return geom
-        geom = self.geometry
-        key = (
-            self.stride,
-            self.padding,
-            self.output_padding,
-            self.dilation,
-            self.groups,
-            self.padding_mode,
-            self.kernel_size,
-        )
-        self.__dict__["_tconv_geometry"] = (key, geom)
+        if kept is not None and all(a is b for a, b in zip(kept[0], settings, strict=True)):
+            return kept[1]
+        geom = Geometry.create(*settings, rank=self._rank)
+        self.__dict__["_tconv_geometry"] = (settings, geom)
         return geom
 
     def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:

@@ -264,32 +264,22 @@ def _run_config(
         from .. import nn as tnn
 
         cls = {1: tnn.ConvTranspose1d, 2: tnn.ConvTranspose2d, 3: tnn.ConvTranspose3d}[layer.rank]
-        mod = cls(
-            x.shape[1], layer.out_channels, layer.kernel_size, **layer.kwargs(), method="native"
-        ).to(dev)
-        with torch.no_grad():
-            mod.weight.copy_(w)
-            mod.bias.copy_(b)  # type: ignore[union-attr]
-        contenders["tconv.nn"] = lambda: mod(x)
-        wrt["tconv.nn"] = [x, mod.weight, mod.bias]  # type: ignore[list-item]
-        if torch_args is not None:  # torch's own module, the baseline of tconv.nn's target
-            tcls = {1: torch.nn.ConvTranspose1d, 2: torch.nn.ConvTranspose2d}.get(
-                layer.rank, torch.nn.ConvTranspose3d
-            )
-            tmod = tcls(
-                x.shape[1],
-                layer.out_channels,
-                layer.kernel_size,
-                layer.stride,
-                torch_args[0],  # type: ignore[arg-type]
-                torch_args[1],  # type: ignore[arg-type]
-                layer.groups,
-            ).to(dev)
+
+        def timed_module(name: str, mod: Any) -> None:
+            mod = mod.to(dev)
             with torch.no_grad():
-                tmod.weight.copy_(w)
-                tmod.bias.copy_(b)  # type: ignore[union-attr]
-            contenders["torch.nn"] = lambda: tmod(x)
-            wrt["torch.nn"] = [x, tmod.weight, tmod.bias]  # type: ignore[list-item]
+                mod.weight.copy_(w)
+                mod.bias.copy_(b)
+            contenders[name] = lambda: mod(x)
+            wrt[name] = [x, mod.weight, mod.bias]
+
+        size = (x.shape[1], layer.out_channels, layer.kernel_size)
+        timed_module("tconv.nn", cls(*size, **layer.kwargs(), method="native"))
+        if torch_args is not None:  # torch's own module, the baseline of tconv.nn's target
+            tcls = (torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)
+            pad, out_pad = torch_args
+            mod = tcls[layer.rank - 1](*size, layer.stride, pad, out_pad, layer.groups)  # type: ignore[arg-type]
+            timed_module("torch.nn", mod)
     side = max(round(layer.macs() ** (1 / 3)), 8)
     ma = torch.randn(side, side, dtype=dtype, device=dev)
     mb = torch.randn(side, side, dtype=dtype, device=dev)
