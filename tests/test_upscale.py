@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -184,10 +184,22 @@ def test_bad_input_nothing_lost(tmp_path, capsys, monkeypatch):
     _fails(["upscale", str(img), "-o", str(out)], "exists (pass --force", capsys)
     assert out.read_bytes() == b"mine"
     _fails(["upscale", str(img), "-o", str(tmp_path / "no" / "o.png")], "does not exist", capsys)
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, m: False if m == os.W_OK else real_access(p, m))
-    _fails(["upscale", str(img), "-o", str(tmp_path / "o.png")], "is not writable", capsys)
+    real_mkstemp = tempfile.mkstemp
+
+    def refused(*args, **kwargs):
+        if str(kwargs.get("prefix", "")).startswith(".tconv-probe-"):
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    _fails(
+        ["upscale", str(img), "-o", str(tmp_path / "o.png")],
+        "is not writable (Permission denied)",
+        capsys,
+    )
     monkeypatch.undo()
+    # os.access says yes to root on /proc; the probe file finds out before any work
+    _fails(["upscale", str(img), "-o", "/proc/o.png"], "output folder '/proc' is not", capsys)
     assert img.read_bytes() == before
     names = _files(tmp_path)
     assert names == {

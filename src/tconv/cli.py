@@ -28,6 +28,7 @@ import json
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -674,6 +675,19 @@ def _add_bench(subparsers: Subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _probe_writable(folder: str | os.PathLike[str], what: str) -> None:
+    """Raise PermissionError unless a file can be created in ``folder`` (checked by creating
+    and removing one: ``os.access`` says yes to root on read-only and virtual file systems
+    such as /proc, where the write would fail only after the work)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tconv-probe-", dir=folder)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise PermissionError(f"{what} is not writable ({reason})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _check_output(path: str | None, force: bool, flag: str) -> None:
     """Refuse an output path that cannot be written, before any work."""
     if path is None:
@@ -685,8 +699,7 @@ def _check_output(path: str | None, force: bool, flag: str) -> None:
         raise IsADirectoryError(f"{flag} {path}: is a directory")
     if os.path.exists(path) and not force:
         raise FileExistsError(f"{flag} {path}: exists (use --force to overwrite it)")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"{flag} {path}: directory {parent} is not writable")
+    _probe_writable(parent, f"{flag} {path}: directory {parent}")
 
 
 def _run_bench(args: argparse.Namespace) -> int:
@@ -873,8 +886,7 @@ def _run_train(args: argparse.Namespace) -> int:
             "--force to train into it anyway"
         )
     out.mkdir(parents=True, exist_ok=True)
-    if not os.access(out, os.W_OK):
-        raise PermissionError(f"--out {str(out)!r} is not writable")
+    _probe_writable(out, f"--out {str(out)!r}")
     # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
     flags = [f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()]
     command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
@@ -1012,8 +1024,7 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
         folder.mkdir(parents=True, exist_ok=True)
     if not folder.is_dir():
         raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise PermissionError(f"output folder {str(folder)!r} is not writable")
+    _probe_writable(folder, f"output folder {str(folder)!r}")
     return jobs, skipped
 
 
