@@ -222,3 +222,23 @@ def test_subpixel_keeps_the_packed_weight_only_while_it_is_valid():
     del w, wr, gw, y
     gc.collect()
     assert len(subpixel._PACKED) == 0  # the entry went with its weight
+
+
+def test_the_packed_weight_cache_is_safe_across_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tconv.methods import subpixel
+
+    g = Geometry.create((4, 4), stride=2, padding=1)
+    x = torch.randn(1, 2, 4, 4, dtype=torch.float64)
+    weights = [torch.randn(2, 2, 4, 4, dtype=torch.float64) for _ in range(3 * 64 // 2)]
+
+    def run(i):
+        w = weights[i % len(weights)]
+        with torch.no_grad():
+            got = subpixel.forward(x, w, None, g)
+        return torch.allclose(got, F.conv_transpose2d(x, w, None, 2, 1), atol=1e-12)
+
+    with ThreadPoolExecutor(4) as pool:  # more weights than entries: evictions race lookups
+        assert all(pool.map(run, range(600)))
+    assert len(subpixel._PACKED) <= subpixel.PACKED_CACHE_SIZE

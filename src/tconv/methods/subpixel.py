@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -249,6 +250,7 @@ _Packed = tuple[Tensor, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]
 #: (id(weight), geom) -> (weak reference to the weight, its version, the packed weight)
 _PACKED: OrderedDict[tuple[int, Geometry], tuple[weakref.ref[Tensor], int, _Packed]] = OrderedDict()
 PACKED_CACHE_SIZE = 64
+_PACKED_LOCK = threading.RLock()  # re-entrant: a weight freed inside a locked section
 
 
 def _packed_weight(weight: Tensor, geom: Geometry) -> _Packed:
@@ -262,19 +264,26 @@ def _packed_weight(weight: Tensor, geom: Geometry) -> _Packed:
     if (torch.is_grad_enabled() and weight.requires_grad) or weight.is_inference():
         return subpixel_weight(weight, geom)  # differentiated (needs the graph) or unversioned
     key = (id(weight), geom)
-    hit = _PACKED.get(key)
-    if hit is not None and hit[0]() is weight and hit[1] == weight._version:
-        _PACKED.move_to_end(key)
-        return hit[2]
+    with _PACKED_LOCK:  # layers may run in several threads
+        hit = _PACKED.get(key)
+        if hit is not None and hit[0]() is weight and hit[1] == weight._version:
+            _PACKED.move_to_end(key)
+            return hit[2]
     with torch.no_grad():
         packed = subpixel_weight(weight, geom)
     # the entry goes when the weight does
-    ref = weakref.ref(weight, lambda _, key=key: _PACKED.pop(key, None))  # type: ignore[misc]
-    _PACKED[key] = (ref, weight._version, packed)
-    _PACKED.move_to_end(key)
-    while len(_PACKED) > PACKED_CACHE_SIZE:
-        _PACKED.popitem(last=False)
+    ref = weakref.ref(weight, lambda _, key=key: _forget(key))  # type: ignore[misc]
+    with _PACKED_LOCK:
+        _PACKED[key] = (ref, weight._version, packed)
+        _PACKED.move_to_end(key)
+        while len(_PACKED) > PACKED_CACHE_SIZE:
+            _PACKED.popitem(last=False)
     return packed
+
+
+def _forget(key: tuple[int, Geometry]) -> None:
+    with _PACKED_LOCK:
+        _PACKED.pop(key, None)
 
 
 @functools.lru_cache(maxsize=4096)
