@@ -139,15 +139,20 @@ def test_measuring_off_uses_the_deterministic_rule(monkeypatch):
     monkeypatch.setattr(auto, "_measure", lambda *a: pytest.fail("measured while off"))
     tconv.set_autotune(False)
     assert not auto.autotune_enabled()
-    x, w = torch.randn(1, 6, 5, 5), torch.randn(6, 1, 4, 4)
+    x, w, b = torch.randn(1, 6, 5, 5), torch.randn(6, 1, 4, 4), torch.randn(6)
     geom = Geometry.create((4, 4), stride=2, padding=1, groups=6)
-    assert auto.choose(x, w, None, geom) == "native"  # no gradient recorded
-    w.requires_grad_()
-    assert auto.choose(x, w, None, geom) == "subpixel/channels_last"
-    cl = x.contiguous(memory_format=torch.channels_last)
-    assert auto.choose(cl, w, None, geom) == "subpixel"  # already channels_last
-    y = tconv.conv_transpose(x, w, stride=2, padding=1, groups=6, method="auto")
-    torch.testing.assert_close(y, F.conv_transpose2d(x, w, None, 2, 1, 0, 6))
+    assert auto.choose(x, w, None, geom) == "native"  # grouped, no bias
+    assert auto.choose(x, w, b, geom) == "native+bias"  # grouped with a bias
+    assert auto.choose(x.bfloat16(), w.bfloat16(), b.bfloat16(), geom) == "subpixel"
+    dense = Geometry.create((4, 4), stride=2, padding=1)
+    wd = torch.randn(6, 2, 4, 4)
+    assert auto.choose(x, wd, torch.randn(2), dense) == "native"  # torch says the crop
+    same = Geometry.create((3, 3), stride=2, padding="same")  # a slice after torch's call
+    assert auto.choose(x, wd[..., :3, :3], torch.randn(2), same) == "native+bias"
+    w.requires_grad_()  # the rule does not depend on gradients
+    assert auto.choose(x, w, b, geom) == "native+bias"
+    y = tconv.conv_transpose(x, w, b, stride=2, padding=1, groups=6, method="auto")
+    torch.testing.assert_close(y, F.conv_transpose2d(x, w, b, 2, 1, 0, 6))
     assert auto.cache() == {}
     with pytest.raises(TypeError, match="enabled must be a bool"):
         tconv.set_autotune(0)  # type: ignore[arg-type]
@@ -163,6 +168,15 @@ def test_tracing_never_measures(monkeypatch):
     x = torch.randn(1, 3, 4, 4)
     traced = torch.jit.trace(f, x, check_trace=False)
     torch.testing.assert_close(traced(x), F.conv_transpose2d(x, w, None, 2))
+    # a grouped layer with a bias (native+bias when measuring is off) traces as torch's kernel
+    # with the bias fused: one node to export, no separate add
+    wg, b = torch.randn(3, 1, 4, 4), torch.randn(3)
+
+    def g(x):
+        return tconv.conv_transpose(x, wg, b, stride=2, padding=1, groups=3, method="auto")
+
+    graph = str(torch.jit.trace(g, x, check_trace=False).graph)
+    assert "aten::_convolution" in graph and "aten::add" not in graph, graph
 
 
 def test_environment_variable_turns_measuring_off():

@@ -352,4 +352,4 @@ def _auto_choice(
         same = key[2] == tuple(x.shape) and key[1] == x.dtype and key[7] == grad
         if same and key[4] == tuple(w.shape) and key[3] == _auto._layout(x):
             return choice.execution, dict(choice.ratios)
-    return _auto.fallback(x, w, layer.geometry(), grad) + " (rule)", {}
+    return _auto.fallback(x, w, layer.geometry(), grad, bias=True) + " (rule)", {}

@@ -226,33 +226,61 @@ def run(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
     return y.contiguous(memory_format=here)
 
 
-def fallback(x: Tensor, weight: Tensor, geom: Geometry, grad: bool) -> str:
+def fallback(
+    x: Tensor,
+    weight: Tensor,
+    geom: Geometry,
+    grad: bool,
+    bias: bool = False,
+    traced: bool = False,
+) -> str:
     """The execution auto uses without measuring: a fixed rule, the same on every machine.
 
-    Rule (from the CPU benchmark catalog, docs/benchmarks.md): on CPU, a depthwise or grouped
-    layer (``groups > 1``) that will be differentiated runs the phase decomposition in
-    channels_last, whose ordinary depthwise convolutions have a fast backward where torch's
-    transposed one is slow; everything else runs ``"native"``.
+    Rule (from the CPU benchmark catalog, docs/benchmarks.md), on CPU:
+
+    - while tracing or compiling (``traced``): ``"native"``, torch's kernel with its bias fused
+      (one node in an exported graph);
+    - a grouped 2-D/3-D layer in bfloat16/float16: ``"subpixel"``, whose ordinary grouped
+      convolutions run 1.4-10x faster there than torch's transposed one;
+    - with a ``bias``, a grouped layer or one whose crop torch's arguments cannot say (a slice
+      follows: ``"same"``, asymmetric pairs): ``"native+bias"`` (torch's kernel is 1.5-5x slower
+      with a bias there, forward and backward);
+    - everything else, and every other device: ``"native"``.
+
+    ``grad`` (whether gradients are recorded) is part of the signature a measurement is kept
+    for; the rule does not depend on it.
 
     Example:
         >>> import torch
         >>> from tconv.shapes import Geometry
         >>> g = Geometry.create((4, 4), stride=2, padding=1, groups=8)
         >>> x, w = torch.randn(1, 8, 6, 6), torch.randn(8, 1, 4, 4)
-        >>> fallback(x, w, g, grad=True), fallback(x, w, g, grad=False)
-        ('subpixel/channels_last', 'native')
+        >>> fallback(x, w, g, grad=True, bias=True), fallback(x, w, g, grad=True)
+        ('native+bias', 'native')
+        >>> fallback(x.bfloat16(), w.bfloat16(), g, grad=False)
+        'subpixel'
+        >>> fallback(x, w, g, grad=True, bias=True, traced=True)
+        'native'
     """
-    if x.device.type == "cpu" and geom.groups > 1 and geom.rank > 1 and grad:
-        return "subpixel/channels_last" if _layout(x) == "contiguous" else "subpixel"
+    if traced or x.device.type != "cpu":
+        return "native"
+    half = x.dtype in (torch.bfloat16, torch.float16)
+    if half and geom.groups > 1 and geom.rank > 1:
+        return "subpixel"
+    if bias and (geom.groups > 1 or native._arguments(geom)[2] is not None):
+        return "native+bias"
     return "native"
 
 
+def _tracing(x: Tensor) -> bool:
+    """Traced, scripted or compiled (a graph is being recorded), or shapes only (meta)."""
+    if x.device.type == "meta" or torch.jit.is_scripting() or torch.jit.is_tracing():
+        return True
+    return bool(torch.compiler.is_compiling())
+
+
 def _measuring_allowed(x: Tensor) -> bool:
-    if not _ENABLED or x.device.type == "meta":
-        return False
-    if torch.jit.is_scripting() or torch.jit.is_tracing():
-        return False
-    return not torch.compiler.is_compiling()
+    return _ENABLED and not _tracing(x)
 
 
 def _signature(
@@ -284,7 +312,7 @@ def choose(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> st
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     )
     if not _measuring_allowed(x):
-        return fallback(x, weight, geom, grad)
+        return fallback(x, weight, geom, grad, bias is not None, _tracing(x))
     key = _signature(x, weight, bias, geom, grad)
     hit = _CACHE.get(key)
     if hit is None:
