@@ -181,7 +181,7 @@ def apply(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method
     border folding (non-zeros ``padding_mode``) and the bias of extended regions are done here.
     """
     impl = _methods.get(method, x, weight, geom)
-    if geom.direct:
+    if geom.direct:  # the common case: the method computes it as it is
         return impl(x, weight, bias, geom)
     if geom.padding_mode != "zeros":
         inner = [(0, 0)] * geom.rank  # the full output, folded below

@@ -171,8 +171,18 @@ class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
         times does not resolve its settings again)."""
         settings = self._settings()
         kept = self.__dict__.get("_tconv_geometry")
-        if kept is not None and all(a is b for a, b in zip(kept[0], settings, strict=True)):
-            return kept[1]
+        if kept is not None:
+            k = kept[0]
+            if (  # written out: this runs on every call
+                k[0] is settings[0]
+                and k[1] is settings[1]
+                and k[2] is settings[2]
+                and k[3] is settings[3]
+                and k[4] is settings[4]
+                and k[5] is settings[5]
+                and k[6] is settings[6]
+            ):
+                return kept[1]
         geom = Geometry.create(*settings, rank=self._rank)
         self.__dict__["_tconv_geometry"] = (settings, geom)
         return geom

@@ -481,7 +481,12 @@ class Geometry:
         >>> Geometry.create(3, padding=1).direct, Geometry.create(3, padding=((-1, 0),)).direct
         (True, False)
         """
-        return self.padding_mode == "zeros" and all(lo >= 0 and hi >= 0 for lo, hi in self.crop)
+        cached: bool | None = self.__dict__.get("_direct")  # computed once (every call asks)
+        if cached is None:
+            crops = all(lo >= 0 and hi >= 0 for lo, hi in self.crop)
+            cached = self.padding_mode == "zeros" and crops
+            object.__setattr__(self, "_direct", cached)
+        return cached
 
     def __hash__(self) -> int:
         # computed once: geometries key several per-call caches (torch's arguments, auto's
