@@ -48,16 +48,16 @@ def test_auto_times_every_registry_candidate_and_only_those():
         m.name for m in REGISTRY if m.candidate and not m.needs_bias
     ]
     # a new entry marked as a candidate is measured (and run) with no edit of auto
-    twin = dataclasses.replace(native.METHOD, name="twin")
+    trial = dataclasses.replace(native.METHOD, name="trial")
     try:
-        auto.consider((*REGISTRY, twin))
-        assert auto.candidates(x, w, g)[-2:] == ("twin", "twin/channels_last")
-        assert {"twin", "twin/channels_last", "twin/contiguous"} <= set(auto.EXECUTIONS)
-        y = auto.run("twin/channels_last", x, w, None, g)
+        auto.consider((*REGISTRY, trial))
+        assert auto.candidates(x, w, g)[-2:] == ("trial", "trial/channels_last")
+        assert {"trial", "trial/channels_last", "trial/contiguous"} <= set(auto.EXECUTIONS)
+        y = auto.run("trial/channels_last", x, w, None, g)
         assert torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, stride=2))
     finally:
         auto.consider(REGISTRY)
-    assert "twin" not in auto.EXECUTIONS
+    assert "trial" not in auto.EXECUTIONS
 
 
 def test_the_benchmark_lists_and_colours_come_from_the_registry():
