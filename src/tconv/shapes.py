@@ -1204,6 +1204,10 @@ class Coverage:
         1 of 9 rows receives no input (1 past the end of the full output of 8: output_padding,
         output_size or a negative end crop adds zeros there): 8 of 72 output cells (11.1%) hold
         only the bias
+        >>> print(Geometry.create((2, 2), stride=2, output_padding=1).coverage((4, 4)).describe())
+        1 of 9 rows and 1 of 9 columns receive no input (in each, 1 past the end of the full
+        output of 8: output_padding, output_size or a negative end crop adds zeros there): 17 of
+        81 output cells (21.0%) hold only the bias
         """
         if self.full:
             return ""
@@ -1238,12 +1242,17 @@ class Coverage:
                     f"{e1} past the end of the full output of {full_len}: output_padding, "
                     "output_size or a negative end crop adds zeros there"
                 )
-            verb = "receives" if u == 1 else "receive"
             what = f"output {names[j]}" if g.rank == 1 else names[j]
-            clauses.append(
-                f"{u} of {self.output_size[j]} {what} {verb} no input ({'; '.join(reasons)})"
-            )
-        text = "; ".join(clauses)
+            clauses.append((f"{u} of {self.output_size[j]} {what}", u, "; ".join(reasons)))
+        groups: dict[str, list[tuple[str, int]]] = {}  # dimensions with the same reasons
+        for what, u, why in clauses:
+            groups.setdefault(why, []).append((what, u))
+        parts = []
+        for why, dims in groups.items():
+            verb = "receives" if len(dims) == 1 and dims[0][1] == 1 else "receive"
+            each = "in each, " if len(dims) > 1 else ""
+            parts.append(f"{' and '.join(w for w, _ in dims)} {verb} no input ({each}{why})")
+        text = "; ".join(parts)
         n = self.uncovered
         if g.rank == 1:
             return text + ("; it holds" if n == 1 else "; they hold") + " only the bias"
