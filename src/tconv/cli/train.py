@@ -13,8 +13,10 @@ from ._args import Formatter, Subparsers, check_output, float_range, int_range, 
 
 _TRAIN_DESCRIPTION = """\
 Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
-(DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Under torchrun the
-same command trains with DistributedDataParallel (rank 0 writes).
+(DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Ctrl-C stops at the
+next step and saves the position in DIR/last.pt; --resume continues it to the same result as
+an uninterrupted run. Under torchrun the same command trains with DistributedDataParallel
+(rank 0 writes).
 """
 
 _TRAIN_EPILOG = """\
@@ -57,7 +59,9 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         )
         t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
         t.add_argument(
-            "--resume", action="store_true", help="continue from DIR/last.pt (same config)"
+            "--resume",
+            action="store_true",
+            help="continue from DIR/last.pt (its config; --epochs may raise the epochs)",
         )
         t.add_argument(
             "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
@@ -69,6 +73,14 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         )
         t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
         t.add_argument("--no-progress", action="store_true", help="no progress bar")
+        t.add_argument(
+            "--threads",
+            type=int_range(0),
+            default=0,
+            metavar="N",
+            help="torch threads for the run (0 keeps torch's; 1 is often fastest on a busy "
+            "machine)",
+        )
         for f in dataclasses.fields(cls.Config):
             quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
             flag = "--" + f.name.replace("_", "-")
@@ -92,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
 
     cls = train.get_task(args.task)
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
+    if args.resume and values.get("epochs") is None:
+        values["epochs"] = 1  # the checkpoint's epochs (resuming takes the larger)
     config = train.make_config(args.task, quick=args.quick, **values)
     out = Path(args.out)
     check_output(out, flag="--out", folder=True)
@@ -120,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         command=command,
         progress=not args.no_progress,
+        threads=args.threads,
     )
     if int(os.environ.get("RANK", "0")) == 0:
         if cls.VARIANT_FIELD is not None and getattr(config, cls.VARIANT_FIELD) == "all":
