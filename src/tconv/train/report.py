@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Column", "config_note", "metrics_table", "table", "write_comparison", "write_report"]
+__all__ = [
+    "Column",
+    "config_note",
+    "metrics_table",
+    "results_table",
+    "table",
+    "write_comparison",
+    "write_report",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +66,23 @@ class Column:
         return self.fmt.format(*values)
 
 
-def _row(result: dict[str, Any]) -> dict[str, Any]:
-    """A run's metrics, with its training seconds when the metrics do not hold them."""
-    return {"train_seconds": result.get("train_seconds"), **result.get("metrics", {})}
+def results_table(
+    results: dict[str, dict[str, Any]], columns: Sequence[Column], label: str = "upsampler"
+) -> str:
+    """:func:`table` of runs: one row per :func:`tconv.train.fit` result (its metrics, and its
+    ``train_seconds`` where the metrics do not hold them).
+
+    >>> run = {"metrics": {"miou": 0.5}, "train_seconds": 3.2}
+    >>> print(results_table({"k3": run}, [Column("train s", ("train_seconds",), "{:.0f}")]))
+    | upsampler | train s |
+    |---|---|
+    | k3 | 3 |
+    """
+    rows = {
+        name: {"train_seconds": r.get("train_seconds"), **r.get("metrics", {})}
+        for name, r in results.items()
+    }
+    return table(rows, columns, label)
 
 
 def table(
@@ -185,8 +207,7 @@ def write_comparison(
         {'miou': 0.5}
     """
     out_dir = Path(out_dir)
-    rows = {variant: _row(r) for variant, r in results.items()}
-    text = table(rows, columns, variant_field)
+    text = results_table(results, columns, variant_field)
     heading = title if title is not None else f"{task}: {variant_field} comparison"
     (out_dir / "comparison.md").write_text(_markdown(heading, [*intro, text, *notes], figure))
     first = next(iter(results.values()), {})
