@@ -72,11 +72,20 @@ def results_table(
     """:func:`table` of runs: one row per :func:`tconv.train.fit` result (its metrics, and its
     ``train_seconds`` where the metrics do not hold them).
 
-    >>> run = {"metrics": {"miou": 0.5}, "train_seconds": 3.2}
-    >>> print(results_table({"k3": run}, [Column("train s", ("train_seconds",), "{:.0f}")]))
-    | upsampler | train s |
-    |---|---|
-    | k3 | 3 |
+    Args:
+        results: run name -> :func:`tconv.train.fit`'s result.
+        columns: the columns after the name.
+        label: the header of the name column.
+
+    Returns:
+        The Markdown table, without a trailing newline.
+
+    Example:
+            >>> run = {"metrics": {"miou": 0.5}, "train_seconds": 3.2}
+        >>> print(results_table({"k3": run}, [Column("train s", ("train_seconds",), "{:.0f}")]))
+        | upsampler | train s |
+        |---|---|
+        | k3 | 3 |
     """
     rows = {
         name: {"train_seconds": r.get("train_seconds"), **r.get("metrics", {})}
@@ -97,6 +106,12 @@ def table(
 
     Returns:
         The table, without a trailing newline.
+
+    Example:
+        >>> print(table({"k4": {"swd": 238.81}}, [Column("SWD", ("swd",))], label="upsampler"))
+        | upsampler | SWD |
+        |---|---|
+        | k4 | 238.8 |
     """
     lines = [
         f"| {label} | " + " | ".join(c.title for c in columns) + " |",
@@ -110,10 +125,17 @@ def table(
 def metrics_table(metrics: dict[str, Any]) -> str:
     """A two-column Markdown table of every float metric (``| metric | value |``, 4 decimals).
 
-    >>> print(metrics_table({"epoch": 2, "miou": 0.5}))
-    | metric | value |
-    |---|---|
-    | miou | 0.5000 |
+    Args:
+        metrics: metric name -> value (values that are not floats are left out).
+
+    Returns:
+        The table, without a trailing newline.
+
+    Example:
+        >>> print(metrics_table({"epoch": 2, "miou": 0.5}))
+        | metric | value |
+        |---|---|
+        | miou | 0.5000 |
     """
     lines = ["| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in metrics.items() if isinstance(v, float)]
@@ -226,7 +248,20 @@ def write_comparison(
 
 
 def config_note(results: dict[str, dict[str, Any]], variant_field: str = "upsampler") -> str:
-    """``Config (besides the <field>): `{...}`, N process(es).`` for a comparison's notes."""
+    """The line that gives a comparison's shared config, for :func:`write_comparison`'s notes.
+
+    Args:
+        results: variant -> :func:`tconv.train.fit`'s result (the first one's config is
+            shown).
+        variant_field: the config field the variants differ in (left out).
+
+    Returns:
+        ``Config (besides the <field>): `{...}`, N process(es).``
+
+    Example:
+        >>> config_note({"a": {"config": {"upsampler": "a", "seed": 0}, "world_size": 2}})
+        'Config (besides the upsampler): `{"seed": 0}`, 2 process(es).'
+    """
     first = next(iter(results.values()))
     config = {k: v for k, v in first["config"].items() if k != variant_field}
     return (
