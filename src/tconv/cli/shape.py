@@ -30,7 +30,8 @@ Each of --kernel, --stride, --padding, --output-padding and --dilation takes one
 for every dimension) or one value per dimension of --input. --padding also takes a name:
 valid (the full output), same (output = input * stride, odd extra crop at the end) or
 same_lower (odd extra crop at the start). Invalid settings print the reason and exit with
-status 2.
+status 2. Settings that leave output cells no input reaches (holes between the kernel taps,
+or cells past the full output) print a warning line: those cells hold only the bias.
 """
 
 
@@ -102,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     )
     size = tuple(args.input)
     out = geom.output_size(size)
+    coverage = geom.coverage(size)
     if args.json:
         torch_padding = geom.torch_padding()
         result = {
@@ -117,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
             "torch": None
             if torch_padding is None
             else {"padding": list(torch_padding[0]), "output_padding": list(torch_padding[1])},
+            "full_coverage": coverage.full,
+            "uncovered": coverage.uncovered,
+            "warning": coverage.describe() or None,
         }
         print(json.dumps(result))
         return 0
@@ -128,4 +133,6 @@ def run(args: argparse.Namespace) -> int:
     for j, line in enumerate(geom.explain(size)):
         print(f"dim {j}: {line}")
     print("output: " + " x ".join(str(o) for o in out))
+    if not coverage.full:
+        print(f"warning: {coverage.describe()}")
     return 0
