@@ -70,9 +70,8 @@ def tables_without_command(text: str, reference: tuple[str, ...] = ()) -> list[s
         if is_row and not inside:
             header = line.strip()
             above = lines[max(0, i - REACH) : i]
-            if "*" not in reference and header not in reference:
-                if not any(COMMAND.search(a) for a in above):
-                    missing.append(f"line {i + 1}: {header[:100]}")
+            if header not in reference and not any(COMMAND.search(a) for a in above):
+                missing.append(f"line {i + 1}: {header[:100]}")
         inside = is_row
     return missing
 
