@@ -98,7 +98,9 @@ def test_cli_ctrl_c_saves_then_resume_finishes(
     err = capsys.readouterr().err
     assert "stopped after epoch 1 step 2" in err and "interrupted" in err
     assert sorted(p.name for p in out.iterdir()) == ["last.pt"]
-    assert main(["train", "seg", "--out", str(out), "--resume", *flags]) == 0
+    # without --epochs, --resume keeps the run's own epochs (1 here, not the default 12)
+    again = [f for f in flags if not f.startswith("--epochs")]
+    assert main(["train", "seg", "--out", str(out), "--resume", *again]) == 0
     same_run(out, tmp_path / "whole")
 
 
