@@ -77,14 +77,9 @@ def _tracked_package_files() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pathlib.Path]:
-    """sdist and wheel from `python -m build` (the wheel is built from the unpacked sdist)."""
-    out = tmp_path_factory.mktemp("dist")
-    result = _run([sys.executable, "-m", "build", "--outdir", str(out), str(ROOT)], cwd=out)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    (wheel,) = out.glob("tconv-*.whl")
-    (sdist,) = out.glob("tconv-*.tar.gz")
-    return {"wheel": wheel, "sdist": sdist}
+def dist(built_dist: dict[str, pathlib.Path]) -> dict[str, pathlib.Path]:
+    """sdist and wheel from `python -m build` (tests/conftest.py: built once a session)."""
+    return built_dist
 
 
 @pytest.fixture(scope="module")
