@@ -41,6 +41,7 @@ __all__ = [
     "PaddingMode",
     "PaddingSpec",
     "ShapeError",
+    "ShapeRuntimeError",
     "conv_output_size",
     "conv_padding",
     "full_size",
@@ -72,6 +73,25 @@ class ShapeError(ValueError):
         ... except ShapeError as err:
         ...     print(err)
         output_padding=(2,) is invalid for stride=(2,), dilation=(1,): ... valid values are 0..1 ...
+    """
+
+
+class ShapeRuntimeError(ShapeError, RuntimeError):
+    """A :class:`ShapeError` where torch would raise ``RuntimeError`` for the same call.
+
+    torch.nn's transposed convolutions refuse at the call, with ``RuntimeError``, an input of
+    the wrong rank or channels, a weight or bias of the wrong shape, a non-positive stride,
+    dilation, kernel size or groups, a negative padding, an output_padding out of range and an
+    empty output. tconv's error for these is both: a ShapeError (so a ``ValueError``, with
+    tconv's message) and a ``RuntimeError``, so code written against torch keeps catching it.
+    (torch raises ``ValueError`` itself for a bad ``output_size``: that stays a ShapeError.)
+
+    Example:
+        >>> try:
+        ...     output_size(16, 3, stride=0)
+        ... except RuntimeError as err:  # as torch's F.conv_transpose1d(..., stride=0)
+        ...     print(type(err).__name__, isinstance(err, ValueError), err)
+        ShapeRuntimeError True stride=(0,) is invalid: each stride must be >= 1
     """
 
 
@@ -124,7 +144,7 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
         if len(items) == 1 and rank > 1:
             items = items * rank
         if len(items) != rank:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
                 f"dimension), got {len(items)}"
             )
@@ -157,7 +177,7 @@ def rank_of(*values: object) -> int:
 
 def _check_at_least(value: tuple[int, ...], low: int, name: str) -> None:
     if any(v < low for v in value):
-        raise ShapeError(f"{name}={value} is invalid: each {name} must be >= {low}")
+        raise ShapeRuntimeError(f"{name}={value} is invalid: each {name} must be >= {low}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -304,7 +324,7 @@ def _pairs(padding: object, rank: int) -> Crop:
                 items = items * rank
             if len(items) == rank and all(len(v) == 2 for v in items):
                 return tuple((int(v[0]), int(v[1])) for v in items)
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"padding={padding!r} is invalid: expected {rank} (begin, end) pairs, one per "
                 "spatial dimension"
             )
@@ -388,17 +408,21 @@ def conv_padding(
     return pads
 
 
-def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") -> tuple[int, ...]:
+def spatial_size(
+    output_size: IntOrTuple, rank: int, name: str = "output_size", batched: bool = True
+) -> tuple[int, ...]:
     """The spatial part of a requested ``output_size``, as torch's modules read it.
 
-    An int is the size of every spatial dimension; a sequence must hold ``rank`` entries (the
-    spatial size) or ``rank + 2`` (``(N, C, *spatial)``, as ``tuple(y.shape)``), as
-    ``torch.nn.ConvTranspose{1,2,3}d`` requires.
+    An int is the size of every spatial dimension; a sequence holds ``rank`` entries (the
+    spatial size) or the input's non-spatial dimensions in front: ``rank + 2`` entries ``(N,
+    C, *spatial)`` for a batched input, ``rank + 1`` entries ``(C, *spatial)`` for an unbatched
+    one (as ``tuple(y.shape)``), as ``torch.nn.ConvTranspose{1,2,3}d`` requires.
 
     Args:
-        output_size: an int, ``rank`` ints, or ``rank + 2`` ints ``(N, C, *spatial)``.
+        output_size: an int, ``rank`` ints, or the whole output shape.
         rank: number of spatial dimensions.
         name: the argument's name in error messages.
+        batched: whether the input has a batch dimension.
 
     Returns:
         The spatial size, ``rank`` ints.
@@ -411,6 +435,8 @@ def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") 
         >>> spatial_size(32, 2)
         (32, 32)
         >>> spatial_size((1, 8, 32, 30), 2)
+        (32, 30)
+        >>> spatial_size((8, 32, 30), 2, batched=False)
         (32, 30)
         >>> spatial_size((4, 32, 30), 2)
         Traceback (most recent call last):
@@ -425,10 +451,12 @@ def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") 
             f"{type(output_size).__name__}"
         )
     items = tuple(output_size)
-    if len(items) not in (rank, rank + 2):
+    front = 2 if batched else 1
+    if len(items) not in (rank, rank + front):
+        whole = "(N, C, *spatial)" if batched else "(C, *spatial) for an unbatched input"
         raise ShapeError(
             f"{name}={items} is invalid for {rank} spatial dimension{'s' * (rank > 1)}: "
-            f"expected {rank} entries (the spatial size) or {rank + 2} (N, C, *spatial), as "
+            f"expected {rank} entries (the spatial size) or {rank + front} {whole}, as "
             f"torch's modules accept; got {len(items)}"
         )
     return as_tuple(items[-rank:], rank, name)
@@ -566,14 +594,14 @@ class Geometry:
                 f"groups={groups!r} is invalid: groups must be an int, got {type(groups).__name__}"
             )
         if int(groups) < 1:
-            raise ShapeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
+            raise ShapeRuntimeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
         if padding_mode not in PADDING_MODES:
             raise ValueError(
                 f"padding_mode={padding_mode!r} is invalid: valid modes are {PADDING_MODES}"
             )
         limit = tuple(max(ss, dd) for ss, dd in zip(s, d))
         if any(o < 0 or o >= m for o, m in zip(op, limit)):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"output_padding={op} is invalid for stride={s}, dilation={d}: each "
                 f"output_padding must be smaller than max(stride, dilation), so valid values are "
                 + ", ".join(f"0..{m - 1}" for m in dict.fromkeys(limit))
@@ -598,7 +626,7 @@ class Geometry:
                 _is_int(v) for v in cast(Sequence[object], padding)
             )
             if not explicit_pairs and any(lo < 0 for lo, _ in crop):
-                raise ShapeError(
+                raise ShapeRuntimeError(
                     f"padding={padding!r} is invalid: an int padding must be >= 0 (it crops both "
                     "ends); use (begin, end) pairs with negative values to extend with zeros"
                 )
@@ -625,7 +653,7 @@ class Geometry:
     def _raw_output_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
         i = as_tuple(input_size, self.rank, "input_size")
         if any(v < 1 for v in i):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input spatial size {i} is invalid: every spatial length must be >= 1"
             )
         return tuple(L - lo - hi for L, (lo, hi) in zip(self.full_size(i), self.crop))
@@ -639,7 +667,7 @@ class Geometry:
         out = self._raw_output_size(input_size)
         if any(o < 1 for o in out):
             i = as_tuple(input_size, self.rank, "input_size")
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"output size {out} is invalid: every length must be >= 1, but input {i} with "
                 f"kernel_size={self.kernel_size}, stride={self.stride}, dilation={self.dilation} "
                 f"gives full length {self.full_size(i)} and the crop {self.crop} removes "
@@ -789,16 +817,16 @@ class Geometry:
         r = self.rank
         input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)  # not torch.Size
         if len(weight_shape) != r + 2:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"weight of shape {weight_shape} is invalid: expected {r + 2} dimensions "
                 f"(in_channels, out_channels // groups, *kernel_size) for a rank-{r} geometry"
             )
         if tuple(weight_shape[2:]) != self.kernel_size:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"weight of shape {weight_shape} does not match kernel_size={self.kernel_size}"
             )
         if len(input_shape) not in (r + 1, r + 2):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input of shape {input_shape} is invalid: a {r}-D transposed convolution expects "
                 f"{r + 2}-D (N, C, *spatial) or {r + 1}-D unbatched (C, *spatial) input"
             )
@@ -807,12 +835,12 @@ class Geometry:
         spatial = tuple(input_shape[-r:])
         g = self.groups
         if weight_shape[0] < 1 or weight_shape[1] < 1:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"weight of shape {weight_shape} is invalid: in_channels (weight.shape[0]) and "
                 "out_channels // groups (weight.shape[1]) must both be >= 1"
             )
         if weight_shape[0] % g:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"in_channels={weight_shape[0]} (weight.shape[0]) is not divisible by groups={g}"
             )
         if channels != weight_shape[0]:
@@ -824,17 +852,17 @@ class Geometry:
                     f"does: for a batch add the batch dimension ({r + 2}-D (N, "
                     f"{', '.join(names)})), e.g. input.unsqueeze(0)"
                 )
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input has {channels} channels but the weight of shape {weight_shape} expects "
                 f"in_channels={weight_shape[0]} (weight.shape[0]){read_as}"
             )
         if any(v < 1 for v in spatial):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input of shape {input_shape} is invalid: spatial size {spatial} is empty; "
                 "every spatial length must be >= 1"
             )
         if bias_shape is not None and tuple(bias_shape) != (weight_shape[1] * g,):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"bias of shape {tuple(bias_shape)} is invalid: expected ({weight_shape[1] * g},) "
                 f"= out_channels (weight.shape[1] * groups)"
             )
