@@ -108,12 +108,32 @@ def test_no_import_circle_inside_tconv():
     assert find_cycle(graph) is None, f"import circle: {' -> '.join(find_cycle(graph) or [])}"
 
 
+def _outside_stdlib(path: Path) -> set[str]:
+    """What a module imports (anywhere in it) from outside the standard library; a sibling
+    module of tconv counts as standard when it, in turn, imports only the standard library."""
+    outside = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            outside.update(
+                a.name for a in node.names if a.name.split(".")[0] not in sys.stdlib_module_names
+            )
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            if (node.module or "").split(".")[0] not in sys.stdlib_module_names:
+                outside.add(node.module or "")
+        elif isinstance(node, ast.ImportFrom):
+            names = [node.module] if node.module else [a.name for a in node.names]
+            for name in names:
+                sibling = path.parent / f"{name}.py"
+                if node.level != 1 or not sibling.exists() or _outside_stdlib(sibling):
+                    outside.add("." * node.level + name)
+    return outside
+
+
 def test_shapes_imports_only_the_standard_library():
-    names = _imports(SRC / "shapes.py")
-    outside = {
-        n for n in names if n.startswith(".") or n.split(".")[0] not in sys.stdlib_module_names
-    }
-    assert names and not outside, f"tconv.shapes imports {sorted(outside)}"
+    # its cache keys live in a module of their own, which imports only the standard library
+    assert ".cache_keys" in _imports(SRC / "shapes.py")
+    outside = _outside_stdlib(SRC / "shapes.py")
+    assert not outside, f"tconv.shapes imports {sorted(outside)}"
 
 
 def test_no_method_imports_the_dispatcher():
@@ -143,6 +163,13 @@ def test_the_checks_can_fail(tmp_path):
     (pkg / "shapes.py").write_text("import math\nimport torch\ndef f():\n    import tqdm\n")
     assert _imports(pkg / "shapes.py") == {"math", "torch", "tqdm"}
     assert _imports(pkg / "shapes.py", top_level_only=True) == {"math", "torch"}
+    (pkg / "keys.py").write_text("import math\n")
+    (pkg / "shapes.py").write_text(
+        "from . import keys\nfrom .keys import f\nfrom . import functional\n"
+    )
+    assert _outside_stdlib(pkg / "shapes.py") == {".functional"}  # which imports methods
+    (pkg / "keys.py").write_text("import torch\n")
+    assert _outside_stdlib(pkg / "shapes.py") == {".keys", ".functional"}
 
 
 def test_modules_loaded_by_import_tconv_import_no_heavy_package_at_top_level():
@@ -176,3 +203,33 @@ def test_import_tconv_loads_no_heavy_optional_package():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert out.stdout.strip() == ""
+
+
+def private_task_imports(train_dir: Path, tasks: list[str]) -> list[str]:
+    """``module: name`` for each private name (``_x``) a task module imports from another task
+    module (``from .seg import _x``, ``from tconv.train.seg import _x``)."""
+    found = []
+    for task in tasks:
+        for node in ast.walk(ast.parse((train_dir / f"{task}.py").read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            source = node.module.split(".")[-1]
+            inside = node.level == 1 or node.module.startswith("tconv.train.")
+            if inside and source in tasks and source != task:
+                found += [
+                    f"{task}: {source}.{a.name}" for a in node.names if a.name.startswith("_")
+                ]
+    return found
+
+
+def test_no_task_imports_another_tasks_private_names(tmp_path):
+    from tconv.train import TASK_MODULES
+
+    tasks = [module.rsplit(".", 1)[1] for module in TASK_MODULES.values()]
+    assert {"sr", "seg", "gan"} <= set(tasks)
+    offenders = private_task_imports(SRC / "train", tasks)
+    assert not offenders, f"a task imports another task's private names: {offenders}"
+    # the check can fail
+    (tmp_path / "a.py").write_text("from .b import _helper, PUBLIC\n")
+    (tmp_path / "b.py").write_text("from tconv.train.a import _x\nfrom .data import _y\n")
+    assert private_task_imports(tmp_path, ["a", "b"]) == ["a: b._helper", "b: a._x"]

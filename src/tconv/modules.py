@@ -40,6 +40,7 @@ __all__ = [
     "PixelUnshuffle",
     "from_geometry",
     "geometry_of",
+    "is_conv",
 ]
 
 #: The arguments every tconv ConvTransposeNd takes (shared by the three class docstrings).
@@ -66,8 +67,8 @@ _ARGS = """
             mode (PyTorch's own transposed convolutions accept only ``"zeros"``).
         device: where to create the parameters.
         dtype: the parameters' floating-point type.
-        method: how to compute it, one of :data:`tconv.METHODS` (``"native"``, ``"matrix"``,
-            ``"dilate"``, ``"scatter"``, ``"subpixel"``, ``"auto"``); all are exact.
+        method: how to compute it, one of :data:`tconv.METHODS`; all are exact (the registry,
+            :mod:`tconv.methods`, says how each computes).
         allow_crop: let ``forward(x, output_size=...)`` reach any size by cropping or
             zero-extending the end, beyond the output_padding range.
 
@@ -307,6 +308,26 @@ CONV: dict[int, type[torch.nn.Module]] = {
     2: torch.nn.Conv2d,
     3: torch.nn.Conv3d,
 }
+
+
+def is_conv(module_or_class: torch.nn.Module | type) -> bool:
+    """Whether a module (or class) is an ordinary convolution: torch's ``Conv{1,2,3}d`` or a
+    subclass, not a transposed one.
+
+    Args:
+        module_or_class: a module, or the class of one.
+
+    Returns:
+        True for an ordinary convolution.
+
+    Example:
+        >>> is_conv(torch.nn.Conv2d(1, 1, 3)), is_conv(ConvTranspose2d), is_conv(torch.nn.ReLU)
+        (True, False, False)
+    """
+    cls = module_or_class if isinstance(module_or_class, type) else type(module_or_class)
+    return issubclass(cls, torch.nn.modules.conv._ConvNd) and not issubclass(
+        cls, torch.nn.modules.conv._ConvTransposeNd
+    )
 
 
 def geometry_of(module: torch.nn.Module) -> Geometry:

@@ -9,21 +9,20 @@ from typing import Any
 
 import torch
 
+from .. import methods as _methods
 from .catalog import CATALOG, DEPTHWISE_LAYERS
-from .runner import geometric_mean
+from .runner import DEFAULT_METHODS, TCONV_METHODS, geometric_mean
 
 __all__ = ["format_table", "machine", "markdown", "plot", "summary"]
 
+#: The peers' colours in the plot (tconv's methods bring theirs from the registry).
+_PEER_COLORS = {"jax": "#2ca02c", "keras": "#ff7f0e", "onnxruntime": "#8c564b"}
+# the tables' columns after auto's: tconv's other methods, the layer classes, the peers
 _PEER_ORDER = (
-    "subpixel",
-    "dilate",
-    "scatter",
-    "matrix",
+    *(m for m in TCONV_METHODS if m != "auto"),
     "torch.nn",
     "tconv.nn",
-    "jax",
-    "keras",
-    "onnxruntime",
+    *_PEER_COLORS,
 )
 
 
@@ -186,14 +185,8 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     idx = _index(rows)
-    contenders = ["auto", "subpixel", "dilate", "scatter", "jax", "keras", "onnxruntime"]
-    colors = dict(
-        zip(
-            contenders,
-            ["#d62728", "#1f77b4", "#9ecae1", "#6baed6", "#2ca02c", "#ff7f0e", "#8c564b"],
-            strict=True,
-        )
-    )
+    colors = {m: _methods.spec(m).color for m in DEFAULT_METHODS} | _PEER_COLORS
+    contenders = list(colors)
     layers = [
         lay.name for lay in CATALOG if (lay.name, "forward", "float32", "nchw", "torch") in idx
     ]
@@ -236,7 +229,17 @@ def markdown(
 ) -> str:
     """The BENCHMARKS.md page: how it was made, the headline against the targets, the plot and
     one table per (pass, dtype, layout)."""
-    s = summary(rows)
+    out = _intro(command, machine_line)
+    out += _headline(summary(rows))
+    if plot_name:
+        out += ["", f"![speed relative to torch per layer]({plot_name})"]
+    out += _tables(rows)
+    out += _agreement(rows)
+    return "\n".join(out) + "\n"
+
+
+def _intro(command: str, machine_line: str) -> list[str]:
+    """How the page was made and how to read it, up to the targets' heading."""
     out = [
         "# Benchmarks",
         "",
@@ -277,6 +280,12 @@ def markdown(
         "## Against the targets of issue 12",
         "",
     ]
+    return out
+
+
+def _headline(s: dict[str, Any]) -> list[str]:
+    """The :func:`summary` against the targets, one line each."""
+    out: list[str] = []
     if "auto_min" in s:
         out.append(
             f"- auto's slowest configuration: {s['auto_min'][0]:.2f}x torch "
@@ -319,9 +328,12 @@ def markdown(
             f"- noise floor: torch against itself (A/A) read {lo:.2f}x to {hi:.2f}x across the "
             "configurations of this run; a speed inside that band is a tie"
         )
-    if plot_name:
-        out += ["", f"![speed relative to torch per layer]({plot_name})"]
-    out += ["", "## The catalog", ""]
+    return out
+
+
+def _tables(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The catalog, then one table per (pass, dtype, layout) the rows hold."""
+    out = ["", "## The catalog", ""]
     out += [f"- `{lay.name}`: {lay.describe()} ({lay.note})" for lay in CATALOG]
     idx = _index(rows)
     for pass_ in ("forward", "backward"):
@@ -332,6 +344,12 @@ def markdown(
                 label = "forward" if pass_ == "forward" else "forward + backward"
                 out += ["", f"## {label}, {dtype}, {layout}", ""]
                 out.append(format_table(rows, pass_, dtype, layout))
+    return out
+
+
+def _agreement(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """How closely every float32 forward agreed with torch (the worst contender)."""
+    out: list[str] = []
     errs = [r for r in rows if r.get("max_rel_err") is not None and r["dtype"] == "float32"]
     if errs:
         worst = max(errs, key=lambda r: r["max_rel_err"])
@@ -341,4 +359,4 @@ def markdown(
             f"relative to torch's largest magnitude (worst: {worst['contender']} on "
             f"{worst['layer']}).",
         ]
-    return "\n".join(out) + "\n"
+    return out

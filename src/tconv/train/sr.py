@@ -275,7 +275,6 @@ class SRConfig:
         seed: random seed (weights and patches).
         eval_size: held-out metrics on the centre crop of this high-resolution size; 0 for
             the full photos.
-        threads: ``torch.set_num_threads`` during the run; 0 keeps torch's setting.
 
     Example:
         >>> config = SRConfig(scale=4, upsampler="transposed_k4")
@@ -302,7 +301,6 @@ class SRConfig:
         default=0,
         metadata={"help": "held-out: centre crop of this HR size (0 = the full photos)"},
     )
-    threads: int = dataclasses.field(default=0, metadata={"help": "torch threads (0 = keep)"})
 
 
 class PatchDataset(torch.utils.data.Dataset[tuple[Tensor, Tensor]]):
@@ -483,8 +481,6 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         for name in ("patch", "batch_size", "patches_per_epoch", "width", "depth"):
             if getattr(c, name) < 1:
                 raise ValueError(f"{name}={getattr(c, name)} is invalid: it must be >= 1")
-        if c.threads:
-            torch.set_num_threads(c.threads)
         self.model = self.ctx.wrap(build_model(c.upsampler, c.scale, c.width, c.depth))
         self.trainable = any(p.requires_grad for p in self.model.parameters())
         if self.trainable:
