@@ -6,6 +6,8 @@ Every method computes the same thing, ``full[lo : L - hi]`` of the geometry in
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -139,9 +141,11 @@ def conv_transpose(
         rank=rank,
     )
     if output_size is not None:
+        if torch.jit.is_tracing():  # sizes computed from traced shapes are 0-d tensors
+            output_size = _example_ints(output_size)
         target = spatial_size(output_size, rank, batched=input.dim() == rank + 2)
-        bias_shape = None if bias is None else sizes(bias)
-        _, spatial = geom.check_call(sizes(input), sizes(weight), bias_shape, check_output=False)
+        shapes = shapes_of(input, weight, bias)
+        _, spatial = geom.check_call(shapes[0], shapes[1], shapes[2], check_output=False)
         geom = geom.with_output_size(spatial, target, allow_crop=allow_crop)
     return _run(input, weight, bias, geom, method)
 
@@ -175,30 +179,50 @@ def run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, meth
 
 def _run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
     """:func:`run` after the type, dtype and method checks."""
-    bias_shape = None if bias is None else sizes(bias)
-    batched, _ = geom.check_call(sizes(input), sizes(weight), bias_shape)
+    shapes = shapes_of(input, weight, bias)
+    batched, _ = geom.check_call(shapes[0], shapes[1], shapes[2])
     x = input if batched else input.unsqueeze(0)
     y = apply(x, weight, bias, geom, method)
     return y if batched else y.squeeze(0)
 
 
-def sizes(t: Tensor) -> tuple[int, ...]:
-    """``t.shape`` as plain ints, also while ``torch.jit.trace`` (and the ONNX exporter that
-    uses it) records: the tracer hands out each size as a 0-d tensor, so that checking them
-    would record nothing but warn ("Converting a tensor to a Python boolean ..."). The checks
-    then validate the example's sizes, as they do in eager mode.
+def shapes_of(*tensors: Tensor | None) -> tuple[Any, ...]:
+    """The shape of each tensor as a tuple of ints (None for None).
 
-    >>> sizes(torch.zeros(2, 3)) == (2, 3)
+    Also while ``torch.jit.trace`` (and the ONNX exporter that uses it) records: the tracer
+    hands out each size as a 0-d tensor, so that checking them would record nothing but warn
+    ("Converting a tensor to a Python boolean ..."); the checks then validate the example's
+    sizes, as they do in eager mode.
+
+    >>> shapes_of(torch.zeros(1, 2, 5), torch.zeros(2, 3, 3), None) == ((1, 2, 5), (2, 3, 3), None)
     True
     """
-    if not torch.jit.is_tracing():
-        return t.shape  # torch.Size: a tuple of ints
-    state = torch._C._get_tracing_state()
-    torch._C._set_tracing_state(None)  # read the sizes without recording them
-    try:
-        return tuple(t.shape)
-    finally:
-        torch._C._set_tracing_state(state)
+    if torch.jit.is_tracing():
+        with _NotRecording():
+            return tuple(None if t is None else tuple(t.shape) for t in tensors)
+    return tuple(None if t is None else t.shape for t in tensors)  # torch.Size: ints
+
+
+def _example_ints(output_size: Any) -> Any:
+    """``output_size`` with 0-d tensor entries (sizes a jit trace computed) read as the
+    example's ints without recording them: the trace holds that output size, as it would
+    after ``int()``, without the tracer's warning."""
+    if not isinstance(output_size, (list, tuple)):
+        return output_size
+    with _NotRecording():
+        return tuple(int(v) if isinstance(v, Tensor) and v.dim() == 0 else v for v in output_size)
+
+
+class _NotRecording:
+    """Pauses ``torch.jit.trace``'s recording: the sizes read inside are the example's ints,
+    and the trace records nothing for them (nor warns)."""
+
+    def __enter__(self) -> None:
+        self.state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        torch._C._set_tracing_state(self.state)  # type: ignore[attr-defined]
 
 
 def _check_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:

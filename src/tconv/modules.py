@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from . import methods as _methods
-from .functional import conv_transpose, run, sizes
+from .functional import conv_transpose, run, shapes_of
 from .methods import Method
 from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeError
 from .shuffle import pixel_shuffle, pixel_unshuffle
@@ -195,7 +195,7 @@ class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
         weight = self.weight
         if output_size is None:
             geom = self._kept_geometry()
-            if geom.kernel_size == sizes(weight)[2:]:
+            if geom.kernel_size == shapes_of(weight)[0][2:]:
                 return run(input, weight, self.bias, geom, self.method)
         return conv_transpose(
             input,
