@@ -322,3 +322,11 @@ def test_bool_config_fields_are_switches(toy, tmp_path, capsys, flags, want):
 
 def test_a_bool_field_takes_no_value(toy, capsys):
     one_line(capsys, ["train", "toy", "--out", "x", "--augment", "False"], "train")
+
+
+def test_every_parser_has_kebab_case_flags_and_examples():
+    for name, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            for flag in action.option_strings:
+                assert "_" not in flag, f"{name} {flag}: flags are kebab-case"
+        assert "examples:" in (parser.epilog or ""), f"{name} --help has no examples"
