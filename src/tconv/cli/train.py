@@ -104,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
 
     cls = train.get_task(args.task)
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
-    if args.resume and values.get("epochs") is None:
-        values["epochs"] = 1  # the checkpoint's epochs (resuming takes the larger)
-    config = train.make_config(args.task, quick=args.quick, **values)
     out = Path(args.out)
+    if args.resume and values.get("epochs") is None:
+        values["epochs"] = _saved_epochs(out, cls)  # the run's own, not the default
+    config = train.make_config(args.task, quick=args.quick, **values)
     check_output(out, flag="--out", folder=True)
     if args.resume:
         field = cls.VARIANT_FIELD
@@ -145,6 +145,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {out}/: last.pt model.pt metrics.json report.md")
             print(f"  {_summary(result['metrics'])}")
     return 0
+
+
+def _saved_epochs(out: Any, cls: Any) -> int | None:
+    """The epochs of the run in ``out`` (its ``last.pt``, or a variant's), None without one."""
+    from ..train import load_checkpoint
+
+    paths = [out / "last.pt", *(out / v / "last.pt" for v in cls.VARIANTS)]
+    for path in paths:
+        if path.is_file():
+            return int(load_checkpoint(path, cls.name)["config"]["epochs"])
+    return None
 
 
 def _summary(metrics: dict[str, Any]) -> str:
