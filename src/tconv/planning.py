@@ -84,7 +84,7 @@ class Plan:
         (0, True)
         >>> q = plan(16, 33, kernel_sizes=[2], strides=[2])[0]  # the last cell is beyond the taps
         >>> str(q), q.uncovered
-        ('kernel 2, stride 2, padding 0, output_padding 1 (1 of 33 output cells get no input)', 1)
+        ('kernel 2, stride 2, padding 0, output_padding 1; 1 of 33 output cells get no input', 1)
     """
 
     input_size: tuple[int, ...]
@@ -209,7 +209,7 @@ class Plan:
             parts.append(f"dilation {one(self.dilation)}")
         text = ", ".join(parts)
         if self.uncovered:
-            text += f" ({self.uncovered} of {math.prod(self.target)} output cells get no input)"
+            text += f"; {self.uncovered} of {math.prod(self.target)} output cells get no input"
         return text
 
 
@@ -382,8 +382,8 @@ def plan(
         >>> [str(p) for p in plan(16, 33, kernel_sizes=[3, 4], strides=[2])]
         ['kernel 4, stride 2, padding 1, output_padding 1', 'kernel 3, stride 2, padding 0']
         >>> [str(p) for p in plan(16, 33, kernel_sizes=[2, 3], strides=[2])]  # covered first
-        ['kernel 3, stride 2, padding 0', 'kernel 2, stride 2, padding 0, output_padding 1 (1 of
-        33 output cells get no input)']
+        ['kernel 3, stride 2, padding 0', 'kernel 2, stride 2, padding 0, output_padding 1; 1 of 33
+        output cells get no input']
         >>> [str(p) for p in plan(16, 32, kernel_sizes=[3], strides=[2], allow_crop=True)]
         ['kernel 3, stride 2, padding 1, output_padding 1']
     """
