@@ -31,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 import torch
@@ -40,7 +39,7 @@ from torch import Tensor
 
 from . import init as _init
 from .modules import CONV, CONV_TRANSPOSE, PixelShuffle
-from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple, spatial_size
+from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple, spatial_index, spatial_size
 
 __all__ = [
     "INTERPOLATIONS",
@@ -51,11 +50,6 @@ __all__ = [
     "UpsampleInit",
     "UpsampleMode",
 ]
-
-
-def _spatial(slices: Iterable[slice]) -> tuple[slice, ...]:
-    """Index of all batch and channel entries and ``slices`` in the spatial dimensions."""
-    return (slice(None), slice(None), *slices)
 
 
 #: How :class:`Upsample` upsamples.
@@ -284,7 +278,7 @@ class Upsample(torch.nn.Module):
         else:
             y = self._resize(x if self.conv is None else self.conv(x))
         if target is not None and target != tuple(y.shape[2:]):
-            y = y[_spatial(slice(0, t) for t in target)]
+            y = y[spatial_index(slice(0, t) for t in target)]
         return y
 
     def extra_repr(self) -> str:

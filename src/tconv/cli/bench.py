@@ -34,7 +34,7 @@ BENCH_MAX_THREADS = max(os.cpu_count() or 1, 1)
 
 
 def add(subparsers: Subparsers) -> argparse.ArgumentParser:
-    from ..bench import CATALOG, DTYPES, LAYOUTS, PASSES, PEERS, TCONV_METHODS
+    from ..bench import CATALOG, DEFAULT_METHODS, DTYPES, LAYOUTS, PASSES, PEERS, TCONV_METHODS
 
     p = subparsers.add_parser(
         "bench",
@@ -85,7 +85,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--methods",
         nargs="+",
         choices=TCONV_METHODS,
-        default=["auto", "subpixel", "dilate", "scatter"],
+        default=list(DEFAULT_METHODS),
         metavar="METHOD",
         help="tconv methods to time: " + ", ".join(TCONV_METHODS),
     )
