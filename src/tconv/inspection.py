@@ -698,7 +698,7 @@ def _set_coverage(row: LayerReport, geom: Geometry, shape: tuple[int, ...] | Non
         return
     try:
         row.empty = geom.coverage(shape[-geom.rank :]).describe() or None
-    except ShapeError:  # the call itself ran, so this is a geometry the input size refuses
+    except ValueError:  # a ShapeError (not this input's geometry) or too large to count
         return
 
 
