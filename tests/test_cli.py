@@ -209,7 +209,7 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["shape", "--input", "16", "--kernel", "3", "--stride", "two"])
     assert exc.value.code == 2
-    assert "argument --stride: invalid int value: 'two'" in capsys.readouterr().err
+    assert "argument --stride: invalid integer 'two'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["shape", "--kernel", "3"])
     assert exc.value.code == 2

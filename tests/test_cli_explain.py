@@ -133,7 +133,7 @@ def test_out_must_be_a_directory(capsys, tmp_path):
     f = tmp_path / "file"
     f.write_text("mine")
     status, _, err = run(capsys, "--input", "3", "--kernel", "2", "--out", str(f))
-    assert status == 2 and "is not a directory" in err
+    assert status == 2 and "exists and is not a folder" in err
     assert f.read_text() == "mine"
 
 

@@ -60,7 +60,7 @@ def _cell(r: dict[str, Any] | None) -> str:
 
 
 def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The targets of issue 12, computed from the rows: auto's speed (min, geometric means),
+    """The speed targets, computed from the rows: auto's speed (min, geometric means),
     the share of the matmul rate, tconv.nn's speed, how often tconv beats JAX and Keras."""
     idx = _index(rows)
     autos = [r for r in rows if r["contender"] == "auto" and "skipped" not in r]
@@ -277,7 +277,7 @@ def _intro(command: str, machine_line: str) -> list[str]:
         "on fcn-x8), so its speed is bounded by that by construction; `matrix` is not timed by "
         "default (it scales with the non-zeros, not the time).",
         "",
-        "## Against the targets of issue 12",
+        "## Against the targets",
         "",
     ]
     return out

@@ -45,7 +45,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument("output", type=size_type, metavar="OUTPUT", help="target size, e.g. 33 or 33x25")
     p.add_argument(
         "--kernel",
-        type=int,
+        type=int_range(1),
         nargs="+",
         default=None,
         metavar="K",
@@ -53,7 +53,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--stride",
-        type=int,
+        type=int_range(1),
         nargs="+",
         default=None,
         metavar="S",
@@ -61,7 +61,12 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         f"{MAX_DEFAULT_STRIDE}; a larger ratio needs several layers or explicit strides)",
     )
     p.add_argument(
-        "--dilation", type=int, nargs="+", default=[1], metavar="D", help="dilations to consider"
+        "--dilation",
+        type=int_range(1),
+        nargs="+",
+        default=[1],
+        metavar="D",
+        help="dilations to consider",
     )
     p.add_argument(
         "--allow-crop",
