@@ -66,13 +66,15 @@ class Plan:
         uniform_overlap: whether every output phase gets the same number of kernel taps (no
             checkerboard from overlap).
         macs_per_output: multiply-adds per output element, per input/output channel pair.
-        uncovered: (computed, not an argument) how many output cells no input reaches: they
-            hold only the bias whatever the weights (see :attr:`coverage`); 0 for a plan with
-            full coverage.
         groups: channel groups.
         padding_mode: as in tconv's modules.
         defaults: constructor arguments :meth:`to_module` uses when not given (channels, for
             :func:`inverse_of`).
+
+    Attributes:
+        uncovered: computed from the settings, not an argument: how many output cells no input
+            reaches (they hold only the bias, whatever the weights; see :attr:`coverage`); 0
+            for a plan with full coverage.
 
     Example:
         >>> p = plan(16, 33, kernel_sizes=[4], strides=[2])[0]
