@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import nn as tnn
-from ..init import bilinear_
+from .. import upsamplers
 from . import register_task
 from .data import (
     HELD_OUT_PHOTOS,
@@ -94,6 +94,8 @@ UPSAMPLERS: tuple[str, ...] = (
     "bicubic",
 )
 SCALES: tuple[int, ...] = (2, 4)
+# the upsamplers that are one x2 stage of SRNet (the others are whole models)
+_STAGES = ("transposed_k3", "transposed_k4", "transposed_bilinear", "subpixel", "resize_conv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,22 +103,10 @@ SCALES: tuple[int, ...] = (2, 4)
 
 
 def _stage(kind: str, cin: int, cout: int) -> nn.Module:
-    """One x2 upsampling stage ``cin -> cout`` of the given kind."""
-    if kind == "transposed_k3":
-        return tnn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)
-    if kind == "transposed_k4":
-        return tnn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
-    if kind == "transposed_bilinear":
-        up = tnn.ConvTranspose2d(cout, cout, 4, stride=2, padding=1)
-        bilinear_(up.weight, 2)
-        assert up.bias is not None
-        nn.init.zeros_(up.bias)
-        return up if cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1), up)
-    if kind == "subpixel":
-        return tnn.Upsample(cin, cout, 2, "subpixel")
-    if kind == "resize_conv":
-        return tnn.Upsample(cin, cout, 2, "resize_conv")
-    raise ValueError(f"upsampler={kind!r} is invalid: valid upsamplers are {UPSAMPLERS}")
+    """One x2 upsampling stage ``cin -> cout`` of the given kind (:mod:`tconv.upsamplers`)."""
+    if kind not in _STAGES:
+        raise ValueError(f"upsampler={kind!r} is invalid: valid upsamplers are {UPSAMPLERS}")
+    return upsamplers.build(kind, cin, cout, 2)
 
 
 class SRNet(nn.Module):
