@@ -105,13 +105,13 @@ def shipped_checkpoint(scale: int) -> Path:
 
 @functools.lru_cache(maxsize=8)
 def _cached_model(path: str, mtime: float) -> tuple[nn.Module, int, dict[str, Any]]:
-    from .train.sr import build_model
+    from .train.sr import model_from_config
     from .train.trainer import load_checkpoint
 
     ckpt = load_checkpoint(path, task="sr")
     cfg = ckpt.get("config", {})
     try:
-        model = build_model(cfg["upsampler"], int(cfg["scale"]), cfg["width"], cfg["depth"])
+        model = model_from_config(cfg)
         if "model" in ckpt["models"]:
             model.load_state_dict(ckpt["models"]["model"])
     except (KeyError, RuntimeError, TypeError) as err:
