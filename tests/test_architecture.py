@@ -176,3 +176,33 @@ def test_import_tconv_loads_no_heavy_optional_package():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert out.stdout.strip() == ""
+
+
+def private_task_imports(train_dir: Path, tasks: list[str]) -> list[str]:
+    """``module: name`` for each private name (``_x``) a task module imports from another task
+    module (``from .seg import _x``, ``from tconv.train.seg import _x``)."""
+    found = []
+    for task in tasks:
+        for node in ast.walk(ast.parse((train_dir / f"{task}.py").read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            source = node.module.split(".")[-1]
+            inside = node.level == 1 or node.module.startswith("tconv.train.")
+            if inside and source in tasks and source != task:
+                found += [
+                    f"{task}: {source}.{a.name}" for a in node.names if a.name.startswith("_")
+                ]
+    return found
+
+
+def test_no_task_imports_another_tasks_private_names(tmp_path):
+    from tconv.train import TASK_MODULES
+
+    tasks = [module.rsplit(".", 1)[1] for module in TASK_MODULES.values()]
+    assert {"sr", "seg", "gan"} <= set(tasks)
+    offenders = private_task_imports(SRC / "train", tasks)
+    assert not offenders, f"a task imports another task's private names: {offenders}"
+    # the check can fail
+    (tmp_path / "a.py").write_text("from .b import _helper, PUBLIC\n")
+    (tmp_path / "b.py").write_text("from tconv.train.a import _x\nfrom .data import _y\n")
+    assert private_task_imports(tmp_path, ["a", "b"]) == ["a: b._helper", "b: a._x"]

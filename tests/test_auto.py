@@ -4,6 +4,7 @@ measuring is off or the call is traced."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -105,12 +106,14 @@ def test_auto_measures_once_per_signature_and_caches(monkeypatch):
     assert auto.cache() == {}
 
 
-def _slowed(fn, seconds):
+def _slowed(method, seconds):
+    """The registry entry ``method`` with its forward made ``seconds`` slower."""
+
     def slow(*args):
         time.sleep(seconds)
-        return fn(*args)
+        return method.forward(*args)
 
-    return slow
+    return dataclasses.replace(method, forward=slow)
 
 
 @pytest.fixture
@@ -125,11 +128,11 @@ def one_thread():
 def test_auto_picks_the_measured_winner(monkeypatch, one_thread):
     x, w = torch.randn(1, 4, 5, 5), torch.randn(4, 2, 3, 3)
     geom = Geometry.create((3, 3), stride=2, padding=1)
-    monkeypatch.setitem(auto._METHODS, "native", _slowed(auto._METHODS["native"], 0.03))
+    monkeypatch.setitem(auto._CANDIDATES, "native", _slowed(auto._CANDIDATES["native"], 0.03))
     assert auto.choose(x, w, None, geom).startswith("subpixel")
     auto.clear_cache()
     monkeypatch.undo()
-    monkeypatch.setitem(auto._METHODS, "subpixel", _slowed(auto._METHODS["subpixel"], 0.03))
+    monkeypatch.setitem(auto._CANDIDATES, "subpixel", _slowed(auto._CANDIDATES["subpixel"], 0.03))
     assert auto.choose(x, w, None, geom).startswith("native")
     (choice,) = auto.cache().values()
     assert choice.ratios["subpixel"] > 1 and choice.ratios["native"] == 1.0

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from tconv import bench
 from tconv.bench import Layer, get, peers
-from tconv.cli import BENCH_MAX_THREADS, main
+from tconv.cli import main
+from tconv.cli.bench import BENCH_MAX_THREADS
 
 
 def test_catalog_layers_are_what_their_names_say():

@@ -210,13 +210,12 @@ def test_installed_entry_point_and_module():
     ],
 )
 def test_main_turns_library_errors_into_one_line(monkeypatch, capsys, error, status, line):
-    import tconv.cli as cli
+    import tconv.cli.shape
 
     def fail(args):
         raise error
 
-    monkeypatch.setattr(cli, "_run_shape", fail)
-    monkeypatch.setattr(cli, "COMMANDS", [(cli._add_shape, fail), *cli.COMMANDS[1:]])
+    monkeypatch.setattr(tconv.cli.shape, "run", fail)
     assert main(["shape", "--input", "16", "--kernel", "3"]) == status
     out, err = capsys.readouterr()
     assert out == ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -26,8 +28,8 @@ def test_seed_target_16_to_33_finds_k3_s2_p0_and_ranks_even_overlap_first():
         (p.kernel_size, p.stride, p.padding, p.output_padding) == ((3,), (2,), (0,), (0,))
         for p in plans
     )
-    flags = [p.uniform_overlap for p in plans]
-    assert flags == sorted(flags, reverse=True)  # uniform ones first
+    flags = [(p.uncovered, not p.uniform_overlap) for p in plans]
+    assert flags == sorted(flags)  # full coverage first, then uniform ones
     for p in plans:
         assert _run(p)[2].shape[-1] == 33
 
@@ -41,7 +43,7 @@ def test_every_plan_reaches_its_target_in_torch(i, t, allow_crop):
         assert t < i or not allow_crop
         return
     assert plans
-    keys = [(not p.uniform_overlap, p.macs_per_output) for p in plans]
+    keys = [(p.uncovered, not p.uniform_overlap, p.macs_per_output) for p in plans]
     assert keys == sorted(keys)
     for p in plans:
         m, x, y = _run(p)
@@ -170,3 +172,116 @@ def test_inverse_of_same_with_a_stride_is_refused_with_the_reason():
     pads = keras_conv_padding(40, 3, 2)
     p = inverse_of({"kernel_size": 3, "stride": 2, "padding": pads}, 40)
     assert p.input_size == (20,) and p.output_size() == (40,)
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage: never recommend, unmarked, a layer with output cells that no input reaches
+
+
+def _naive_full_coverage(i, k, s, d, lo, hi):
+    """Every cell of full[lo : L - hi] (zeros outside) is reached by a tap: counted tap by tap."""
+    full = [0] * ((i - 1) * s + d * (k - 1) + 1)
+    for n in range(i):
+        for j in range(k):
+            full[n * s + j * d] += 1
+    return all(0 <= x < len(full) and full[x] for x in range(lo, len(full) - hi))
+
+
+def _covered_somehow(i, t, kernels, strides, dilations, allow_crop):
+    """Brute force over the planner's space: PyTorch's padding (below the kernel span) and
+    output_padding (below max(stride, dilation)); with allow_crop any (begin, end) crop below
+    the span (an extension is never covered)."""
+    for k, s, d in itertools.product(kernels, strides, dilations):
+        span = d * (k - 1) + 1
+        full = (i - 1) * s + span
+        crops = [(p, p - op) for p in range(span) for op in range(max(s, d))]
+        if allow_crop:
+            crops += [(lo, hi) for lo in range(span) for hi in range(span)]
+        for lo, hi in crops:
+            if full - lo - hi == t and _naive_full_coverage(i, k, s, d, lo, hi):
+                return True
+    return False
+
+
+def _torch_uncovered(p: Plan) -> int:
+    """Cells of torch's conv_transpose (all-ones input and kernel, full output, then the plan's
+    crop) that hold zero."""
+    rank = len(p.input_size)
+    ones = torch.ones(1, 1, *p.input_size, dtype=torch.float64)
+    w = torch.ones(1, 1, *p.kernel_size, dtype=torch.float64)
+    conv_t = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[rank - 1]
+    full = conv_t(ones, w, stride=p.stride, dilation=p.dilation)
+    crop = p.geometry.crop
+    full = F.pad(full, [max(-v, 0) for lo, hi in reversed(crop) for v in (lo, hi)])
+    y = F.pad(full, [-max(v, 0) for lo, hi in reversed(crop) for v in (lo, hi)])
+    assert y.shape[2:] == p.target
+    return int((y == 0).sum())
+
+
+sets = st.lists(st.integers(1, 5), min_size=1, max_size=3, unique=True)
+
+
+@given(
+    st.integers(1, 2),
+    st.data(),
+    sets,
+    sets,
+    st.lists(st.integers(1, 3), min_size=1, max_size=2, unique=True),
+    st.booleans(),
+)
+def test_the_first_plan_has_full_coverage_whenever_any_reachable_plan_does(
+    rank, data, kernels, strides, dilations, allow_crop
+):
+    i = tuple(data.draw(st.integers(1, 6)) for _ in range(rank))
+    t = tuple(data.draw(st.integers(1, 24)) for _ in range(rank))
+    try:
+        plans = plan(
+            i, t, kernel_sizes=kernels, strides=strides, dilations=dilations,
+            allow_crop=allow_crop, max_results=4,
+        )  # fmt: skip
+    except ShapeError:
+        return  # nothing reaches the target (tested above)
+    reachable = all(
+        _covered_somehow(ii, tt, kernels, strides, dilations, allow_crop) for ii, tt in zip(i, t)
+    )
+    assert plans[0].full_coverage == reachable, (plans[0], reachable)
+    for p in plans:
+        assert p.uncovered == _torch_uncovered(p)
+        assert p.as_dict()["uncovered"] == p.uncovered
+        assert ("get no input" in str(p)) == (not p.full_coverage)
+    flags = [p.full_coverage for p in plans]
+    assert flags == sorted(flags, reverse=True)
+
+
+def test_seed_targets_rank_covered_plans_first_and_mark_the_rest():
+    best = plan(16, 33)[0]
+    assert (best.kernel_size, best.stride, best.padding, best.output_padding) == (
+        (4,), (2,), (1,), (1,)
+    )  # fmt: skip
+    assert best.full_coverage and _torch_uncovered(best) == 0
+    k2 = next(p for p in plan(16, 33) if p.kernel_size == (2,))
+    assert k2.uncovered == 1 == _torch_uncovered(k2)  # the last cell: beyond the full output
+    plans = plan(16, 100)
+    assert [p.full_coverage for p in plans[:2]] == [True, True]
+    assert all(_torch_uncovered(p) == p.uncovered for p in plans)
+    k5 = next(p for p in plans if p.kernel_size == (5,))
+    assert k5.uncovered == 20  # 15 holes (one in every 6 cells) and 5 past the end
+
+
+def test_inverse_of_marks_a_layer_whose_taps_leave_holes():
+    p = inverse_of(torch.nn.Conv1d(1, 1, 1, stride=2), 8)  # k1 s2: every other cell is a hole
+    assert p.uncovered == 4 == _torch_uncovered(p)
+    assert inverse_of(torch.nn.Conv1d(1, 1, 3, stride=2, padding=1), 8).full_coverage
+
+
+def test_among_paddings_that_reach_the_size_the_covered_one_is_chosen():
+    """k2 d2 on one input: taps at 0 and 2 of a full output of 3, cell 1 a hole. Of PyTorch's
+    arguments for one output cell, padding 2 with output_padding 2 keeps a tap (padding 1 with
+    0 keeps the hole); where PyTorch's cannot avoid it, allow_crop finds the crop that can."""
+    (p,) = plan(1, 1, kernel_sizes=[2], strides=[3], dilations=[2])
+    assert (p.padding, p.output_padding, p.uncovered) == ((2,), (2,), 0)
+    assert _torch_uncovered(p) == 0
+    (q,) = plan(1, 1, kernel_sizes=[2], strides=[1], dilations=[2])
+    assert (q.padding, q.output_padding, q.uncovered) == ((1,), (0,), 1)
+    (r,) = plan(1, 1, kernel_sizes=[2], strides=[1], dilations=[2], allow_crop=True)
+    assert r.explicit_crop and r.full_coverage and _torch_uncovered(r) == 0

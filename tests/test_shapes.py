@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+from strategies import cases
 from tconv import shapes
 from tconv.shapes import Geometry, ShapeError
 
@@ -173,3 +176,92 @@ def test_padding_mode_limits():
     with pytest.raises(ShapeError, match="padding_mode='reflect' needs every crop < the output"):
         g.check_padding_mode(1)
     Geometry.create(3, 1, 1, padding_mode="circular").check_padding_mode(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# coverage: the tap count per output cell, checked against torch (all-ones input and kernel)
+
+MODES = ("zeros", "circular", "reflect", "replicate")
+CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+
+
+def _torch_tap_counts(g: Geometry, size: tuple[int, ...]) -> torch.Tensor:
+    """torch's tap count per output cell, independently of tconv: zeros mode is torch's
+    conv_transpose of ones over the full output, then extended/cropped by hand; another mode is
+    the gradient of torch's own padded convolution (the transposed convolution is its adjoint)."""
+    rank = g.rank
+    ones = torch.ones(1, 1, *size, dtype=torch.float64)
+    w = torch.ones(1, 1, *g.kernel_size, dtype=torch.float64)
+    pos = [v for lo, hi in reversed(g.crop) for v in (max(lo, 0), max(hi, 0))]
+    neg = [v for lo, hi in reversed(g.crop) for v in (min(lo, 0), min(hi, 0))]
+    if g.padding_mode == "zeros":
+        full = CONV_T[rank](ones, w, stride=g.stride, dilation=g.dilation)
+        return F.pad(F.pad(full, [-v for v in neg]), [-v for v in pos])[0, 0]
+    out = g.output_size(size)
+    y = torch.zeros(1, 1, *out, dtype=torch.float64, requires_grad=True)
+    x = F.pad(F.pad(y, pos, mode=g.padding_mode), neg)
+    conv = CONV[rank](x, w, stride=g.stride, dilation=g.dilation)
+    assert conv.shape[2:] == size
+    (grad,) = torch.autograd.grad(conv.sum(), y)
+    return grad[0, 0]
+
+
+@given(cases(paddings=("torch", "pairs", "named")), st.sampled_from(MODES))
+def test_coverage_counts_taps_as_torch_does(case, mode):
+    g = Geometry.create(case.kernel, case.stride, case.padding, case.output_padding, case.dilation)
+    g = dataclasses.replace(g, padding_mode=mode)
+    size = case.size
+    try:
+        cov = g.coverage(size)
+    except ShapeError:  # a border fold the mode cannot do: torch's padding refuses it too
+        assert mode in ("circular", "reflect")
+        return
+    ref = _torch_tap_counts(g, size)
+    counts = cov.counts()
+    outer = torch.ones((), dtype=torch.float64)
+    for c in counts:
+        outer = outer[..., None] * torch.tensor(c, dtype=torch.float64)
+    torch.testing.assert_close(outer, ref, rtol=0, atol=0)
+    # the arithmetic summary (no per-cell work) agrees with the cell counts
+    assert cov.output_size == tuple(ref.shape)
+    assert cov.uncovered == int((ref == 0).sum())
+    assert cov.uncovered_positions == tuple(c.count(0) for c in counts)
+    assert cov.full == bool((ref > 0).all())
+    for c, (lo, _), (e0, e1) in zip(counts, g.crop, cov.beyond):
+        full_len = len(c) + lo + _
+        assert e0 == sum(1 for o, v in enumerate(c) if v == 0 and o + lo < 0)
+        assert e1 == sum(1 for o, v in enumerate(c) if v == 0 and o + lo >= full_len)
+    assert (cov.describe() == "") == cov.full
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "dilation", "output_padding", "size", "holes"),
+    [
+        (2, 2, 1, 1, 16, (32,)),  # the last cell is beyond the full output
+        (6, 6, 1, 4, 16, (96, 97, 98, 99)),
+        (5, 6, 1, 0, 3, (5, 11)),  # a hole every 6 cells
+        (2, 2, 2, 0, 3, (1, 3, 5)),  # dilation 2 with stride 2: only even cells
+        (2, 3, 4, 0, 1, (1, 2, 3)),  # dilation above the stride: a border hole
+        (3, 2, 1, 1, 16, (33,)),  # torch's k3 s2 p0 output_padding 1: the last cell
+        (3, 2, 1, 0, 16, ()),
+    ],
+)
+def test_uncovered_cells_by_hand(kernel, stride, dilation, output_padding, size, holes):
+    g = Geometry.create(kernel, stride, 0, output_padding, dilation)
+    cov = g.coverage(size)
+    (counts,) = cov.counts()
+    assert tuple(o for o, v in enumerate(counts) if v == 0) == holes
+    assert cov.uncovered == len(holes) and cov.full == (not holes)
+
+
+def test_coverage_needs_no_memory_for_huge_sizes():
+    cov = Geometry.create(3, stride=10**20).coverage(10**21)
+    assert cov.uncovered == cov.output_size[0] - 3 * 10**21
+    assert Geometry.create(4, stride=2, padding=1).coverage(10**30).full
+
+
+def test_coverage_validates_like_output_size():
+    with pytest.raises(ShapeError, match="every length must be >= 1"):
+        Geometry.create(3, padding=2).coverage(1)
+    with pytest.raises(ShapeError, match="padding_mode='reflect' needs every crop"):
+        Geometry.create(3, padding=1, padding_mode="reflect").coverage(1)

@@ -26,9 +26,8 @@ TINY = {
     "batch_size": 4,
     "patches_per_epoch": 8,
     "eval_size": 32,
-    "threads": 1,
 }
-TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+TINY_FLAGS = [*(f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()), "--threads=1"]
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -107,7 +106,9 @@ def test_bad_choices_raise_value_error():
 
 def test_checkpoint_every_epoch_weights_only(tmp_path):
     cfg = train.make_config("sr", upsampler="subpixel", epochs=2, **TINY)
-    result = train.run("sr", cfg, tmp_path, progress=False, command="tconv train sr (test)")
+    result = train.run(
+        "sr", cfg, tmp_path, progress=False, command="tconv train sr (test)", threads=1
+    )
     ckpt = torch.load(tmp_path / "last.pt", weights_only=True)
     assert ckpt["format"] == "tconv-checkpoint" and ckpt["task"] == "sr"
     assert ckpt["epoch"] == 2 and len(ckpt["history"]) == 2
@@ -155,7 +156,7 @@ def test_kill_and_resume_continues_like_an_uninterrupted_run(tmp_path):
     assert f"epoch {done + 1}/6" in resumed.stderr and f"epoch {done}/6:" not in resumed.stderr
     cfg = train.make_config("sr", upsampler="transposed_k4", epochs=6, **TINY)
     cfg.patches_per_epoch = 64
-    whole = train.run("sr", cfg, tmp_path / "whole", progress=False)
+    whole = train.run("sr", cfg, tmp_path / "whole", progress=False, threads=1)
     a = torch.load(out / "model.pt", weights_only=True)
     b = torch.load(tmp_path / "whole" / "model.pt", weights_only=True)
     for k, v in b["models"]["model"].items():
@@ -166,7 +167,11 @@ def test_kill_and_resume_continues_like_an_uninterrupted_run(tmp_path):
 
 def test_all_upsamplers_write_one_table(tmp_path):
     results = train.run(
-        "sr", train.make_config("sr", upsampler="all", epochs=1, **TINY), tmp_path, progress=False
+        "sr",
+        train.make_config("sr", upsampler="all", epochs=1, **TINY),
+        tmp_path,
+        progress=False,
+        threads=1,
     )
     assert list(results) == list(sr.UPSAMPLERS)
     table = (tmp_path / "comparison.md").read_text()

@@ -2,10 +2,11 @@
 
 Three torchrun launches on 127.0.0.1 with a tiny seg configuration (a few steps):
 
-1. 2 processes: both ranks end with identical weights, equal (within float tolerance) to one
-   process with the same global batch.
-2. the same run resumed for a second epoch by ``torchrun -m tconv train seg --resume``: equal
-   to an uninterrupted 2-epoch run in one process.
+1. 2 processes: both ranks end the first epoch with identical weights, equal (within float
+   tolerance) to one process with the same global batch; in the second epoch rank 1 alone gets
+   Ctrl-C (SIGINT): both ranks stop at the same step and rank 0 writes that position.
+2. the same run resumed by ``torchrun -m tconv train seg --resume``: equal to an uninterrupted
+   2-epoch run in one process.
 3. ``--nnodes 2``: two local launches (one per "node") meeting at a c10d rendezvous on
    127.0.0.1 train and write one report.
 """
@@ -55,11 +56,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _run(cmd: list[str], tmp: Path) -> None:
+def _run(cmd: list[str], tmp: Path, ok: bool = True) -> None:
     proc = subprocess.run(
         cmd, env=_env(tmp), capture_output=True, text=True, timeout=TIMEOUT, check=False
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (proc.returncode == 0) == ok, proc.stderr[-3000:]
 
 
 def _flags(config: dict[str, object]) -> list[str]:
@@ -84,7 +85,8 @@ def test_two_processes_equal_one_and_resume(tmp_path: Path) -> None:
     out.mkdir()
     rdzv = ["--nnodes=1", "--nproc-per-node=2", "--rdzv-backend=c10d"]
     port = _free_port()
-    worker_args = [f"{k}={v}" for k, v in TINY.items()]
+    # 32 composites, a global batch of 8: 4 steps an epoch; rank 1 stops after step 2 of epoch 2
+    worker_args = [f"{k}={v}" for k, v in {**TINY, "epochs": 2}.items()]
     _run(
         [
             *TORCHRUN,
@@ -93,20 +95,22 @@ def test_two_processes_equal_one_and_resume(tmp_path: Path) -> None:
             str(WORKER),
             str(out),
             *worker_args,
+            "stop_at=6",
         ],
         tmp_path,
+        ok=False,
     )
     rank0 = torch.load(out / "rank0.pt", weights_only=True)
     rank1 = torch.load(out / "rank1.pt", weights_only=True)
     for k in rank0:  # DDP: the same averaged gradient on both ranks, so the same weights
         assert torch.equal(rank0[k], rank1[k]), k
+    # the weights a rank saw before evaluating epoch 1 = one process, global batch 8
+    _close(rank0, _single(tmp_path, "one-epoch", 1))
     ckpt = load_checkpoint(out / "last.pt", "seg")
-    assert ckpt["provenance"]["world_size"] == 2 and ckpt["epoch"] == 1
-    # the weights a rank saw before evaluating = the checkpoint's = one process, global batch 8
-    _close(rank0, ckpt["models"]["unet"])
-    _close(ckpt["models"]["unet"], _single(tmp_path, "one-epoch", 1))
+    assert ckpt["provenance"]["world_size"] == 2
+    assert (ckpt["epoch"], ckpt["step"], len(ckpt["inside_epoch"])) == (1, 2, 2)
 
-    # resume the 2-process run for a second epoch through the command line, under torchrun
+    # resume the interrupted 2-process run through the command line, under torchrun
     port = _free_port()
     cmd = ["-m", "tconv", "train", "seg", "--out", str(out), "--resume", "--epochs", "2"]
     _run(

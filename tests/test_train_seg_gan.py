@@ -10,7 +10,7 @@ import torch
 
 from tconv import artifacts
 from tconv.planning import inverse_of
-from tconv.train import gan, quality, seg
+from tconv.train import data, gan, quality, seg
 
 ALL = tuple(seg.UPSAMPLERS)
 
@@ -48,45 +48,45 @@ def test_unet_rejects_unknown_upsampler() -> None:
 
 def _constant_textures(monkeypatch: pytest.MonkeyPatch, by_column: bool) -> None:
     def fake(name: str) -> torch.Tensor:
-        c = seg.TEXTURES.index(name)
+        c = data.TEXTURES.index(name)
         if by_column:
             return torch.arange(512.0).expand(512, 512) + 1000 * c
         return torch.full((512, 512), float(c + 1))
 
-    monkeypatch.setattr(seg, "load_texture", fake)
+    monkeypatch.setattr(data, "load_texture", fake)
 
 
 def test_composite_labels_are_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     _constant_textures(monkeypatch, by_column=False)
-    x, y = seg.composites(5, (37, 41), "train", seed=3)
+    x, y = data.composites(5, (37, 41), "train", seed=3)
     assert torch.equal(x[:, 0], (y + 1).float())
     assert set(y.unique().tolist()) == {0, 1, 2}
 
 
 def test_composite_parts_do_not_share_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
     _constant_textures(monkeypatch, by_column=True)
-    (lo, hi), (hlo, hhi) = seg.TRAIN_COLUMNS, seg.HELD_OUT_COLUMNS
+    (lo, hi), (hlo, hhi) = data.TEXTURE_COLUMNS["train"], data.TEXTURE_COLUMNS["held_out"]
     assert hi <= hlo
-    x, y = seg.composites(6, (64, 64), "train", seed=1)
+    x, y = data.composites(6, (64, 64), "train", seed=1)
     col = x[:, 0] - 1000 * y
     assert col.min() >= lo and col.max() < hi
-    x, y = seg.composites(6, (99, 101), "held_out", seed=1)
+    x, y = data.composites(6, (99, 101), "held_out", seed=1)
     col = x[:, 0] - 1000 * y
     assert col.min() >= hlo and col.max() < hhi
     with pytest.raises(ValueError, match="part='test' is invalid"):
-        seg.composites(1, (8, 8), "test", seed=0)
+        data.composites(1, (8, 8), "test", seed=0)
     with pytest.raises(ValueError, match=r"size=\(600, 8\) is invalid"):
-        seg.composites(1, (600, 8), "train", seed=0)
+        data.composites(1, (600, 8), "train", seed=0)
 
 
 def test_composites_are_seeded_and_textures_standardised() -> None:
-    a = seg.composites(2, (32, 32), "held_out", seed=5)
-    b = seg.composites(2, (32, 32), "held_out", seed=5)
-    c = seg.composites(2, (32, 32), "held_out", seed=6)
+    a = data.composites(2, (32, 32), "held_out", seed=5)
+    b = data.composites(2, (32, 32), "held_out", seed=5)
+    c = data.composites(2, (32, 32), "held_out", seed=6)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
     assert not torch.equal(a[0], c[0])
-    for name in seg.TEXTURES:
-        t = seg.load_texture(name)
+    for name in data.TEXTURES:
+        t = data.load_texture(name)
         assert abs(float(t.mean())) < 1e-4 and abs(float(t.std()) - 1) < 1e-4
 
 
@@ -99,7 +99,7 @@ def test_iou_matches_sklearn() -> None:
         torch.rand(500, generator=g) < 0.6, truth, torch.randint(3, (500,), generator=g)
     )
     cm = torch.bincount(truth * 3 + pred, minlength=9).reshape(3, 3)
-    m = seg.segmentation_metrics(cm, (3, 4))
+    m = quality.segmentation_metrics(cm, (3, 4))
     ref = jaccard_score(truth.numpy(), pred.numpy(), average=None)
     assert [m[f"iou_{k}"] for k in range(3)] == pytest.approx(ref.tolist())
     assert m["miou"] == pytest.approx(float(np.mean(ref)))
@@ -108,9 +108,9 @@ def test_iou_matches_sklearn() -> None:
 
 
 def test_boundary_mask_matches_brute_force() -> None:
-    y = seg.region_labels(2, (23, 19), 3, torch.Generator().manual_seed(2), scale=0.1)
+    y = data.region_labels(2, (23, 19), 3, torch.Generator().manual_seed(2), scale=0.1)
     r = 2
-    got = seg.boundary_mask(y, r)
+    got = quality.boundary_mask(y, r)
     want = torch.zeros_like(got)
     for n, i, j in itertools.product(range(2), range(23), range(19)):
         win = y[n, max(0, i - r) : i + r + 1, max(0, j - r) : j + r + 1]
@@ -144,8 +144,8 @@ def test_sliced_wasserstein_is_w1_in_one_dimension() -> None:
 
 
 def test_swd_orders_real_above_noise() -> None:
-    real = gan.texture_patches(48, "held_out", 0)
-    other = gan.texture_patches(48, "train", 1)
+    real = data.texture_patches(48, "held_out", 0)
+    other = data.texture_patches(48, "train", 1)
     noise = torch.rand(48, 1, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
     blurred = (
         torch.nn.functional.avg_pool2d(other, 2).repeat_interleave(2, 2).repeat_interleave(2, 3)
@@ -178,8 +178,8 @@ def test_upsamplers_at_init_follow_the_overlap_lore() -> None:
 
 
 def test_texture_patches_split() -> None:
-    a = gan.texture_patches(9, "train", 0)
+    a = data.texture_patches(9, "train", 0)
     assert a.shape == (9, 1, 32, 32) and a.min() >= -1 and a.max() <= 1
-    assert torch.equal(a, gan.texture_patches(9, "train", 0))
+    assert torch.equal(a, data.texture_patches(9, "train", 0))
     with pytest.raises(ValueError, match="part='x' is invalid"):
-        gan.texture_patches(1, "x", 0)
+        data.texture_patches(1, "x", 0)

@@ -62,9 +62,8 @@ def conv_transpose(
             mode is the exact adjoint of ``torch.nn.ConvNd`` with that padding and mode.
         allow_crop: with ``output_size``, reach any size by cropping or zero-extending the
             end, beyond the output_padding range.
-        method: one of :data:`METHODS`: ``"native"`` (torch), ``"matrix"`` (the transposed
-            convolution matrix), ``"dilate"`` (zero insertion + convolution), ``"scatter"``
-            (GEMM + col2im), ``"subpixel"`` (phase decomposition), ``"auto"``.
+        method: one of :data:`METHODS`, all exact (the registry, :mod:`tconv.methods`, says
+            how each computes).
 
     Returns:
         The output, batched as the input was.
@@ -180,7 +179,7 @@ def apply(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method
     Methods themselves only see non-negative crops and the zeros mode; zero extension,
     border folding (non-zeros ``padding_mode``) and the bias of extended regions are done here.
     """
-    impl = _methods.get(method, x, weight, geom)
+    impl = _methods.get(method)
     if geom.direct:  # the common case: the method computes it as it is
         return impl(x, weight, bias, geom)
     if geom.padding_mode != "zeros":

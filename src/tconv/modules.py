@@ -66,8 +66,8 @@ _ARGS = """
             mode (PyTorch's own transposed convolutions accept only ``"zeros"``).
         device: where to create the parameters.
         dtype: the parameters' floating-point type.
-        method: how to compute it, one of :data:`tconv.METHODS` (``"native"``, ``"matrix"``,
-            ``"dilate"``, ``"scatter"``, ``"subpixel"``, ``"auto"``); all are exact.
+        method: how to compute it, one of :data:`tconv.METHODS`; all are exact (the registry,
+            :mod:`tconv.methods`, says how each computes).
         allow_crop: let ``forward(x, output_size=...)`` reach any size by cropping or
             zero-extending the end, beyond the output_padding range.
 

@@ -25,6 +25,7 @@ import torch
 
 from .modules import CONV_TRANSPOSE
 from .shapes import (
+    Coverage,
     Geometry,
     IntOrTuple,
     ShapeError,
@@ -65,6 +66,9 @@ class Plan:
         uniform_overlap: whether every output phase gets the same number of kernel taps (no
             checkerboard from overlap).
         macs_per_output: multiply-adds per output element, per input/output channel pair.
+        uncovered: (computed, not an argument) how many output cells no input reaches: they
+            hold only the bias whatever the weights (see :attr:`coverage`); 0 for a plan with
+            full coverage.
         groups: channel groups.
         padding_mode: as in tconv's modules.
         defaults: constructor arguments :meth:`to_module` uses when not given (channels, for
@@ -76,6 +80,11 @@ class Plan:
         ((4,), (2,), (1,), (1,), True)
         >>> p.to_module(3, 8)(torch.randn(1, 3, 16)).shape
         torch.Size([1, 8, 33])
+        >>> p.uncovered, p.full_coverage
+        (0, True)
+        >>> q = plan(16, 33, kernel_sizes=[2], strides=[2])[0]  # the last cell is beyond the taps
+        >>> str(q), q.uncovered
+        ('kernel 2, stride 2, padding 0, output_padding 1 (1 of 33 output cells get no input)', 1)
     """
 
     input_size: tuple[int, ...]
@@ -87,9 +96,29 @@ class Plan:
     dilation: tuple[int, ...]
     uniform_overlap: bool
     macs_per_output: float  # multiply-adds per output element, per input/output channel pair
+    uncovered: int = field(init=False)  # output cells no input reaches (from the geometry)
     groups: int = 1
     padding_mode: str = "zeros"
     defaults: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "uncovered", self.coverage.uncovered)
+
+    @property
+    def coverage(self) -> Coverage:
+        """Which output cells receive input (:meth:`tconv.shapes.Geometry.coverage`).
+
+        >>> print(plan(16, 33, kernel_sizes=[2], strides=[2])[0].coverage.describe())
+        1 of 33 output positions receives no input (1 past the end of the full output of 32:
+        output_padding, output_size or a negative end crop adds zeros there); it holds only the
+        bias
+        """
+        return self.geometry.coverage(self.input_size)
+
+    @property
+    def full_coverage(self) -> bool:
+        """True when every output cell receives input (no cell holds only the bias)."""
+        return self.uncovered == 0
 
     @property
     def explicit_crop(self) -> bool:
@@ -159,6 +188,9 @@ class Plan:
             "explicit_crop": self.explicit_crop,
             "uniform_overlap": self.uniform_overlap,
             "macs_per_output": self.macs_per_output,
+            "full_coverage": self.full_coverage,
+            "uncovered": self.uncovered,
+            "output_cells": math.prod(self.target),
         }
 
     def __str__(self) -> str:
@@ -174,7 +206,10 @@ class Plan:
             parts.append(f"output_padding {one(self.output_padding)}")
         if any(d != 1 for d in self.dilation):
             parts.append(f"dilation {one(self.dilation)}")
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        if self.uncovered:
+            text += f" ({self.uncovered} of {math.prod(self.target)} output cells get no input)"
+        return text
 
 
 def even_overlap(kernel_size: int, stride: int, dilation: int = 1) -> bool:
@@ -210,9 +245,10 @@ class _Dim:
     op: int
     uniform: bool
     macs: float  # input taps per output element: i * k / target
+    uncovered: int  # output positions no tap reaches
 
     def key(self) -> tuple[Any, ...]:
-        return (not self.uniform, self.macs, self.k, self.s, self.d)
+        return (self.uncovered, not self.uniform, self.macs, self.k, self.s, self.d)
 
 
 def _reach(i: int, k: int, s: int, d: int) -> tuple[int, int, int]:
@@ -262,22 +298,39 @@ def _dim_candidates(
             excess = g.full_size(i)[0] - target  # what the crop must remove (lo + hi)
             m = max(s, d)
             limit = g.span[0] - 1  # a larger crop would cut every tap of a border input away
-            # PyTorch: lo = p, hi = p - op with 0 <= op < m, so 2p - op = excess
-            op = excess % 2 if excess >= 0 else -excess
-            p = (excess + op) // 2
-            padding: Any = p
-            if not (0 <= p <= limit and op < m):
-                lo = max(excess, 0) // 2  # as 'same': the odd pixel at the end; extend at the end
-                if not allow_crop or max(lo, excess - lo) > limit:
-                    continue
-                padding, op = (lo, excess - lo), 0
+            # PyTorch: lo = p, hi = p - op with 0 <= op < m, so 2p - op = excess; of those, the
+            # fewest uncovered output cells, then the smallest output_padding
+            best: tuple[int, Any, int] | None = None  # (uncovered, padding, op)
+            for p in range(max(0, -(-excess // 2)), min(limit, (excess + m - 1) // 2) + 1):
+                u = _uncovered(g, i, (p, excess - p))
+                if best is None or u < best[0]:
+                    best = (u, p, 2 * p - excess)
+            if allow_crop and (best is None or best[0]):
+                # an explicit (begin, end) crop: where PyTorch's arguments cannot say it, or
+                # where they leave cells that no input reaches and a crop does not; as 'same',
+                # the odd pixel at the end; extend at the end
+                half = max(excess, 0) // 2
+                los = range(max(0, excess - limit), min(excess, limit) + 1) if excess > 0 else [0]
+                for lo in sorted(los, key=lambda lo: abs(lo - half)):
+                    u = _uncovered(g, i, (lo, excess - lo))
+                    if best is None or u < best[0]:
+                        best = (u, (lo, excess - lo), 0)
+            if best is None:
+                continue
+            uncovered, padding, op = best
             candidate = g.with_crop(
                 ((padding, padding - op),) if isinstance(padding, int) else (padding,)
             )
             if candidate.output_size(i) != (target,):  # verify (cannot fail unless the math is off)
                 raise AssertionError(f"plan arithmetic failed for k={k} s={s} d={d}")
-            found.append(_Dim(k, s, d, padding, op, even_overlap(k, s, d), i * k / target))
+            uniform = even_overlap(k, s, d)
+            found.append(_Dim(k, s, d, padding, op, uniform, i * k / target, uncovered))
     return sorted(found, key=_Dim.key)
+
+
+def _uncovered(g: Geometry, i: int, crop: tuple[int, int]) -> int:
+    """Output positions no tap reaches with ``crop`` (the geometry's coverage)."""
+    return g.with_crop((crop,)).coverage(i).uncovered
 
 
 def plan(
@@ -295,11 +348,15 @@ def plan(
     Candidates per dimension: every kernel in ``kernel_sizes`` (default 1..8), stride in
     ``strides`` (default 1 .. ceil(output / input) + 1) and dilation, with the padding and
     output_padding that give the target — or, with ``allow_crop=True``, an explicit
-    ``(begin, end)`` crop where PyTorch's arguments cannot. Crops stay below the kernel span
-    (a larger one would cut the border inputs away entirely). Every plan is verified through
-    :mod:`tconv.shapes`. Ranked: even overlap first (every output phase gets the same number of
-    kernel taps: no checkerboard from overlap), then fewest multiply-adds per output element,
-    then the smallest kernel. N-d targets are planned per dimension and combined.
+    ``(begin, end)`` crop where PyTorch's arguments cannot, or where they leave output cells
+    that no input reaches and a crop does not. Crops stay below the kernel span (a larger one
+    would cut the border inputs away entirely). Every plan is verified through
+    :mod:`tconv.shapes`. Ranked: full coverage first (every output cell receives input; a plan
+    with cells that only hold the bias, from holes between the taps or an output_padding past
+    the full output, comes after every plan without, marked by :attr:`Plan.uncovered`, fewest
+    such cells first), then even overlap (every output phase gets the same number of kernel
+    taps: no checkerboard from overlap), then fewest multiply-adds per output element, then the
+    smallest kernel. N-d targets are planned per dimension and combined.
 
     Args:
         input_size: the input spatial size, an int or one per dimension.
@@ -308,7 +365,7 @@ def plan(
         strides: the strides to try (default 1 .. ceil(output / input) + 1).
         dilations: the dilations to try.
         allow_crop: also offer explicit ``(begin, end)`` crops where PyTorch's padding and
-            output_padding cannot reach the target.
+            output_padding cannot reach the target or cannot reach it with full coverage.
         max_results: at most this many plans (>= 1).
 
     Returns:
@@ -323,6 +380,9 @@ def plan(
     Example:
         >>> [str(p) for p in plan(16, 33, kernel_sizes=[3, 4], strides=[2])]
         ['kernel 4, stride 2, padding 1, output_padding 1', 'kernel 3, stride 2, padding 0']
+        >>> [str(p) for p in plan(16, 33, kernel_sizes=[2, 3], strides=[2])]  # covered first
+        ['kernel 3, stride 2, padding 0', 'kernel 2, stride 2, padding 0, output_padding 1 (1 of
+        33 output cells get no input)']
         >>> [str(p) for p in plan(16, 32, kernel_sizes=[3], strides=[2], allow_crop=True)]
         ['kernel 3, stride 2, padding 1, output_padding 1']
     """
@@ -371,9 +431,11 @@ def plan(
         per_dim.append(found[:max_results])
     while math.prod(len(c) for c in per_dim) > MAX_COMBINATIONS:
         per_dim = [c[: max(1, (len(c) * 3) // 4)] for c in per_dim]
+    cells = math.prod(target)
     combos = sorted(
         itertools.product(*per_dim),
         key=lambda c: (
+            cells - math.prod(t - d.uncovered for t, d in zip(target, c)),  # uncovered cells
             not all(d.uniform for d in c),
             math.prod(d.macs for d in c),
             sum(d.k for d in c),

@@ -9,21 +9,20 @@ from typing import Any
 
 import torch
 
+from .. import methods as _methods
 from .catalog import CATALOG, DEPTHWISE_LAYERS
-from .runner import geometric_mean
+from .runner import DEFAULT_METHODS, TCONV_METHODS, geometric_mean
 
 __all__ = ["format_table", "machine", "markdown", "plot", "summary"]
 
+#: The peers' colours in the plot (tconv's methods bring theirs from the registry).
+_PEER_COLORS = {"jax": "#2ca02c", "keras": "#ff7f0e", "onnxruntime": "#8c564b"}
+# the tables' columns after auto's: tconv's other methods, the layer classes, the peers
 _PEER_ORDER = (
-    "subpixel",
-    "dilate",
-    "scatter",
-    "matrix",
+    *(m for m in TCONV_METHODS if m != "auto"),
     "torch.nn",
     "tconv.nn",
-    "jax",
-    "keras",
-    "onnxruntime",
+    *_PEER_COLORS,
 )
 
 
@@ -186,14 +185,8 @@ def plot(rows: Sequence[dict[str, Any]], path: str | Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     idx = _index(rows)
-    contenders = ["auto", "subpixel", "dilate", "scatter", "jax", "keras", "onnxruntime"]
-    colors = dict(
-        zip(
-            contenders,
-            ["#d62728", "#1f77b4", "#9ecae1", "#6baed6", "#2ca02c", "#ff7f0e", "#8c564b"],
-            strict=True,
-        )
-    )
+    colors = {m: _methods.spec(m).color for m in DEFAULT_METHODS} | _PEER_COLORS
+    contenders = list(colors)
     layers = [
         lay.name for lay in CATALOG if (lay.name, "forward", "float32", "nchw", "torch") in idx
     ]

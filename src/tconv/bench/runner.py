@@ -18,11 +18,13 @@ import math
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from .. import methods as _methods
 from ..functional import conv_transpose
 from ..methods import auto as _auto
 from ..timing import paired_speed, paired_timings
@@ -30,6 +32,7 @@ from .catalog import CATALOG, Layer
 from .peers import PEERS, Unsupported, build
 
 __all__ = [
+    "DEFAULT_METHODS",
     "DTYPES",
     "LAYOUTS",
     "PASSES",
@@ -44,9 +47,11 @@ __all__ = [
 PASSES = ("forward", "backward")  # "backward" = forward + backward
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 LAYOUTS = ("nchw", "channels_last")
-TCONV_METHODS = ("auto", "native", "subpixel", "dilate", "scatter", "matrix")
+#: tconv's methods the benchmark can time (auto first, the headline), from the registry.
+TCONV_METHODS: tuple[str, ...] = ("auto", *_methods.EXACT_METHODS)
+#: ... and those it times by default (the registry's ``benchmark`` entries).
+DEFAULT_METHODS: tuple[str, ...] = tuple(m for m in TCONV_METHODS if _methods.spec(m).benchmark)
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
-_MATRIX_MAX_NNZ = 20_000_000
 
 
 def timings(
@@ -144,7 +149,7 @@ def run_catalog(
     passes: Sequence[str] = PASSES,
     dtypes: Sequence[str] = ("float32", "bfloat16"),
     layouts: Sequence[str] = LAYOUTS,
-    methods: Sequence[str] = ("auto", "subpixel", "dilate", "scatter"),
+    methods: Sequence[str] = DEFAULT_METHODS,
     peers: Sequence[str] = PEERS,
     modules: bool = True,
     repeat: int = 7,
@@ -205,6 +210,123 @@ def run_catalog(
     return rows
 
 
+@dataclass
+class _Config:
+    """One configuration's tensors: input, weight, bias (the leaves of a backward pass) and
+    the output gradient, in the configuration's dtype, layout and device."""
+
+    layer: Layer
+    grad: bool
+    plain: bool  # float32 NCHW: the configuration every contender runs in
+    x: torch.Tensor
+    w: torch.Tensor
+    b: torch.Tensor
+    gy: torch.Tensor
+
+    @classmethod
+    def make(
+        cls, layer: Layer, pass_: str, dtype_name: str, layout: str, dev: torch.device
+    ) -> _Config:
+        dtype, grad = DTYPES[dtype_name], pass_ == "backward"
+        x, w, b = layer.tensors(dtype, dev)
+        x = _layout(x, layout)
+        for t in (x, w, b):
+            t.requires_grad_(grad)
+        gy = _layout(torch.randn(layer.output_shape(), dtype=dtype, device=dev), layout)
+        plain = dtype_name == "float32" and layout == "nchw"
+        return cls(layer, grad, plain, x, w, b, gy)
+
+    @property
+    def leaves(self) -> list[torch.Tensor]:
+        return [self.x, self.w, self.b]
+
+    def timed(self, f: Callable[[], torch.Tensor], wrt: list[torch.Tensor]) -> Callable[[], object]:
+        """One call to time: ``f`` under no_grad, or ``f`` and its backward into ``wrt``."""
+        if self.grad:
+            return lambda: torch.autograd.grad(f(), wrt, self.gy)
+
+        def fwd() -> object:
+            with torch.no_grad():
+                return f()
+
+        return fwd
+
+
+def _function_contenders(
+    c: _Config, methods: Sequence[str]
+) -> tuple[dict[str, Callable[[], torch.Tensor]], dict[str, str]]:
+    """torch's function (the baseline; tconv's native where torch cannot say the crop) and
+    tconv's ``methods`` (all but auto only in the plain configuration), and the skipped ones
+    with the reason."""
+    layer, x, w, b = c.layer, c.x, c.w, c.b
+    contenders: dict[str, Callable[[], torch.Tensor]] = {}
+    torch_args = _torch_expressible(layer)
+    if torch_args is not None:
+        p, op = torch_args
+        conv = _CONV_T[layer.rank]
+        contenders["torch"] = lambda: conv(x, w, b, layer.stride, p, op, layer.groups)
+    else:
+        contenders["torch"] = lambda: conv_transpose(x, w, b, **layer.kwargs(), method="native")
+    skipped: dict[str, str] = {}
+    for m in methods:
+        if m != "auto" and not c.plain:
+            continue
+        limit = _methods.spec(m).max_macs
+        if limit is not None and layer.macs() > limit:
+            skipped[m] = f"{layer.macs():,} non-zeros > {limit:,}"
+            continue
+        contenders[m] = functools.partial(
+            conv_transpose,
+            x,
+            w,
+            b,
+            **layer.kwargs(),
+            method=m,  # type: ignore[arg-type]
+        )
+    return contenders, skipped
+
+
+def _module_contenders(
+    c: _Config, dev: torch.device
+) -> dict[str, tuple[Callable[[], torch.Tensor], list[torch.Tensor]]]:
+    """The layer classes: tconv.nn's (``method="native"``) and torch.nn's (where torch's
+    arguments can say the crop), each with the tensors its backward differentiates."""
+    from ..modules import CONV_TRANSPOSE
+
+    layer, x = c.layer, c.x
+    cls = CONV_TRANSPOSE[layer.rank]
+    size = (x.shape[1], layer.out_channels, layer.kernel_size)
+    mods: dict[str, Any] = {"tconv.nn": cls(*size, **layer.kwargs(), method="native")}
+    torch_args = _torch_expressible(layer)
+    if torch_args is not None:  # torch's own module, the baseline of tconv.nn's target
+        pad, out_pad = torch_args
+        mods["torch.nn"] = cls._torch(*size, layer.stride, pad, out_pad, layer.groups)
+    out: dict[str, tuple[Callable[[], torch.Tensor], list[torch.Tensor]]] = {}
+    for name, mod in mods.items():
+        mod = mod.to(dev)
+        with torch.no_grad():
+            mod.weight.copy_(c.w)
+            mod.bias.copy_(c.b)
+        out[name] = (functools.partial(mod, x), [x, mod.weight, mod.bias])
+    return out
+
+
+def _peer_contenders(
+    c: _Config, peers: Sequence[str], skipped: dict[str, str]
+) -> tuple[dict[str, Callable[[], object]], dict[str, Callable[[], Any]]]:
+    """The peers' timed calls and their results (a numpy array), noting the skipped ones."""
+    calls: dict[str, Callable[[], object]] = {}
+    results: dict[str, Callable[[], Any]] = {}
+    for peer in peers:
+        try:
+            run, result = build(peer, c.layer, c.grad)
+        except (Unsupported, ImportError) as err:
+            skipped[peer] = str(err) or type(err).__name__
+            continue
+        calls[peer], results[peer] = run, result
+    return calls, results
+
+
 def _run_config(
     layer: Layer,
     pass_: str,
@@ -217,130 +339,79 @@ def _run_config(
     dev: torch.device,
     sync: Callable[[], None],
 ) -> list[dict[str, Any]]:
-    dtype = DTYPES[dtype_name]
-    grad = pass_ == "backward"
-    plain = dtype_name == "float32" and layout == "nchw"
-    x, w, b = layer.tensors(dtype, dev)
-    x = _layout(x, layout)
-    leaves = [t.requires_grad_(grad) for t in (x, w, b)]
-    gy = _layout(torch.randn(layer.output_shape(), dtype=dtype, device=dev), layout)
+    c = _Config.make(layer, pass_, dtype_name, layout, dev)
     base = dict(layer=layer.name, pass_=pass_, dtype=dtype_name, layout=layout)
-
-    def timed(f: Callable[[], torch.Tensor], wrt: list[torch.Tensor]) -> Callable[[], object]:
-        if grad:
-            return lambda: torch.autograd.grad(f(), wrt, gy)
-
-        def fwd() -> object:
-            with torch.no_grad():
-                return f()
-
-        return fwd
-
-    contenders: dict[str, Callable[[], torch.Tensor]] = {}
-    torch_args = _torch_expressible(layer)
-    if torch_args is not None:
-        p, op = torch_args
-        conv = _CONV_T[layer.rank]
-        contenders["torch"] = lambda: conv(x, w, b, layer.stride, p, op, layer.groups)
-    else:
-        contenders["torch"] = lambda: conv_transpose(x, w, b, **layer.kwargs(), method="native")
-    skipped: dict[str, str] = {}
+    contenders, skipped = _function_contenders(c, methods)
     wrt: dict[str, list[torch.Tensor]] = {}
-    for m in methods:
-        if m != "auto" and not plain:
-            continue
-        if m == "matrix" and layer.macs() > _MATRIX_MAX_NNZ:
-            skipped[m] = f"{layer.macs():,} non-zeros > {_MATRIX_MAX_NNZ:,}"
-            continue
-        contenders[m] = functools.partial(
-            conv_transpose,
-            x,
-            w,
-            b,
-            **layer.kwargs(),
-            method=m,  # type: ignore[arg-type]
-        )
-    if modules and plain:
-        from .. import nn as tnn
-
-        cls = {1: tnn.ConvTranspose1d, 2: tnn.ConvTranspose2d, 3: tnn.ConvTranspose3d}[layer.rank]
-
-        def timed_module(name: str, mod: Any) -> None:
-            mod = mod.to(dev)
-            with torch.no_grad():
-                mod.weight.copy_(w)
-                mod.bias.copy_(b)
-            contenders[name] = lambda: mod(x)
-            wrt[name] = [x, mod.weight, mod.bias]
-
-        size = (x.shape[1], layer.out_channels, layer.kernel_size)
-        timed_module("tconv.nn", cls(*size, **layer.kwargs(), method="native"))
-        if torch_args is not None:  # torch's own module, the baseline of tconv.nn's target
-            tcls = (torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d, torch.nn.ConvTranspose3d)
-            pad, out_pad = torch_args
-            mod = tcls[layer.rank - 1](*size, layer.stride, pad, out_pad, layer.groups)  # type: ignore[arg-type]
-            timed_module("torch.nn", mod)
+    if modules and c.plain:
+        for name, (call, leaves) in _module_contenders(c, dev).items():
+            contenders[name], wrt[name] = call, leaves
     side = max(round(layer.macs() ** (1 / 3)), 8)
-    ma = torch.randn(side, side, dtype=dtype, device=dev)
-    mb = torch.randn(side, side, dtype=dtype, device=dev)
-    fns = {name: timed(f, wrt.get(name, leaves)) for name, f in contenders.items()}
+    ma = torch.randn(side, side, dtype=c.x.dtype, device=dev)
+    mb = torch.randn(side, side, dtype=c.x.dtype, device=dev)
+    fns = {name: c.timed(f, wrt.get(name, c.leaves)) for name, f in contenders.items()}
     fns["matmul"] = lambda: torch.mm(ma, mb)
-    extra: dict[str, Callable[[], object]] = {}
     results: dict[str, Callable[[], Any]] = {}
-    if dtype_name == "float32" and layout == "nchw" and dev.type == "cpu":
-        for peer in peers:
-            try:
-                run, result = build(peer, layer, grad)
-            except (Unsupported, ImportError) as err:
-                skipped[peer] = str(err) or type(err).__name__
-                continue
-            extra[peer], results[peer] = run, result
-    fns.update(extra)
+    if c.plain and dev.type == "cpu":
+        calls, results = _peer_contenders(c, peers, skipped)
+        fns.update(calls)
     names = list(fns)  # "torch" first: paired with itself, the run's A/A noise floor
     pairs = dict(
         zip(names, paired_timings(fns["torch"], [fns[n] for n in names], repeat, sync=sync))
     )
-    times = {n: [c for _, c, _ in p] for n, p in pairs.items()}
+    times = {n: [t for _, t, _ in p] for n, p in pairs.items()}
     times["torch"] = [t for p in pairs.values() for t, _, _ in p]  # every torch call of the run
-    flop = 2 * layer.macs() * (3 if grad else 1)
     mm_rate = 2 * side**3 / statistics.median(times["matmul"]) / 1e9
+    out = []
     with torch.no_grad():
         ref = contenders["torch"]().double()
-    scale = max(ref.abs().max().item(), 1e-30)
-    out = []
     for name in names:
         if name == "matmul":
             continue
-        t = times[name]
-        med = statistics.median(t)
-        speed = paired_speed(pairs[name])
-        row: dict[str, Any] = dict(
-            base,
-            contender=name,
-            median_ms=1e3 * med,
-            speed=1.0 if name == "torch" else speed,
-            gflops=flop / med / 1e9,
-            matmul_gflops=mm_rate,
-        )
-        if name == "torch":  # torch paired with itself: how far apart two equal calls read
-            row["aa_speed"] = speed
-        row["matmul_share"] = row["gflops"] / mm_rate
+        row = _row(c, name, times[name], pairs[name], mm_rate)
         if name in contenders:
-            row["memory_mb"] = _memory_mb(fns[name], dev, grad)
-            if not grad:
-                with torch.no_grad():
-                    y = contenders[name]().double()
-                row["max_rel_err"] = (y - ref).abs().max().item() / scale
-        elif name in results and not grad:
-            import numpy as np
-
-            row["max_rel_err"] = float(np.abs(results[name]() - ref.cpu().numpy()).max() / scale)
+            row["memory_mb"] = _memory_mb(fns[name], dev, c.grad)
+        if not c.grad and (name in contenders or name in results):
+            row["max_rel_err"] = _max_rel_err(contenders.get(name) or results[name], ref)
         if name == "auto":
-            row["choice"], row["auto_ratios"] = _auto_choice(x, w, b, layer, grad)
-        out.append(row)
+            row["choice"], row["auto_ratios"] = _auto_choice(c.x, c.w, c.b, layer, c.grad)
+        out.append(dict(base, **row))
     for name, why in skipped.items():
         out.append(dict(base, contender=name, skipped=why))
     return out
+
+
+def _row(
+    c: _Config, name: str, times: list[float], pairs: list[Any], mm_rate: float
+) -> dict[str, Any]:
+    """A contender's timing row: median, speed against torch, GFLOP/s and matmul share."""
+    med = statistics.median(times)
+    speed = paired_speed(pairs)
+    gflops = 2 * c.layer.macs() * (3 if c.grad else 1) / med / 1e9
+    row: dict[str, Any] = dict(
+        contender=name,
+        median_ms=1e3 * med,
+        speed=1.0 if name == "torch" else speed,
+        gflops=gflops,
+        matmul_gflops=mm_rate,
+    )
+    if name == "torch":  # torch paired with itself: how far apart two equal calls read
+        row["aa_speed"] = speed
+    row["matmul_share"] = gflops / mm_rate
+    return row
+
+
+def _max_rel_err(result: Callable[[], Any], ref: torch.Tensor) -> float:
+    """The largest difference of a forward result (a tensor or numpy array) from torch's,
+    relative to torch's largest magnitude."""
+    scale = max(ref.abs().max().item(), 1e-30)
+    with torch.no_grad():
+        y = result()
+    if isinstance(y, torch.Tensor):
+        return (y.double() - ref).abs().max().item() / scale
+    import numpy as np
+
+    return float(np.abs(y - ref.cpu().numpy()).max() / scale)
 
 
 def _auto_choice(

@@ -1,6 +1,18 @@
-"""Ways of computing a transposed convolution, all exact.
+"""Ways of computing a transposed convolution, all exact, and THE registry of them.
 
-Each method lives in its own module and exposes ``forward(x, weight, bias, geom) -> Tensor``:
+Each method lives in its own module, exposes ``forward(x, weight, bias, geom) -> Tensor`` and
+declares itself in a :class:`~tconv.methods.spec.MethodSpec` (``METHOD``); :data:`REGISTRY`
+lists them, and every list of methods (``tconv.METHODS``, auto's candidates, the benchmark's
+contenders, the command line's choices) derives from it:
+
+- ``"native"``: torch's kernel;
+- ``"matrix"``: the transposed convolution matrix;
+- ``"dilate"``: zero insertion + convolution;
+- ``"scatter"``: GEMM + col2im;
+- ``"subpixel"``: phase decomposition;
+- ``"auto"``: the fastest exact execution for each call signature, measured once.
+
+The contract of ``forward``:
 
 - ``x``: batched input ``(N, C_in, *I)`` (any strides, any float dtype);
 - ``weight``: ``(C_in, C_out // groups, *K)``; ``bias``: ``(C_out,)`` or None;
@@ -8,42 +20,55 @@ Each method lives in its own module and exposes ``forward(x, weight, bias, geom)
   padding_mode is "zeros" (:func:`tconv.functional.apply` handles the rest).
 
 It returns ``full[lo : L - hi]`` (+ bias) and is differentiable in ``x``, ``weight`` and ``bias``
-through ordinary autograd. ``"auto"`` runs the fastest of them for each call signature, in
-the fastest memory layout, measured once per process (:mod:`tconv.methods.auto`).
+through ordinary autograd. ``"auto"`` runs the fastest of the registry's candidates for each
+call signature, in the fastest memory layout, measured once per process
+(:mod:`tconv.methods.auto`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Literal, get_args
+from typing import Literal
 
-from torch import Tensor
-
-from ..shapes import Geometry
 from . import auto, dilate, matrix, native, scatter, subpixel
+from .spec import Forward, MethodSpec
 
-Forward = Callable[[Tensor, Tensor, "Tensor | None", Geometry], Tensor]
+#: THE registry: every method and execution, in the order of :data:`METHODS`.
+REGISTRY: tuple[MethodSpec, ...] = (
+    native.METHOD,
+    native.BIAS_AFTER,
+    matrix.METHOD,
+    dilate.METHOD,
+    scatter.METHOD,
+    subpixel.METHOD,
+    auto.METHOD,
+)
 
-#: The ways of computing it (the one registry of names; :data:`tconv.METHODS`).
+#: The values of ``method=`` (:data:`tconv.METHODS`; a test keeps it equal to the registry's).
 Method = Literal["native", "matrix", "dilate", "scatter", "subpixel", "auto"]
-METHODS: tuple[str, ...] = get_args(Method)
+METHODS: tuple[str, ...] = tuple(m.name for m in REGISTRY if m.public)
 #: The exact methods themselves ("auto" picks one of them per call).
 EXACT_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "auto")
 
+# the functions by name, built once from the registry: a plain dict of functions, so that
+# torch.compile traces the dispatch
+_FORWARD: dict[str, Forward] = {m.name: m.forward for m in REGISTRY if m.public}
 
-def choose(x: Tensor, weight: Tensor, geom: Geometry) -> str:
-    """The execution ``"auto"`` runs for this call (see :mod:`tconv.methods.auto`).
+auto.consider(REGISTRY)  # auto times the registry's candidates
 
-    A method name, optionally with the memory layout it runs in (``"native/channels_last"``):
-    measured once per call signature and cached for the process, or a fixed rule when
-    measuring is off (``tconv.set_autotune(False)``, ``TCONV_AUTOTUNE=0``).
 
-    >>> import torch
-    >>> from tconv.shapes import Geometry
-    >>> choose(torch.zeros(1, 2, 4), torch.zeros(2, 2, 3), Geometry.create(3)) in auto.EXECUTIONS
-    True
+def spec(name: str) -> MethodSpec:
+    """The registry's entry for ``name``.
+
+    >>> spec("subpixel").summary
+    'phase decomposition'
+
+    Raises:
+        ValueError: if no entry has that name.
     """
-    return auto.choose(x, weight, None, geom)
+    for m in REGISTRY:
+        if m.name == name:
+            return m
+    raise ValueError(f"method={name!r} is invalid: valid methods are {METHODS}")
 
 
 def check(name: object) -> None:
@@ -55,25 +80,20 @@ def check(name: object) -> None:
     ...
     ValueError: method='fast' is invalid: valid methods are ('native', 'matrix', ...)
     """
-    if name not in METHODS:
+    if name not in _FORWARD:
         raise ValueError(f"method={name!r} is invalid: valid methods are {METHODS}")
 
 
-def get(name: str, x: Tensor, weight: Tensor, geom: Geometry) -> Forward:
-    """The ``forward`` function of method ``name`` (``"auto"`` chooses per call)."""
-    if name == "auto":
-        return auto.forward
-    if name not in EXACT_METHODS:
+def get(name: str) -> Forward:
+    """The ``forward`` function of method ``name`` (``"auto"`` chooses per call).
+
+    >>> get("native") is native.forward
+    True
+
+    Raises:
+        ValueError: if ``name`` is not one of :data:`METHODS`.
+    """
+    fn = _FORWARD.get(name)
+    if fn is None:
         raise ValueError(f"method={name!r} is invalid: valid methods are {METHODS}")
-    fn: Forward = _FORWARD[name]
     return fn
-
-
-# static imports (not importlib) so that torch.compile can trace the dispatch
-_FORWARD: dict[str, Forward] = {
-    "native": native.forward,
-    "matrix": matrix.forward,
-    "dilate": dilate.forward,
-    "scatter": scatter.forward,
-    "subpixel": subpixel.forward,
-}

@@ -48,7 +48,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -57,7 +57,8 @@ from torch import Tensor
 
 from ..shapes import Geometry
 from ..timing import paired_speed, paired_timings
-from . import native, subpixel
+from . import native
+from .spec import MethodSpec
 
 __all__ = [
     "EXECUTIONS",
@@ -68,6 +69,7 @@ __all__ = [
     "candidates",
     "choose",
     "clear_cache",
+    "consider",
     "fallback",
     "forward",
     "run",
@@ -76,24 +78,29 @@ __all__ = [
 
 Layout = Literal["contiguous", "channels_last"]
 
-_METHODS: dict[str, Callable[[Tensor, Tensor, Tensor | None, Geometry], Tensor]] = {
-    "native": native.forward,
-    "native+bias": native.forward_bias_after,
-    "subpixel": subpixel.forward,
-}
+#: The registry's candidates by name (:func:`consider`, which :mod:`tconv.methods` calls).
+_CANDIDATES: dict[str, MethodSpec] = {}
 
-#: Every execution auto may pick: a method, optionally with the layout it runs in.
-EXECUTIONS: tuple[str, ...] = (
-    "native",
-    "native/channels_last",
-    "native/contiguous",
-    "native+bias",
-    "native+bias/channels_last",
-    "native+bias/contiguous",
-    "subpixel",
-    "subpixel/channels_last",
-    "subpixel/contiguous",
-)
+#: Every execution auto may pick: a candidate, optionally with the layout it runs in.
+EXECUTIONS: tuple[str, ...] = ()
+
+
+def consider(registry: Iterable[MethodSpec]) -> None:
+    """Time the registry's entries marked ``candidate`` (:mod:`tconv.methods` calls it once
+    with its :data:`~tconv.methods.REGISTRY`; auto cannot import the registry, which
+    imports auto).
+
+    Example:
+        >>> from tconv.methods import REGISTRY
+        >>> consider(REGISTRY)
+        >>> EXECUTIONS[:3]
+        ('native', 'native/channels_last', 'native/contiguous')
+    """
+    global EXECUTIONS
+    _CANDIDATES.clear()
+    _CANDIDATES.update((m.name, m) for m in registry if m.candidate)
+    EXECUTIONS = tuple(e for m in _CANDIDATES for e in (m, f"{m}/channels_last", f"{m}/contiguous"))
+
 
 #: A candidate must take less than this fraction of native's time (the paired estimate of
 #: :func:`tconv.timing.paired_speed`) to be picked over native.
@@ -191,7 +198,7 @@ def candidates(
     Shape:
         - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``
     """
-    methods = ("native", "native+bias", "subpixel") if bias is not None else ("native", "subpixel")
+    methods = tuple(n for n, m in _CANDIDATES.items() if m.considered(bias is not None))
     if geom.rank == 1:
         return methods
     other = "contiguous" if _layout(x) == "channels_last" else "channels_last"
@@ -213,11 +220,10 @@ def run(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
     """
     if name not in EXECUTIONS:
         raise ValueError(f"execution={name!r} is invalid: valid executions are {EXECUTIONS}")
-    fn = _METHODS.get(name)
-    if fn is not None:  # no layout conversion
-        return fn(x, weight, bias, geom)
     method, _, layout = name.partition("/")
-    fn = _METHODS[method]
+    fn = _CANDIDATES[method].forward
+    if not layout:  # no layout conversion
+        return fn(x, weight, bias, geom)
     if geom.rank == 1:
         return fn(x, weight, bias, geom)
     here = _memory_format(geom.rank, _layout(x))
@@ -401,3 +407,12 @@ def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, gra
     )
     ratios[best] = max(ratios[best], 1 / paired_speed(again))
     return Choice(best if ratios[best] < SWITCH_BELOW else "native", ratios)
+
+
+#: The registry's entry (:mod:`tconv.methods`).
+METHOD = MethodSpec(
+    "auto",
+    forward,
+    "the fastest exact execution for each call signature, measured once",
+    color="#d62728",
+)

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..shapes import Geometry, IntOrTuple, ShapeError, as_tuple, full_size
+from .spec import MethodSpec
 
 __all__ = ["DilateSteps", "border", "flip_weight", "forward", "steps", "zero_insert"]
 
@@ -212,3 +213,7 @@ def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> T
         index = (slice(None), slice(None), *(slice(0, 0 if e else None) for e in empty))
         y = y[index]
     return y
+
+
+#: The registry's entry (:mod:`tconv.methods`).
+METHOD = MethodSpec("dilate", forward, "zero insertion + convolution", color="#9ecae1")

@@ -47,6 +47,7 @@ from ..shapes import (
     as_tuple,
     conv_output_size,
 )
+from .spec import MethodSpec
 
 __all__ = ["conv_matrix", "forward"]
 
@@ -237,3 +238,14 @@ def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> T
     if bias is not None:
         y = y + bias.view((1, -1) + (1,) * geom.rank)
     return y.to(dtype)
+
+
+#: The registry's entry (:mod:`tconv.methods`); its sparse matrix grows with the multiply-adds.
+METHOD = MethodSpec(
+    "matrix",
+    forward,
+    "the transposed convolution matrix",
+    benchmark=False,
+    max_macs=20_000_000,
+    color="#bdbdbd",
+)

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..shapes import Geometry
+from .spec import MethodSpec
 
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
@@ -82,3 +83,17 @@ def _arguments(
     if all(c == slice(0, None) for c in cuts):
         return pads, ops, None
     return pads, ops, (slice(None), slice(None), *cuts)
+
+
+#: The registry's entries (:mod:`tconv.methods`): torch's kernel, and the same kernel with the
+#: bias added after, an execution only ``"auto"`` runs.
+METHOD = MethodSpec("native", forward, "torch's kernel", candidate=True, benchmark=False)
+BIAS_AFTER = MethodSpec(
+    "native+bias",
+    forward_bias_after,
+    "torch's kernel without the bias, the bias added after",
+    public=False,
+    candidate=True,
+    needs_bias=True,
+    benchmark=False,
+)

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..shapes import Geometry
+from .spec import MethodSpec
 
 __all__ = ["col2im", "col2im_index", "forward"]
 
@@ -190,3 +191,7 @@ def _forward_fold(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry
     if bias is not None:
         y = y + bias.view((1, -1) + (1,) * geom.rank)
     return y
+
+
+#: The registry's entry (:mod:`tconv.methods`).
+METHOD = MethodSpec("scatter", forward, "GEMM + col2im", color="#6baed6")

@@ -45,6 +45,7 @@ from torch import Tensor
 from ..shapes import Geometry, ShapeError, kernel_span
 from ..shuffle import pixel_shuffle
 from .dilate import flip_weight
+from .spec import MethodSpec
 
 __all__ = [
     "PACKED_MAX_OVERHEAD",
@@ -435,3 +436,7 @@ def subpixel_weight(
     padding = tuple((d[2], d[3]) for d in dims)
     crop = tuple((d[4], d[5]) for d in dims)
     return conv_weight, padding, crop
+
+
+#: The registry's entry (:mod:`tconv.methods`).
+METHOD = MethodSpec("subpixel", forward, "phase decomposition", candidate=True, color="#1f77b4")

@@ -138,6 +138,7 @@ def run(
     device: str | None = None,
     command: str | None = None,
     progress: bool = True,
+    threads: int = 0,
 ) -> dict[str, Any]:
     """Train task ``name`` with ``config`` into ``out_dir`` (see :func:`tconv.train.fit`).
 
@@ -149,6 +150,7 @@ def run(
         device: the torch device (default: CUDA when available).
         command: the command line to record in the checkpoints.
         progress: show progress bars.
+        threads: ``torch.set_num_threads`` for the run; 0 keeps torch's.
 
     Returns:
         :func:`fit`'s result, or ``{variant: result}`` for ``"all"``.
@@ -168,7 +170,14 @@ def run(
     field = cls.VARIANT_FIELD
     if field is None or getattr(config, field) != "all":
         return fit(
-            cls, config, out_dir, resume=resume, device=device, command=command, progress=progress
+            cls,
+            config,
+            out_dir,
+            resume=resume,
+            device=device,
+            command=command,
+            progress=progress,
+            threads=threads,
         )
     results: dict[str, Any] = {}
     for variant in cls.VARIANTS:
@@ -176,7 +185,14 @@ def run(
         cfg = dataclasses.replace(config, **{field: variant})
         again = resume and (sub / "last.pt").is_file()
         results[variant] = fit(
-            cls, cfg, sub, resume=again, device=device, command=command, progress=progress
+            cls,
+            cfg,
+            sub,
+            resume=again,
+            device=device,
+            command=command,
+            progress=progress,
+            threads=threads,
         )
     if Context.from_env(device).is_main:
         cls.compare(Path(out_dir), results)

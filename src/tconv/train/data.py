@@ -12,6 +12,16 @@ by image, never by patch: a held-out photo is never seen in training.
   ``scale``.
 - :func:`bicubic`: the no-learning baseline (bicubic interpolation, ``align_corners=False``).
 
+The textures of the segmentation and generator tasks (``tconv train seg`` / ``gan``):
+
+- :data:`TEXTURES`: the texture images bundled with scikit-image (brick, grass, gravel), split
+  by columns: :data:`TEXTURE_COLUMNS` for the segmentation composites, :data:`PATCH_COLUMNS`
+  for the generator's patches (of the images downscaled by 2); training and held-out columns
+  share no pixel.
+- :func:`load_texture`, :func:`region_labels`, :func:`composites`: texture composites under
+  random region masks, with exact per-pixel labels.
+- :func:`texture_patches`: 32x32 patches in ``[-1, 1]``.
+
 Example:
     >>> import torch
     >>> hr = torch.rand(3, 33, 40)
@@ -22,19 +32,30 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..shapes import ShapeError
+
 __all__ = [
     "HELD_OUT_PHOTOS",
+    "PATCH",
+    "PATCH_COLUMNS",
+    "TEXTURES",
+    "TEXTURE_COLUMNS",
     "TRAIN_PHOTOS",
     "bicubic",
+    "composites",
     "crop_to_multiple",
     "degrade",
     "load_photo",
+    "load_texture",
+    "region_labels",
+    "texture_patches",
     "to_y",
 ]
 
@@ -209,3 +230,183 @@ def to_y(rgb: Tensor) -> Tensor:
     q = (rgb.clamp(0, 1) * 255).round() / 255
     r, g, b = q.unbind(-3)
     return (16.0 + 65.481 * r + 128.553 * g + 24.966 * b).to(torch.float64).round(decimals=4)
+
+
+# ---------------------------------------------------------------------------------------------
+# textures (tconv train seg, tconv train gan)
+
+#: The texture images of scikit-image that load offline (``skimage.data.<name>()``).
+TEXTURES: tuple[str, ...] = ("brick", "grass", "gravel")
+#: Columns of each (512-wide) texture image for the training and held-out composites.
+TEXTURE_COLUMNS: dict[str, tuple[int, int]] = {"train": (0, 320), "held_out": (336, 512)}
+#: Side of the generator's patches.
+PATCH = 32
+#: Columns of each downscaled (256-wide) texture for the training and held-out patches.
+PATCH_COLUMNS: dict[str, tuple[int, int]] = {"train": (0, 160), "held_out": (168, 256)}
+
+
+@functools.lru_cache(maxsize=8)
+def load_texture(name: str) -> Tensor:
+    """``skimage.data.<name>()`` as float32 ``(H, W)``, standardised to mean 0, std 1.
+
+    Shape:
+        - Output: ``(H, W)``
+
+    Raises:
+        ValueError: ``name`` is not a texture in :data:`TEXTURES`.
+
+    Example:
+        >>> t = load_texture("grass")
+        >>> t.shape, abs(round(t.mean().item(), 4)), round(t.std().item(), 4)
+        (torch.Size([512, 512]), 0.0, 1.0)
+    """
+    if name not in TEXTURES:
+        raise ValueError(f"texture={name!r} is invalid: valid textures are {TEXTURES}")
+    import skimage.data
+
+    x = torch.from_numpy(np.asarray(getattr(skimage.data, name)(), dtype=np.float32))
+    return (x - x.mean()) / x.std()
+
+
+def region_labels(
+    n: int, size: tuple[int, int], classes: int, generator: torch.Generator, scale: float = 0.1
+) -> Tensor:
+    """Random region masks: the argmax over ``classes`` smooth random fields.
+
+    Each field is white Gaussian noise low-passed (circularly, by FFT) with a Gaussian of
+    standard deviation ``scale * min(size)`` pixels, so regions are blobs about that wide.
+
+    Args:
+        n: number of masks.
+        size: ``(H, W)``.
+        classes: number of regions kinds (labels ``0 .. classes - 1``).
+        generator: the seeded generator.
+        scale: blob width as a fraction of the shorter side.
+
+    Shape:
+        - Output: ``(n, H, W)`` int64
+
+    Example:
+        >>> y = region_labels(2, (99, 101), 3, torch.Generator().manual_seed(0))
+        >>> y.shape, sorted(y.unique().tolist())
+        (torch.Size([2, 99, 101]), [0, 1, 2])
+    """
+    h, w = size
+    noise = torch.randn(n, classes, h, w, generator=generator, dtype=torch.float64)
+    sigma = scale * min(h, w)
+    fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
+    fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
+    gain = torch.exp(-2 * math.pi**2 * sigma**2 * (fy**2 + fx**2))
+    fields = torch.fft.ifft2(torch.fft.fft2(noise) * gain).real
+    return fields.argmax(dim=1)
+
+
+def composites(
+    n: int,
+    size: tuple[int, int],
+    part: str,
+    seed: int,
+    textures: tuple[str, ...] = TEXTURES,
+) -> tuple[Tensor, Tensor]:
+    """``n`` texture composites with exact per-pixel labels.
+
+    Label ``c`` pixels show texture ``textures[c]``; each composite takes one random crop
+    (random flips and transposition when square) of every texture from its ``part``.
+
+    Args:
+        n: number of composites.
+        size: ``(H, W)`` of each.
+        part: ``"train"`` or ``"held_out"`` (the columns :data:`TEXTURE_COLUMNS` names).
+        seed: the seed (same seed, same composites).
+        textures: the texture names, one class each.
+
+    Shape:
+        - images: ``(n, 1, H, W)`` float32; labels: ``(n, H, W)`` int64
+
+    Raises:
+        ValueError: an unknown ``part`` or texture.
+        ShapeError: ``size`` larger than the part.
+
+    Example:
+        >>> x, y = composites(2, (99, 101), "held_out", seed=0)
+        >>> x.shape, y.shape, y.dtype
+        (torch.Size([2, 1, 99, 101]), torch.Size([2, 99, 101]), torch.int64)
+    """
+    if part not in TEXTURE_COLUMNS:
+        raise ValueError(f"part={part!r} is invalid: valid parts are {tuple(TEXTURE_COLUMNS)}")
+    lo, hi = TEXTURE_COLUMNS[part]
+    h, w = size
+    images = [load_texture(t)[:, lo:hi] for t in textures]
+    for name, img in zip(textures, images):
+        if h > img.shape[0] or w > img.shape[1] or h < 8 or w < 8:
+            raise ShapeError(
+                f"size={size} is invalid for the {part} part of {name!r}: each side must be "
+                f"from 8 to {tuple(img.shape)}"
+            )
+    gen = torch.Generator().manual_seed(seed)
+    labels = region_labels(n, size, len(textures), gen)
+    out = torch.empty(n, 1, h, w)
+    for i in range(n):
+        crops = []
+        for img in images:
+            top = int(torch.randint(img.shape[0] - h + 1, (1,), generator=gen))
+            left = int(torch.randint(img.shape[1] - w + 1, (1,), generator=gen))
+            crop = img[top : top + h, left : left + w]
+            flips = torch.randint(2, (2,), generator=gen).tolist()
+            if flips[0]:
+                crop = crop.flip(0)
+            if flips[1]:
+                crop = crop.flip(1)
+            crops.append(crop)
+        stack = torch.stack(crops)  # (K, H, W)
+        out[i, 0] = torch.gather(stack, 0, labels[i][None]).squeeze(0)
+    return out, labels
+
+
+@functools.lru_cache(maxsize=4)
+def _texture_half(name: str) -> Tensor:
+    import skimage.data
+
+    x = torch.from_numpy(np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255)
+    return F.avg_pool2d(x[None, None], 2)[0, 0] * 2 - 1
+
+
+def texture_patches(n: int, part: str, seed: int) -> Tensor:
+    """``n`` random 32x32 patches (equal shares of each texture) from ``part``, in ``[-1, 1]``.
+
+    Args:
+        n: number of patches.
+        part: ``"train"`` or ``"held_out"``.
+        seed: the seed of the positions and flips.
+
+    Shape:
+        - Output: ``(n, 1, 32, 32)``
+
+    Raises:
+        ValueError: an unknown part.
+
+    Example:
+        >>> p = texture_patches(6, "held_out", 0)
+        >>> p.shape, bool(p.min() >= -1), bool(p.max() <= 1)
+        (torch.Size([6, 1, 32, 32]), True, True)
+    """
+    if part not in PATCH_COLUMNS:
+        raise ValueError(f"part={part!r} is invalid: valid parts are {tuple(PATCH_COLUMNS)}")
+    lo, hi = PATCH_COLUMNS[part]
+    gen = torch.Generator().manual_seed(seed)
+    out = torch.empty(n, 1, PATCH, PATCH)
+    images = [_texture_half(t)[:, lo:hi] for t in TEXTURES]
+    for i in range(n):
+        img = images[i % len(images)]
+        top = int(torch.randint(img.shape[0] - PATCH + 1, (1,), generator=gen))
+        left = int(torch.randint(img.shape[1] - PATCH + 1, (1,), generator=gen))
+        p = img[top : top + PATCH, left : left + PATCH]
+        f = torch.randint(2, (3,), generator=gen).tolist()
+        if f[0]:
+            p = p.flip(0)
+        if f[1]:
+            p = p.flip(1)
+        if f[2]:
+            p = p.transpose(0, 1)
+        out[i, 0] = p
+    return out

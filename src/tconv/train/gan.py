@@ -36,7 +36,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -48,68 +47,17 @@ from torch import Tensor, nn
 from ..blocks import Upsample
 from ..nn import ConvTranspose2d
 from . import register_task
+from .data import PATCH_COLUMNS, TEXTURES, texture_patches
+from .figures import samples_and_spectra
 from .quality import stride_energy, swd
-from .seg import TEXTURES, UPSAMPLERS, _compare, _ordered_sampler, _per_rank_batch
+from .report import Column, config_note, metrics_table, write_comparison, write_report
+from .seg import UPSAMPLERS
 from .trainer import Task
 
-__all__ = ["LATENT", "Discriminator", "GanConfig", "GanTask", "Generator", "texture_patches"]
+__all__ = ["LATENT", "Discriminator", "GanConfig", "GanTask", "Generator"]
 
 #: Size of the latent vector.
 LATENT = 64
-#: Patch side.
-PATCH = 32
-#: Columns of each downscaled (256-wide) texture for training and held-out patches.
-TRAIN_COLUMNS, HELD_OUT_COLUMNS = (0, 160), (168, 256)
-
-
-@functools.lru_cache(maxsize=4)
-def _texture_half(name: str) -> Tensor:
-    import skimage.data
-
-    x = torch.from_numpy(np.asarray(getattr(skimage.data, name)(), dtype=np.float32) / 255)
-    return F.avg_pool2d(x[None, None], 2)[0, 0] * 2 - 1
-
-
-def texture_patches(n: int, part: str, seed: int) -> Tensor:
-    """``n`` random 32x32 patches (equal shares of each texture) from ``part``, in ``[-1, 1]``.
-
-    Args:
-        n: number of patches.
-        part: ``"train"`` or ``"held_out"``.
-        seed: the seed of the positions and flips.
-
-    Shape:
-        - Output: ``(n, 1, 32, 32)``
-
-    Raises:
-        ValueError: an unknown part.
-
-    Example:
-        >>> p = texture_patches(6, "held_out", 0)
-        >>> p.shape, bool(p.min() >= -1), bool(p.max() <= 1)
-        (torch.Size([6, 1, 32, 32]), True, True)
-    """
-    columns = {"train": TRAIN_COLUMNS, "held_out": HELD_OUT_COLUMNS}
-    if part not in columns:
-        raise ValueError(f"part={part!r} is invalid: valid parts are {tuple(columns)}")
-    lo, hi = columns[part]
-    gen = torch.Generator().manual_seed(seed)
-    out = torch.empty(n, 1, PATCH, PATCH)
-    images = [_texture_half(t)[:, lo:hi] for t in TEXTURES]
-    for i in range(n):
-        img = images[i % len(images)]
-        top = int(torch.randint(img.shape[0] - PATCH + 1, (1,), generator=gen))
-        left = int(torch.randint(img.shape[1] - PATCH + 1, (1,), generator=gen))
-        p = img[top : top + PATCH, left : left + PATCH]
-        f = torch.randint(2, (3,), generator=gen).tolist()
-        if f[0]:
-            p = p.flip(0)
-        if f[1]:
-            p = p.flip(1)
-        if f[2]:
-            p = p.transpose(0, 1)
-        out[i, 0] = p
-    return out
 
 
 class _Up(nn.Module):
@@ -309,6 +257,13 @@ class GanTask(Task):
     }
     VARIANT_FIELD = "upsampler"
     VARIANTS = tuple(UPSAMPLERS)
+    COLUMNS = (
+        Column("SWD x1e3", ("swd",)),
+        Column("SWD real-real", ("swd_real",)),
+        Column("ckb. energy / real (p2)", ("checkerboard_ratio",)),
+        Column("ckb. energy / real (p4)", ("checkerboard_ratio_4",)),
+        Column("train s", ("train_seconds",), "{:.0f}"),
+    )
     DESCRIPTION = (
         "DCGAN-style generator of 32x32 texture patches (scikit-image brick / grass / gravel) "
         "whose three upsamplings are the upsampler under test; sliced Wasserstein distance to "
@@ -329,7 +284,6 @@ class GanTask(Task):
             ValueError: ``batch_size`` is not a multiple of the number of processes.
         """
         c = self.config
-        self.per_rank = _per_rank_batch(c.batch_size, self.ctx.world_size)
         self.train_set = torch.utils.data.TensorDataset(
             texture_patches(c.train_count, "train", c.seed)
         )
@@ -342,11 +296,7 @@ class GanTask(Task):
         self.z_eval = torch.randn(
             c.eval_count, LATENT, generator=torch.Generator().manual_seed(c.seed + 20_000)
         )
-        # in setup, so the trainer's set_epoch reaches the sampler before every epoch
-        sampler = _ordered_sampler(self, self.train_set, c.seed)
-        self._loader = torch.utils.data.DataLoader(
-            self.train_set, batch_size=self.per_rank, sampler=sampler, drop_last=True
-        )
+        self._loader = self.train_loader(self.train_set, c.batch_size, c.seed)
         torch.manual_seed(c.seed)  # the same initial weights whatever the rank
         g, d = Generator(c.upsampler, c.width), Discriminator(c.width)
         self.models = {"generator": self.ctx.wrap(g), "discriminator": self.ctx.wrap(d)}
@@ -415,8 +365,8 @@ class GanTask(Task):
         return {
             "textures": list(TEXTURES),
             "downscale": 2,
-            "train_columns": list(TRAIN_COLUMNS),
-            "held_out_columns": list(HELD_OUT_COLUMNS),
+            "train_columns": list(PATCH_COLUMNS["train"]),
+            "held_out_columns": list(PATCH_COLUMNS["held_out"]),
             "source": "skimage.data (bundled)",
         }
 
@@ -428,87 +378,42 @@ class GanTask(Task):
             self.module("generator").eval()
             fake = self.samples()[:64]
         np.save(out_dir / "samples.npy", fake[:, 0].numpy())
-        _grid_figure(out_dir / "samples.png", {c.upsampler: fake[:, 0].numpy()}, self.held_out)
-        m = result["metrics"]
-        lines = [
-            f"# gan: {c.upsampler} ({UPSAMPLERS[c.upsampler][0]})",
-            "",
-            "| metric | value |",
-            "|---|---|",
-            *(f"| {k} | {v:.4f} |" for k, v in m.items() if isinstance(v, float)),
-            "",
-            f"Training: {result['epochs']} epochs, {result['train_seconds']:.0f} s, "
-            f"{result.get('world_size', 1)} process(es).",
-            "",
-            "![samples](samples.png)",
-            "",
-        ]
-        (out_dir / "report.md").write_text("\n".join(lines))
+        samples_and_spectra(
+            out_dir / "samples.png", {c.upsampler: fake[:, 0].numpy()}, self.held_out
+        )
+        write_report(
+            out_dir,
+            f"gan: {c.upsampler} ({UPSAMPLERS[c.upsampler][0]})",
+            [
+                metrics_table(result["metrics"]),
+                f"Training: {result['epochs']} epochs, {result['train_seconds']:.0f} s, "
+                f"{result.get('world_size', 1)} process(es).",
+            ],
+            ("samples", "samples.png"),
+        )
 
     @classmethod
     def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
         """Write ``comparison.md``, ``.json`` and ``.png`` (samples per upsampler and their
         spectrum relative to real held-out patches)."""
-        _compare(out_dir, results, "gan", _GAN_COLUMNS)
         runs = {}
         for v, r in results.items():
             p = Path(r["out_dir"]) / "samples.npy"
             if p.is_file():
                 runs[v] = np.load(p)
         seed = int(next(iter(results.values()))["config"]["seed"])
-        _grid_figure(
+        samples_and_spectra(
             out_dir / "comparison.png", runs, texture_patches(64, "held_out", seed + 10_000)
         )
-        with open(out_dir / "comparison.md", "a") as f:
-            f.write(
-                "\n![samples per upsampler, and the log power spectrum of the samples relative "
-                "to real held-out patches](comparison.png)\n"
-            )
-
-
-_GAN_COLUMNS = (
-    ("swd", "SWD x1e3"),
-    ("swd_real", "SWD real-real"),
-    ("checkerboard_ratio", "ckb. energy / real (p2)"),
-    ("checkerboard_ratio_4", "ckb. energy / real (p4)"),
-)
-
-
-def _power(images: np.ndarray) -> np.ndarray:
-    x = images - images.mean(axis=(-2, -1), keepdims=True)
-    return np.fft.fftshift((np.abs(np.fft.fft2(x)) ** 2).mean(axis=0))
-
-
-def _grid_figure(path: Path, runs: dict[str, np.ndarray], real: Tensor) -> None:
-    """Per run: a 4x4 grid of samples above the log10 power spectrum ratio to real patches."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    real_np = real[:, 0].numpy()
-    panels = {"real (held-out)": real_np[:16], **{v: s[:16] for v, s in runs.items()}}
-    ref = _power(real_np)
-    cols = len(panels)
-    fig, axes = plt.subplots(2, cols, figsize=(2.2 * cols, 4.6), squeeze=False)
-    for j, (title, imgs) in enumerate(panels.items()):
-        grid = np.ones((4 * 33 - 1, 4 * 33 - 1))
-        for k, img in enumerate(imgs[:16]):
-            r, c = divmod(k, 4)
-            grid[r * 33 : r * 33 + 32, c * 33 : c * 33 + 32] = img
-        axes[0, j].imshow(grid, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
-        axes[0, j].set_title(title, fontsize=8)
-        if title.startswith("real"):
-            axes[1, j].imshow(np.log10(ref / ref.max() + 1e-12), cmap="gray", vmin=-5, vmax=0)
-            axes[1, j].set_title("log10 P_real (centre: 0 Hz)", fontsize=7)
-        else:
-            ratio = np.log10((_power(runs[title]) + 1e-12) / (ref + 1e-12))
-            im = axes[1, j].imshow(ratio, cmap="RdBu_r", vmin=-2, vmax=2, interpolation="nearest")
-            axes[1, j].set_title("log10 P / P_real", fontsize=7)
-        for ax in axes[:, j]:
-            ax.set_xticks([])
-            ax.set_yticks([])
-    if runs:
-        fig.colorbar(im, ax=axes[1, 1:].tolist(), shrink=0.8)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        write_comparison(
+            out_dir,
+            cls.name,
+            results,
+            cls.COLUMNS,
+            notes=[config_note(results)],
+            figure=(
+                "samples per upsampler, and the log power spectrum of the samples relative "
+                "to real held-out patches",
+                "comparison.png",
+            ),
+        )

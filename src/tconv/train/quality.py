@@ -1,4 +1,4 @@
-"""Measures shared by the segmentation and generator tasks: image spectra and sample quality.
+"""Measures of the segmentation and generator tasks: image spectra, sample quality, mIoU.
 
 - :func:`stride_energy` -- the share of an image batch's energy at the frequencies of a stride
   (the checkerboard frequencies), the data-side twin of
@@ -7,6 +7,8 @@
 - :func:`sliced_wasserstein` -- the sliced Wasserstein distance between two sets of
   Laplacian-pyramid patch descriptors (Karras et al. 2018, "Progressive Growing of GANs",
   appendix D), a sample-quality distance on fixed, untrained features.
+- :func:`segmentation_metrics` -- mIoU, per-class IoU, pixel and boundary accuracy from a
+  confusion matrix; :func:`boundary_mask` -- the pixels near a region boundary.
 
 Example:
     >>> import torch
@@ -27,7 +29,14 @@ from torch import Tensor
 
 from ..shapes import ShapeError
 
-__all__ = ["laplacian_descriptors", "sliced_wasserstein", "stride_energy", "swd"]
+__all__ = [
+    "boundary_mask",
+    "laplacian_descriptors",
+    "segmentation_metrics",
+    "sliced_wasserstein",
+    "stride_energy",
+    "swd",
+]
 
 
 def _hann(n: int) -> Tensor:
@@ -251,3 +260,57 @@ def swd(real: Tensor, fake: Tensor, levels: int = 3, per_image: int = 32, seed: 
     da = laplacian_descriptors(real, levels, per_image, seed=seed)
     db = laplacian_descriptors(fake, levels, per_image, seed=seed + 1)
     return 1000 * sum(sliced_wasserstein(x, y, seed=seed) for x, y in zip(da, db)) / levels
+
+
+def boundary_mask(labels: Tensor, radius: int = 2) -> Tensor:
+    """Pixels within ``radius`` (Chebyshev distance) of a pixel of another label.
+
+    Args:
+        labels: integer label maps (labels ``0 .. K - 1``).
+        radius: the distance, in pixels.
+
+    Returns:
+        ``True`` where a different label lies within the ``(2 * radius + 1)`` square around.
+
+    Shape:
+        - labels: ``(N, H, W)`` int64; output ``(N, H, W)`` bool
+
+    Example:
+        >>> y = torch.zeros(1, 1, 8, dtype=torch.long); y[..., 4:] = 1
+        >>> boundary_mask(y, 1)[0, 0].int().tolist()
+        [0, 0, 0, 1, 1, 0, 0, 0]
+    """
+    k = int(labels.max()) + 1
+    onehot = F.one_hot(labels, k).permute(0, 3, 1, 2).float()
+    present = F.max_pool2d(onehot, 2 * radius + 1, stride=1, padding=radius)
+    return present.sum(dim=1) > 1
+
+
+def segmentation_metrics(confusion: Tensor, boundary: tuple[float, float]) -> dict[str, float]:
+    """mIoU, per-class IoU, pixel and boundary accuracy from counts.
+
+    Args:
+        confusion: ``(K, K)`` counts, ``confusion[true, predicted]``.
+        boundary: ``(correct, total)`` pixel counts near boundaries.
+
+    Shape:
+        - confusion: ``(K, K)``
+
+    Returns:
+        ``{"miou", "iou_<k>", "pixel_accuracy", "boundary_accuracy"}``; a class absent from
+        both truth and prediction has IoU NaN and is left out of the mean.
+
+    Example:
+        >>> m = segmentation_metrics(torch.tensor([[3, 1], [0, 4]]), (1, 2))
+        >>> m["iou_0"], m["iou_1"], m["miou"], m["boundary_accuracy"]
+        (0.75, 0.8, 0.775, 0.5)
+    """
+    cm = confusion.double()
+    tp = cm.diag()
+    union = cm.sum(0) + cm.sum(1) - tp
+    iou = torch.where(union > 0, tp / union.clamp(min=1), torch.nan)
+    out = {f"iou_{k}": float(v) for k, v in enumerate(iou)}
+    out["miou"] = float(iou[~iou.isnan()].mean())
+    out["pixel_accuracy"] = float(tp.sum() / cm.sum())
+    out["boundary_accuracy"] = float(boundary[0] / max(boundary[1], 1))
+    return out

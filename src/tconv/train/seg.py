@@ -34,8 +34,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 import math
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,26 +47,14 @@ from .. import artifacts
 from ..blocks import Upsample
 from ..planning import inverse_of
 from . import register_task
-from .quality import stride_energy
+from .data import TEXTURE_COLUMNS, TEXTURES, composites
+from .figures import segmentation_examples
+from .quality import boundary_mask, segmentation_metrics, stride_energy
+from .report import Column, config_note, metrics_table, write_comparison, write_report
 from .trainer import Task
 
-__all__ = [
-    "TEXTURES",
-    "UPSAMPLERS",
-    "SegConfig",
-    "SegTask",
-    "UNet",
-    "boundary_mask",
-    "composites",
-    "load_texture",
-    "region_labels",
-    "segmentation_metrics",
-]
+__all__ = ["UPSAMPLERS", "SegConfig", "SegTask", "UNet"]
 
-#: The texture images of scikit-image that load offline (``skimage.data.<name>()``).
-TEXTURES: tuple[str, ...] = ("brick", "grass", "gravel")
-#: Columns of each (512-wide) texture image for training and held-out crops.
-TRAIN_COLUMNS, HELD_OUT_COLUMNS = (0, 320), (336, 512)
 
 #: The decoder upsamplers: name -> (description, down kernel, down padding, how to upsample).
 UPSAMPLERS: dict[str, tuple[str, int, int, str]] = {
@@ -83,127 +69,6 @@ UPSAMPLERS: dict[str, tuple[str, int, int, str]] = {
 
 # ---------------------------------------------------------------------------------------------
 # data
-
-
-@functools.lru_cache(maxsize=8)
-def load_texture(name: str) -> Tensor:
-    """``skimage.data.<name>()`` as float32 ``(H, W)``, standardised to mean 0, std 1.
-
-    Shape:
-        - Output: ``(H, W)``
-
-    Raises:
-        ValueError: ``name`` is not a texture in :data:`TEXTURES`.
-
-    Example:
-        >>> t = load_texture("grass")
-        >>> t.shape, abs(round(t.mean().item(), 4)), round(t.std().item(), 4)
-        (torch.Size([512, 512]), 0.0, 1.0)
-    """
-    if name not in TEXTURES:
-        raise ValueError(f"texture={name!r} is invalid: valid textures are {TEXTURES}")
-    import skimage.data
-
-    x = torch.from_numpy(np.asarray(getattr(skimage.data, name)(), dtype=np.float32))
-    return (x - x.mean()) / x.std()
-
-
-def region_labels(
-    n: int, size: tuple[int, int], classes: int, generator: torch.Generator, scale: float = 0.1
-) -> Tensor:
-    """Random region masks: the argmax over ``classes`` smooth random fields.
-
-    Each field is white Gaussian noise low-passed (circularly, by FFT) with a Gaussian of
-    standard deviation ``scale * min(size)`` pixels, so regions are blobs about that wide.
-
-    Args:
-        n: number of masks.
-        size: ``(H, W)``.
-        classes: number of regions kinds (labels ``0 .. classes - 1``).
-        generator: the seeded generator.
-        scale: blob width as a fraction of the shorter side.
-
-    Shape:
-        - Output: ``(n, H, W)`` int64
-
-    Example:
-        >>> y = region_labels(2, (99, 101), 3, torch.Generator().manual_seed(0))
-        >>> y.shape, sorted(y.unique().tolist())
-        (torch.Size([2, 99, 101]), [0, 1, 2])
-    """
-    h, w = size
-    noise = torch.randn(n, classes, h, w, generator=generator, dtype=torch.float64)
-    sigma = scale * min(h, w)
-    fy = torch.fft.fftfreq(h, dtype=torch.float64)[:, None]
-    fx = torch.fft.fftfreq(w, dtype=torch.float64)[None, :]
-    gain = torch.exp(-2 * math.pi**2 * sigma**2 * (fy**2 + fx**2))
-    fields = torch.fft.ifft2(torch.fft.fft2(noise) * gain).real
-    return fields.argmax(dim=1)
-
-
-def composites(
-    n: int,
-    size: tuple[int, int],
-    part: str,
-    seed: int,
-    textures: tuple[str, ...] = TEXTURES,
-) -> tuple[Tensor, Tensor]:
-    """``n`` texture composites with exact per-pixel labels.
-
-    Label ``c`` pixels show texture ``textures[c]``; each composite takes one random crop
-    (random flips and transposition when square) of every texture from its ``part``.
-
-    Args:
-        n: number of composites.
-        size: ``(H, W)`` of each.
-        part: ``"train"`` (columns ``TRAIN_COLUMNS``) or ``"held_out"`` (``HELD_OUT_COLUMNS``).
-        seed: the seed (same seed, same composites).
-        textures: the texture names, one class each.
-
-    Shape:
-        - images: ``(n, 1, H, W)`` float32; labels: ``(n, H, W)`` int64
-
-    Raises:
-        ValueError: an unknown ``part`` or texture.
-        ShapeError: ``size`` larger than the part.
-
-    Example:
-        >>> x, y = composites(2, (99, 101), "held_out", seed=0)
-        >>> x.shape, y.shape, y.dtype
-        (torch.Size([2, 1, 99, 101]), torch.Size([2, 99, 101]), torch.int64)
-    """
-    from ..shapes import ShapeError
-
-    columns = {"train": TRAIN_COLUMNS, "held_out": HELD_OUT_COLUMNS}
-    if part not in columns:
-        raise ValueError(f"part={part!r} is invalid: valid parts are {tuple(columns)}")
-    lo, hi = columns[part]
-    h, w = size
-    images = [load_texture(t)[:, lo:hi] for t in textures]
-    for name, img in zip(textures, images):
-        if h > img.shape[0] or w > img.shape[1] or h < 8 or w < 8:
-            raise ShapeError(
-                f"size={size} is invalid for the {part} part of {name!r}: each side must be "
-                f"from 8 to {tuple(img.shape)}"
-            )
-    gen = torch.Generator().manual_seed(seed)
-    labels = region_labels(n, size, len(textures), gen)
-    out = torch.empty(n, 1, h, w)
-    for i in range(n):
-        crops = []
-        for img in images:
-            top = int(torch.randint(img.shape[0] - h + 1, (1,), generator=gen))
-            left = int(torch.randint(img.shape[1] - w + 1, (1,), generator=gen))
-            crop = img[top : top + h, left : left + w]
-            flips = torch.randint(2, (2,), generator=gen).tolist()
-            if flips[0]:
-                crop = crop.flip(0)
-            if flips[1]:
-                crop = crop.flip(1)
-            crops.append(crop)
-        stack = torch.stack(crops)  # (K, H, W)
-        out[i, 0] = torch.gather(stack, 0, labels[i][None]).squeeze(0)
-    return out, labels
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,64 +175,6 @@ class UNet(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# metrics
-
-
-def boundary_mask(labels: Tensor, radius: int = 2) -> Tensor:
-    """Pixels within ``radius`` (Chebyshev distance) of a pixel of another label.
-
-    Args:
-        labels: integer label maps (labels ``0 .. K - 1``).
-        radius: the distance, in pixels.
-
-    Returns:
-        ``True`` where a different label lies within the ``(2 * radius + 1)`` square around.
-
-    Shape:
-        - labels: ``(N, H, W)`` int64; output ``(N, H, W)`` bool
-
-    Example:
-        >>> y = torch.zeros(1, 1, 8, dtype=torch.long); y[..., 4:] = 1
-        >>> boundary_mask(y, 1)[0, 0].int().tolist()
-        [0, 0, 0, 1, 1, 0, 0, 0]
-    """
-    k = int(labels.max()) + 1
-    onehot = F.one_hot(labels, k).permute(0, 3, 1, 2).float()
-    present = F.max_pool2d(onehot, 2 * radius + 1, stride=1, padding=radius)
-    return present.sum(dim=1) > 1
-
-
-def segmentation_metrics(confusion: Tensor, boundary: tuple[float, float]) -> dict[str, float]:
-    """mIoU, per-class IoU, pixel and boundary accuracy from counts.
-
-    Args:
-        confusion: ``(K, K)`` counts, ``confusion[true, predicted]``.
-        boundary: ``(correct, total)`` pixel counts near boundaries.
-
-    Shape:
-        - confusion: ``(K, K)``
-
-    Returns:
-        ``{"miou", "iou_<k>", "pixel_accuracy", "boundary_accuracy"}``; a class absent from
-        both truth and prediction has IoU NaN and is left out of the mean.
-
-    Example:
-        >>> m = segmentation_metrics(torch.tensor([[3, 1], [0, 4]]), (1, 2))
-        >>> m["iou_0"], m["iou_1"], m["miou"], m["boundary_accuracy"]
-        (0.75, 0.8, 0.775, 0.5)
-    """
-    cm = confusion.double()
-    tp = cm.diag()
-    union = cm.sum(0) + cm.sum(1) - tp
-    iou = torch.where(union > 0, tp / union.clamp(min=1), torch.nan)
-    out = {f"iou_{k}": float(v) for k, v in enumerate(iou)}
-    out["miou"] = float(iou[~iou.isnan()].mean())
-    out["pixel_accuracy"] = float(tp.sum() / cm.sum())
-    out["boundary_accuracy"] = float(boundary[0] / max(boundary[1], 1))
-    return out
-
-
-# ---------------------------------------------------------------------------------------------
 # the task
 
 
@@ -441,26 +248,6 @@ class SegConfig:
                 )
 
 
-def _per_rank_batch(batch_size: int, world_size: int) -> int:
-    if batch_size % world_size:
-        raise ValueError(
-            f"batch_size={batch_size} is invalid for {world_size} processes: the global batch "
-            "must be a multiple of the number of processes"
-        )
-    return batch_size // world_size
-
-
-def _ordered_sampler(task: Task, dataset: Any, seed: int) -> Any:
-    """The DistributedSampler of the run (a one-replica one alone: the same order as DDP)."""
-    sampler = task.ctx.sampler(dataset, shuffle=True, seed=seed)
-    if sampler is None:
-        sampler = torch.utils.data.DistributedSampler(
-            dataset, num_replicas=1, rank=0, shuffle=True, seed=seed
-        )
-    task.samplers.append(sampler)
-    return sampler
-
-
 @register_task
 class SegTask(Task):
     """Texture segmentation; see the module docstring.
@@ -496,6 +283,17 @@ class SegTask(Task):
     }
     VARIANT_FIELD = "upsampler"
     VARIANTS = tuple(UPSAMPLERS)
+    COLUMNS = (
+        Column("mIoU", ("miou",)),
+        Column("IoU brick", ("iou_0",)),
+        Column("IoU grass", ("iou_1",)),
+        Column("IoU gravel", ("iou_2",)),
+        Column("boundary acc.", ("boundary_accuracy",)),
+        Column("logit checkerboard", ("logit_checkerboard",)),
+        Column("ckb. score", ("checkerboard_score",)),
+        Column("ckb. spectrum", ("checkerboard_spectrum",)),
+        Column("train s", ("train_seconds",), "{:.0f}"),
+    )
     DESCRIPTION = (
         "Texture segmentation (brick / grass / gravel composites from scikit-image) with a "
         "U-Net whose decoder is the upsampler under test; held-out mIoU, per-class IoU, "
@@ -515,7 +313,6 @@ class SegTask(Task):
             ValueError: ``batch_size`` is not a multiple of the number of processes.
         """
         c = self.config
-        self.per_rank = _per_rank_batch(c.batch_size, self.ctx.world_size)
         x, y = composites(c.train_count, (c.train_size, c.train_size), "train", c.seed)
         self.train_set = torch.utils.data.TensorDataset(x, y)
         hx, hy = composites(
@@ -524,11 +321,7 @@ class SegTask(Task):
         # each rank evaluates its share; the counts are summed over the ranks
         self.eval_x = hx[self.ctx.rank :: self.ctx.world_size]
         self.eval_y = hy[self.ctx.rank :: self.ctx.world_size]
-        # in setup, so the trainer's set_epoch reaches the sampler before every epoch
-        sampler = _ordered_sampler(self, self.train_set, c.seed)
-        self._loader = torch.utils.data.DataLoader(
-            self.train_set, batch_size=self.per_rank, sampler=sampler, drop_last=True
-        )
+        self._loader = self.train_loader(self.train_set, c.batch_size, c.seed)
         torch.manual_seed(c.seed)  # the same initial weights on every rank and world size
         model = UNet(c.upsampler, 1, len(TEXTURES), c.width, c.depth)
         self.models = {"unet": self.ctx.wrap(model)}
@@ -592,8 +385,8 @@ class SegTask(Task):
         """The textures and the columns of the training / held-out split, for the checkpoint."""
         return {
             "textures": list(TEXTURES),
-            "train_columns": list(TRAIN_COLUMNS),
-            "held_out_columns": list(HELD_OUT_COLUMNS),
+            "train_columns": list(TEXTURE_COLUMNS["train"]),
+            "held_out_columns": list(TEXTURE_COLUMNS["held_out"]),
             "source": "skimage.data (bundled)",
         }
 
@@ -613,113 +406,36 @@ class SegTask(Task):
             pred=logits.argmax(1).numpy(),
             logit=(logits[:, 0] - logits[:, 1:].amax(1)).numpy(),
         )
-        _examples_figure(out_dir / "examples.png", {c.upsampler: out_dir / "examples.npz"})
-        m = result["metrics"]
-        lines = [
-            f"# seg: {c.upsampler} ({UPSAMPLERS[c.upsampler][0]})",
-            "",
-            f"Held-out: {c.eval_count} composites of {c.eval_height}x{c.eval_width} "
-            f"(textures {', '.join(TEXTURES)}, columns {HELD_OUT_COLUMNS}).",
-            "",
-            "| metric | value |",
-            "|---|---|",
-            *(f"| {k} | {v:.4f} |" for k, v in m.items() if isinstance(v, float)),
-            "",
-            f"Training: {result['epochs']} epochs, {result['train_seconds']:.0f} s, "
-            f"{result.get('world_size', 1)} process(es).",
-            "",
-            "![examples](examples.png)",
-            "",
-        ]
-        (out_dir / "report.md").write_text("\n".join(lines))
+        segmentation_examples(
+            out_dir / "examples.png", {c.upsampler: out_dir / "examples.npz"}, len(TEXTURES)
+        )
+        held_out = TEXTURE_COLUMNS["held_out"]
+        write_report(
+            out_dir,
+            f"seg: {c.upsampler} ({UPSAMPLERS[c.upsampler][0]})",
+            [
+                f"Held-out: {c.eval_count} composites of {c.eval_height}x{c.eval_width} "
+                f"(textures {', '.join(TEXTURES)}, columns {held_out}).",
+                metrics_table(result["metrics"]),
+                f"Training: {result['epochs']} epochs, {result['train_seconds']:.0f} s, "
+                f"{result.get('world_size', 1)} process(es).",
+            ],
+            ("examples", "examples.png"),
+        )
 
     @classmethod
     def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
         """Write ``comparison.md``, ``.json`` and ``.png`` (the held-out examples per decoder)."""
-        _compare(out_dir, results, "seg", _SEG_COLUMNS)
-        _examples_figure(
+        segmentation_examples(
             out_dir / "comparison.png",
             {v: Path(r["out_dir"]) / "examples.npz" for v, r in results.items()},
+            len(TEXTURES),
         )
-        with open(out_dir / "comparison.md", "a") as f:
-            f.write("\n![held-out examples per decoder](comparison.png)\n")
-
-
-_SEG_COLUMNS = (
-    ("miou", "mIoU"),
-    ("iou_0", "IoU brick"),
-    ("iou_1", "IoU grass"),
-    ("iou_2", "IoU gravel"),
-    ("boundary_accuracy", "boundary acc."),
-    ("logit_checkerboard", "logit checkerboard"),
-    ("checkerboard_score", "ckb. score"),
-    ("checkerboard_spectrum", "ckb. spectrum"),
-)
-
-
-def _compare(
-    out_dir: Path,
-    results: dict[str, dict[str, Any]],
-    task: str,
-    columns: tuple[tuple[str, str], ...],
-) -> None:
-    """Write comparison.md (the table) and comparison.json of an ``--upsampler all`` run."""
-    header = "| upsampler | " + " | ".join(t for _, t in columns) + " | train s |"
-    lines = [
-        f"# {task}: upsampler comparison",
-        "",
-        header,
-        "|" + "---|" * (len(columns) + 2),
-    ]
-    for variant, r in results.items():
-        m = r["metrics"]
-        cells = [f"{m[k]:.4g}" if isinstance(m.get(k), float) else "-" for k, _ in columns]
-        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {r['train_seconds']:.0f} |")
-    first = next(iter(results.values()))
-    config = {k: v for k, v in first["config"].items() if k != "upsampler"}
-    lines += [
-        "",
-        f"Config (besides the upsampler): `{json.dumps(config)}`, "
-        f"{first.get('world_size', 1)} process(es).",
-        "",
-    ]
-    (out_dir / "comparison.md").write_text("\n".join(lines))
-    summary = {
-        "task": task,
-        "variants": {
-            v: {"metrics": r["metrics"], "train_seconds": r["train_seconds"]}
-            for v, r in results.items()
-        },
-        "config": config,
-    }
-    with open(out_dir / "comparison.json", "w") as f:
-        json.dump(summary, f, indent=1)
-
-
-def _examples_figure(path: Path, runs: dict[str, Path]) -> None:
-    """Held-out examples: image, truth, then each run's prediction (one row per example)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    data = {v: np.load(p) for v, p in runs.items() if p.is_file()}
-    if not data:
-        return
-    first = next(iter(data.values()))
-    rows = min(3, len(first["image"]))
-    cols = 2 + len(data)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.9 * rows), squeeze=False)
-    for r in range(rows):
-        panels = [("image", first["image"][r], "gray"), ("truth", first["label"][r], "viridis")]
-        panels += [(v, d["pred"][r], "viridis") for v, d in data.items()]
-        for ax, (title, img, cmap) in zip(axes[r], panels):
-            kw = {"vmin": 0, "vmax": len(TEXTURES) - 1} if cmap == "viridis" else {}
-            ax.imshow(img, cmap=cmap, interpolation="nearest", **kw)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        write_comparison(
+            out_dir,
+            cls.name,
+            results,
+            cls.COLUMNS,
+            notes=[config_note(results)],
+            figure=("held-out examples per decoder", "comparison.png"),
+        )

@@ -319,7 +319,6 @@ class SRConfig:
         seed: random seed (weights and patches).
         eval_size: held-out metrics on the centre crop of this high-resolution size; 0 for
             the full photos.
-        threads: ``torch.set_num_threads`` during the run; 0 keeps torch's setting.
         arch: the network (one of :data:`ARCHS`): ``"srnet"`` is :class:`SRNet` (or the
             two models without a body, by ``upsampler``); the others are the classic networks
             of :mod:`tconv.train.sr_models`.
@@ -359,7 +358,6 @@ class SRConfig:
         default=0,
         metadata={"help": "held-out: centre crop of this HR size (0 = the full photos)"},
     )
-    threads: int = dataclasses.field(default=0, metadata={"help": "torch threads (0 = keep)"})
     arch: str = dataclasses.field(
         default="srnet",
         metadata={
@@ -535,8 +533,6 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
                 raise ValueError(f"{name}={getattr(c, name)} is invalid: it must be >= 1")
         if c.patch_max < 0:
             raise ValueError(f"patch_max={c.patch_max} is invalid: it must be >= 0")
-        if c.threads:
-            torch.set_num_threads(c.threads)
         self.model = self.ctx.wrap(build_model(c.upsampler, c.scale, c.width, c.depth, c.arch))
         self.trainable = any(p.requires_grad for p in self.model.parameters())
         if self.trainable:

@@ -36,8 +36,10 @@ import gc
 import json
 import os
 import random
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -46,6 +48,8 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from torch import nn
+
+from .report import Column, write_comparison
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -133,6 +137,60 @@ class Context:
             dataset, num_replicas=self.world_size, rank=self.rank, shuffle=shuffle, seed=seed
         )
 
+    def per_rank_batch(self, batch_size: int) -> int:
+        """This rank's share of the global ``batch_size`` (the same share on every rank).
+
+        Raises:
+            ValueError: ``batch_size`` is not a multiple of the number of processes.
+
+        >>> Context(torch.device("cpu"), world_size=2, distributed=True).per_rank_batch(8)
+        4
+        """
+        if batch_size % self.world_size:
+            raise ValueError(
+                f"batch_size={batch_size} is invalid for {self.world_size} processes: the "
+                "global batch must be a multiple of the number of processes"
+            )
+        return batch_size // self.world_size
+
+    def ordered_sampler(
+        self, dataset: Any, seed: int, shuffle: bool = True
+    ) -> torch.utils.data.DistributedSampler[int]:
+        """The run's DistributedSampler; alone, a one-replica one, so that one process visits
+        the examples in the same order as DDP does (the trainer calls ``set_epoch``).
+
+        >>> sampler = Context(torch.device("cpu")).ordered_sampler(range(4), seed=0)
+        >>> sampler.set_epoch(0); sorted(sampler)
+        [0, 1, 2, 3]
+        """
+        sampler = self.sampler(dataset, shuffle=shuffle, seed=seed)
+        if sampler is None:
+            sampler = torch.utils.data.DistributedSampler(
+                dataset, num_replicas=1, rank=0, shuffle=shuffle, seed=seed
+            )
+        assert isinstance(sampler, torch.utils.data.DistributedSampler)
+        return sampler
+
+    def any(self, flag: bool) -> bool:
+        """True on every rank when ``flag`` is true on any rank (all_reduce MAX); ``flag`` alone.
+
+        >>> Context(torch.device("cpu")).any(True)
+        True
+        """
+        if not self.distributed:
+            return bool(flag)
+        t = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        torch.distributed.all_reduce(t, op=torch.distributed.ReduceOp.MAX)
+        return bool(t.item() > 0)
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every rank's ``value`` (all_gather_object), in rank order; ``[value]`` alone."""
+        if not self.distributed:
+            return [value]
+        values: list[Any] = [None] * self.world_size
+        torch.distributed.all_gather_object(values, value)
+        return values
+
     def mean(self, values: dict[str, float]) -> dict[str, float]:
         """Average each value over the ranks (all_reduce SUM / world size); identity alone."""
         if not self.distributed or not values:
@@ -168,8 +226,11 @@ class Task(abc.ABC):
     type int, float, str or bool, become the ``tconv train NAME`` flags; a field's
     ``metadata["help"]`` is its help text), and implement :meth:`setup`, :meth:`train_batches`,
     :meth:`train_step`, :meth:`evaluate` and optionally :meth:`report`. ``setup`` must fill
-    ``self.models`` and ``self.optimizers`` (dicts by name: the checkpoint stores their
-    state_dicts) and wrap trainable models with ``self.ctx.wrap``.
+    ``self.models`` and ``self.optimizers`` (and ``self.schedulers``, if any: dicts by name,
+    the checkpoint stores their state_dicts) and wrap trainable models with ``self.ctx.wrap``.
+    :meth:`train_loader` makes a training DataLoader that the trainer can stop and resume at any
+    step. Randomness in a step comes from the global generators (seeded and checkpointed by
+    the trainer), so that a run interrupted and resumed equals one that was not.
 
     Args:
         config: an instance of ``Config``.
@@ -182,6 +243,8 @@ class Task(abc.ABC):
         VARIANTS: when the config has a field named by ``VARIANT_FIELD`` whose value is
             ``"all"``, :func:`tconv.train.run` trains each value of VARIANTS into its own
             sub-folder and calls :meth:`compare`.
+        COLUMNS: the columns of the comparison table (:class:`tconv.train.report.Column`).
+        DESCRIPTION, EXAMPLES: the ``tconv train NAME --help`` text and its examples.
 
     Example:
         >>> from tconv.train import get_task
@@ -195,6 +258,7 @@ class Task(abc.ABC):
     QUICK: ClassVar[dict[str, Any]] = {}
     VARIANT_FIELD: ClassVar[str | None] = None
     VARIANTS: ClassVar[tuple[str, ...]] = ()
+    COLUMNS: ClassVar[tuple[Column, ...]] = ()
     DESCRIPTION: ClassVar[str] = ""
     EXAMPLES: ClassVar[str] = ""
 
@@ -203,6 +267,7 @@ class Task(abc.ABC):
         self.ctx = ctx
         self.models: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, Any] = {}
         self.samplers: list[Any] = []
 
     @abc.abstractmethod
@@ -228,9 +293,34 @@ class Task(abc.ABC):
         """What the checkpoint records about the data (names of the images used, etc.)."""
         return {}
 
-    @classmethod  # noqa: B027 (optional hook: a task without variants needs none)
+    @classmethod
     def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
-        """Write the comparison of the VARIANTS runs (``results[variant]`` is each result)."""
+        """Write the comparison of the VARIANTS runs (``results[variant]`` is each result):
+        ``comparison.md`` (the ``COLUMNS`` table) and ``comparison.json``. A task overrides it
+        to add a figure or notes (calling :func:`tconv.train.report.write_comparison`)."""
+        write_comparison(
+            out_dir, cls.name, results, cls.COLUMNS, variant_field=cls.VARIANT_FIELD or "variant"
+        )
+
+    def train_loader(
+        self, dataset: Any, batch_size: int, seed: int, shuffle: bool = True
+    ) -> torch.utils.data.DataLoader[Any]:
+        """The training DataLoader of ``dataset``: the global ``batch_size`` split over the
+        ranks (:meth:`Context.per_rank_batch`), the examples in the order of
+        :meth:`Context.ordered_sampler` (reshuffled per epoch by the trainer), the last
+        partial batch dropped. Call it in :meth:`setup`.
+
+        Raises:
+            ValueError: ``batch_size`` is not a multiple of the number of processes.
+        """
+        sampler = self.ctx.ordered_sampler(dataset, seed, shuffle)
+        self.samplers.append(sampler)
+        return torch.utils.data.DataLoader(
+            dataset,
+            batch_size=self.ctx.per_rank_batch(batch_size),
+            sampler=sampler,
+            drop_last=True,
+        )
 
     def module(self, name: str) -> nn.Module:
         """``self.models[name]`` without its DistributedDataParallel wrapper."""
@@ -405,10 +495,12 @@ def seed_everything(seed: int) -> None:
 # the loop
 
 
-def _progress(total: int, desc: str, disable: bool) -> Any:
+def _progress(total: int, desc: str, disable: bool, initial: int = 0) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, file=sys.stderr, disable=disable, leave=False)
+    return tqdm(
+        total=total, desc=desc, file=sys.stderr, disable=disable, leave=False, initial=initial
+    )
 
 
 def _init_distributed(ctx: Context) -> bool:
@@ -422,6 +514,44 @@ def _init_distributed(ctx: Context) -> bool:
     return True
 
 
+class StopRequest:
+    """Ctrl-C (SIGINT) during a run: remember it, so the loop stops at the next step boundary.
+
+    While active (``with StopRequest() as stop:``), the first SIGINT only sets
+    ``stop.requested`` and puts the previous handler back, so a second Ctrl-C stops at once.
+    Outside the main thread (where Python cannot install handlers) it does nothing.
+
+    Example:
+        >>> import signal
+        >>> with StopRequest() as stop:
+        ...     signal.raise_signal(signal.SIGINT)
+        ...     stop.requested
+        True
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: Any = None
+        self._installed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous)
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, self._handle)
+            # None: a handler not installed from Python; put the default back then
+            self._previous = signal.SIG_DFL if previous is None else previous
+            self._installed = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._installed:
+            signal.signal(signal.SIGINT, self._previous)
+            self._installed = False
+
+
 def fit(
     task_cls: type[Task],
     config: Any,
@@ -431,8 +561,15 @@ def fit(
     device: str | None = None,
     command: str | None = None,
     progress: bool = True,
+    threads: int = 0,
 ) -> dict[str, Any]:
-    """Train ``task_cls`` with ``config``; checkpoint every epoch into ``out_dir``.
+    """Train ``task_cls`` with ``config``; checkpoint every epoch, and on Ctrl-C, into ``out_dir``.
+
+    Ctrl-C (SIGINT) stops the run at the next step boundary (every rank at the same step under
+    torchrun): ``last.pt`` then holds the position inside the epoch (step, sampler epoch, RNG
+    states, optimizers, schedulers, the epoch's running metric sums), and ``KeyboardInterrupt``
+    is raised. ``resume=True`` continues from it; the finished run equals one that was never
+    interrupted.
 
     Args:
         task_cls: a :class:`Task` subclass.
@@ -444,12 +581,15 @@ def fit(
         device: ``"cpu"``, ``"cuda"``, ...; default CUDA when available.
         command: the command line recorded in the checkpoint (default ``sys.argv``).
         progress: show a tqdm bar on stderr (rank 0).
+        threads: ``torch.set_num_threads`` for the run (put back after it); 0 keeps torch's.
 
     Returns:
         ``{"task", "config", "epochs", "metrics", "history", "train_seconds", "out_dir"}``.
 
     Raises:
-        ValueError: ``resume`` without a checkpoint of this task in ``out_dir``.
+        ValueError: ``resume`` without a checkpoint of this task in ``out_dir``, or
+            ``threads`` below 0.
+        KeyboardInterrupt: Ctrl-C, after ``last.pt`` was written.
 
     Example:
         >>> import tempfile
@@ -461,18 +601,40 @@ def fit(
         ...     sorted(p.name for p in Path(out).iterdir())
         ['crops.png', 'last.pt', 'metrics.json', 'model.pt', 'report.md']
     """
+    if threads < 0:
+        raise ValueError(f"threads={threads} is invalid: it must be >= 0 (0 keeps torch's)")
     out = Path(out_dir)
     ctx = Context.from_env(device)
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
     started = _init_distributed(ctx)
     try:
         return _fit(task_cls, config, out, ctx, resume, command, progress)
     finally:
+        torch.set_num_threads(before)
         if started:
             # free the run's DDP wrappers (reference cycles included) while the process group
             # and the interpreter are alive: one left to interpreter shutdown can abort the
             # process ("terminate called without an active exception") after a finished run
             gc.collect()
             torch.distributed.destroy_process_group()
+
+
+@dataclasses.dataclass
+class _Position:
+    """Where a run is: epochs done, steps done in the next epoch, and what that epoch has
+    summed so far (this rank's); the RNG states to put back at the epoch's start and at the
+    step (None: nothing to put back)."""
+
+    epoch: int = 0
+    step: int = 0
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    train_seconds: float = 0.0
+    sums: dict[str, float] = dataclasses.field(default_factory=dict)
+    count: int = 0
+    epoch_rng: dict[str, Any] | None = None
+    step_rng: dict[str, Any] | None = None
 
 
 def _fit(
@@ -484,129 +646,209 @@ def _fit(
     command: str | None,
     progress: bool,
 ) -> dict[str, Any]:
-    ckpt: dict[str, Any] | None = None
-    if resume:
-        path = out / LAST
-        if not path.is_file():
-            raise ValueError(f"--resume: no checkpoint {str(path)!r} to resume from")
-        ckpt = load_checkpoint(path, task_cls.name)
-        saved = dict(ckpt["config"])
-        saved["epochs"] = max(int(saved["epochs"]), int(config.epochs))
-        config = config_from_dict(task_cls.Config, saved)
+    ckpt = _resume_checkpoint(out, task_cls) if resume else None
+    if ckpt is not None:
+        config = _resumed_config(task_cls, ckpt, config)
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
     ctx.barrier()
-    # a different stream per rank, reproducible from the seed
-    seed_everything(int(config.seed) + ctx.rank)
-    task = task_cls(config, ctx)
-    task.setup()
-    start_epoch, history, train_seconds = 0, [], 0.0
-    if ckpt is not None:
-        for name, state in ckpt["models"].items():
-            task.module(name).load_state_dict(state)
-        for name, state in ckpt["optimizers"].items():
-            task.optimizers[name].load_state_dict(state)
-        start_epoch = int(ckpt["epoch"])
-        history = list(ckpt["history"])
-        train_seconds = float(ckpt.get("train_seconds", 0.0))
-        if ctx.rank < len(ckpt.get("rng_per_rank", [])):
-            _set_rng_state(ckpt["rng_per_rank"][ctx.rank])
-    provenance = {
-        "command": command if command is not None else " ".join(["tconv", *sys.argv[1:]]),
-        "seed": int(config.seed),
-        "world_size": ctx.world_size,
-        "data": task.provenance(),
-    }
-    metrics: dict[str, float] = history[-1] if history else {}
-    for epoch in range(start_epoch, int(config.epochs)):
-        for sampler in task.samplers:
-            sampler.set_epoch(epoch)
-        for model in task.models.values():
-            model.train()
-        t0 = time.perf_counter()
-        sums: dict[str, float] = {}
-        count = 0
-        batches = task.train_batches(epoch)
-        total = len(batches) if hasattr(batches, "__len__") else 0  # type: ignore[arg-type]
-        desc = f"{task_cls.name} epoch {epoch + 1}/{config.epochs}"
-        with _progress(total, desc, not (progress and ctx.is_main)) as bar:
-            for batch in batches:
-                step = task.train_step(batch)
-                for k, v in step.items():
-                    sums[k] = sums.get(k, 0.0) + float(v)
-                count += 1
-                bar.update(1)
-                if step:
-                    bar.set_postfix({k: f"{v:.4g}" for k, v in step.items()}, refresh=False)
-        train_seconds += time.perf_counter() - t0
-        train_metrics = ctx.mean({f"train_{k}": v / max(count, 1) for k, v in sums.items()})
-        for model in task.models.values():
-            model.eval()
-        with torch.no_grad():
-            held_out = task.evaluate()
-        metrics = {"epoch": epoch + 1, **train_metrics, **held_out}
-        history.append(metrics)
-        if ctx.is_main:
-            shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
-            print(f"{desc}: {shown}", file=sys.stderr)
-        rng = _gather_rng(ctx)
-        if ctx.is_main:
-            save_atomic(
-                _checkpoint(task, config, epoch + 1, history, provenance, train_seconds, rng),
-                out / LAST,
-            )
-        ctx.barrier()
-    result: dict[str, Any] = {
-        "task": task_cls.name,
-        "config": config_to_dict(config),
-        "epochs": int(config.epochs),
-        "metrics": metrics,
-        "history": history,
-        "train_seconds": train_seconds,
-        "world_size": ctx.world_size,
+    with StopRequest() as stop:
+        # a different stream per rank, reproducible from the seed
+        seed_everything(int(config.seed) + ctx.rank)
+        task = task_cls(config, ctx)
+        task.setup()
+        pos = _restore(task, ckpt)
+        provenance = {
+            "command": command if command is not None else " ".join(["tconv", *sys.argv[1:]]),
+            "seed": int(config.seed),
+            "world_size": ctx.world_size,
+            "data": task.provenance(),
+        }
+        while pos.epoch < int(config.epochs):
+            stopped = _train_epoch(task, pos, stop, progress)
+            if not stopped:
+                _end_epoch(task, pos)
+                stopped = ctx.any(stop.requested)
+            _save_last(task, pos, provenance, out)
+            if stopped:
+                _report_stop(task, pos, out)
+                raise KeyboardInterrupt
+    result = _result(task, pos, provenance, out)
+    _finish(task, pos, provenance, result, out)
+    return result
+
+
+def _resume_checkpoint(out: Path, task_cls: type[Task]) -> dict[str, Any]:
+    path = out / LAST
+    if not path.is_file():
+        raise ValueError(f"--resume: no checkpoint {str(path)!r} to resume from")
+    return load_checkpoint(path, task_cls.name)
+
+
+def _resumed_config(task_cls: type[Task], ckpt: dict[str, Any], config: Any) -> Any:
+    """The checkpoint's config, with ``config``'s epochs when that is more."""
+    saved = dict(ckpt["config"])
+    # "threads" was a config field of sr before it became the trainer's option
+    saved.pop("threads", None)
+    saved["epochs"] = max(int(saved["epochs"]), int(config.epochs))
+    return config_from_dict(task_cls.Config, saved)
+
+
+def _restore(task: Task, ckpt: dict[str, Any] | None) -> _Position:
+    """Load the checkpoint's weights, optimizer and scheduler states into the task; return the
+    position to continue from (the start, without a checkpoint)."""
+    if ckpt is None:
+        return _Position()
+    for name, state in ckpt["models"].items():
+        task.module(name).load_state_dict(state)
+    for name, state in ckpt["optimizers"].items():
+        task.optimizers[name].load_state_dict(state)
+    for name, state in ckpt.get("schedulers", {}).items():
+        task.schedulers[name].load_state_dict(state)
+    rank = task.ctx.rank
+    rng = ckpt.get("rng_per_rank", [])
+    pos = _Position(
+        epoch=int(ckpt["epoch"]),
+        step=int(ckpt.get("step", 0)),
+        history=list(ckpt["history"]),
+        train_seconds=float(ckpt.get("train_seconds", 0.0)),
+    )
+    if pos.step:
+        inside = ckpt["inside_epoch"][rank]
+        pos.sums, pos.count = dict(inside["sums"]), int(inside["count"])
+        pos.epoch_rng, pos.step_rng = inside["epoch_rng"], rng[rank]
+    elif rank < len(rng):
+        _set_rng_state(rng[rank])
+    return pos
+
+
+def _train_epoch(task: Task, pos: _Position, stop: StopRequest, progress: bool) -> bool:
+    """Train epoch ``pos.epoch`` from step ``pos.step`` on; True when stopped by Ctrl-C (at a
+    step boundary, the same step on every rank)."""
+    ctx, config = task.ctx, task.config
+    if pos.epoch_rng is not None:
+        _set_rng_state(pos.epoch_rng)  # the epoch's start, as the interrupted run had it
+    else:
+        pos.epoch_rng = _rng_state()
+    for sampler in task.samplers:
+        sampler.set_epoch(pos.epoch)
+    for model in task.models.values():
+        model.train()
+    t0 = time.perf_counter()
+    batches = task.train_batches(pos.epoch)
+    total = len(batches) if hasattr(batches, "__len__") else 0  # type: ignore[arg-type]
+    desc = f"{task.name} epoch {pos.epoch + 1}/{config.epochs}"
+    it = iter(batches)
+    for _ in range(pos.step):  # the steps done before the checkpoint: same batches, skipped
+        next(it)
+    if pos.step_rng is not None:
+        _set_rng_state(pos.step_rng)
+        pos.step_rng = None
+    stopped = False
+    with _progress(total, desc, not (progress and ctx.is_main), pos.step) as bar:
+        for batch in it:
+            step = task.train_step(batch)
+            for k, v in step.items():
+                pos.sums[k] = pos.sums.get(k, 0.0) + float(v)
+            pos.count += 1
+            pos.step += 1
+            bar.update(1)
+            if step:
+                bar.set_postfix({k: f"{v:.4g}" for k, v in step.items()}, refresh=False)
+            if ctx.any(stop.requested):
+                stopped = True
+                break
+    pos.train_seconds += time.perf_counter() - t0
+    return stopped
+
+
+def _end_epoch(task: Task, pos: _Position) -> None:
+    """Average the epoch's step metrics over the ranks, evaluate, print; next epoch."""
+    ctx = task.ctx
+    train_metrics = ctx.mean({f"train_{k}": v / max(pos.count, 1) for k, v in pos.sums.items()})
+    for model in task.models.values():
+        model.eval()
+    with torch.no_grad():
+        held_out = task.evaluate()
+    metrics = {"epoch": pos.epoch + 1, **train_metrics, **held_out}
+    pos.history.append(metrics)
+    if ctx.is_main:
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items() if isinstance(v, float))
+        print(f"{task.name} epoch {pos.epoch + 1}/{task.config.epochs}: {shown}", file=sys.stderr)
+    pos.epoch, pos.step, pos.sums, pos.count, pos.epoch_rng = pos.epoch + 1, 0, {}, 0, None
+
+
+def _save_last(task: Task, pos: _Position, provenance: dict[str, Any], out: Path) -> None:
+    """Write ``last.pt`` (rank 0) with every rank's RNG state, and inside an epoch every rank's
+    position in it; all ranks wait for the write."""
+    ctx = task.ctx
+    inside = {"sums": pos.sums, "count": pos.count, "epoch_rng": pos.epoch_rng}
+    states = ctx.gather({"rng": _rng_state(), "inside": inside})
+    if ctx.is_main:
+        ckpt = _checkpoint(task, pos, provenance, [s["rng"] for s in states])
+        if pos.step:
+            ckpt["inside_epoch"] = [s["inside"] for s in states]
+        save_atomic(ckpt, out / LAST)
+    ctx.barrier()
+
+
+def _report_stop(task: Task, pos: _Position, out: Path) -> None:
+    if task.ctx.is_main:
+        where = f"epoch {pos.epoch + 1} step {pos.step}" if pos.step else f"epoch {pos.epoch}"
+        print(
+            f"stopped after {where}: {out / LAST} holds the run; continue it with --resume",
+            file=sys.stderr,
+        )
+
+
+def _result(task: Task, pos: _Position, provenance: dict[str, Any], out: Path) -> dict[str, Any]:
+    return {
+        "task": task.name,
+        "config": config_to_dict(task.config),
+        "epochs": int(task.config.epochs),
+        "metrics": pos.history[-1] if pos.history else {},
+        "history": pos.history,
+        "train_seconds": pos.train_seconds,
+        "world_size": task.ctx.world_size,
         "out_dir": str(out),
         "command": provenance["command"],
     }
-    if ctx.is_main:
-        final = _checkpoint(task, config, int(config.epochs), history, provenance, train_seconds)
-        del final["optimizers"]
+
+
+def _finish(
+    task: Task, pos: _Position, provenance: dict[str, Any], result: dict[str, Any], out: Path
+) -> None:
+    """Rank 0 writes ``model.pt`` (no optimizer or RNG state), the task's report and
+    ``metrics.json``."""
+    if task.ctx.is_main:
+        final = _checkpoint(task, pos, provenance)
+        del final["optimizers"], final["schedulers"]
         save_atomic(final, out / MODEL)
         task.report(out, result)
         with open(out / "metrics.json", "w") as f:
             json.dump(_jsonable(result), f, indent=1)
-    ctx.barrier()
-    return result
-
-
-def _gather_rng(ctx: Context) -> list[dict[str, Any]]:
-    state = _rng_state()
-    if not ctx.distributed:
-        return [state]
-    states: list[Any] = [None] * ctx.world_size
-    torch.distributed.all_gather_object(states, state)
-    return states
+    task.ctx.barrier()
 
 
 def _checkpoint(
     task: Task,
-    config: Any,
-    epoch: int,
-    history: list[dict[str, Any]],
+    pos: _Position,
     provenance: dict[str, Any],
-    train_seconds: float,
     rng: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     ckpt: dict[str, Any] = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
         "task": task.name,
-        "epoch": epoch,
-        "config": config_to_dict(config),
+        "epoch": pos.epoch,
+        "step": pos.step,
+        "config": config_to_dict(task.config),
         "models": {k: task.module(k).state_dict() for k in task.models},
         "optimizers": {k: o.state_dict() for k, o in task.optimizers.items()},
-        "history": history,
-        "metrics": history[-1] if history else {},
-        "train_seconds": train_seconds,
+        "schedulers": {k: s.state_dict() for k, s in task.schedulers.items()},
+        "history": pos.history,
+        "metrics": pos.history[-1] if pos.history else {},
+        "train_seconds": pos.train_seconds,
         "provenance": provenance,
     }
     if rng is not None:

@@ -1,0 +1,144 @@
+"""``tconv train TASK``: train a task of :mod:`tconv.train`, one flag per config field."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from ._args import Formatter, Subparsers, int_range, probe_writable
+
+_TRAIN_DESCRIPTION = """\
+Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
+(DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Ctrl-C stops at the
+next step and saves the position in DIR/last.pt; --resume continues it to the same result as
+an uninterrupted run. Under torchrun the same command trains with DistributedDataParallel
+(rank 0 writes).
+"""
+
+_TRAIN_EPILOG = """\
+examples:
+  tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
+  tconv train sr --upsampler all --quick --out runs/sr-compare
+  tconv train sr --out runs/sr-x2 --resume
+  torchrun --nproc-per-node 2 -m tconv train sr --quick --out runs/ddp
+
+Run 'tconv train TASK --help' for the task's flags.
+"""
+
+_FIELD_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+
+
+def add(subparsers: Subparsers) -> argparse.ArgumentParser:
+    import dataclasses
+
+    from .. import train
+
+    p = subparsers.add_parser(
+        "train",
+        help="train a task (sr, ...) on real images; checkpoints, --resume, reports",
+        description=_TRAIN_DESCRIPTION,
+        epilog=_TRAIN_EPILOG,
+        formatter_class=Formatter,
+    )
+    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+    for name in train.task_names():
+        cls = train.get_task(name)
+        t = tasks.add_parser(
+            name,
+            help=cls.DESCRIPTION.split(". ")[0],
+            description=cls.DESCRIPTION,
+            epilog=cls.EXAMPLES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
+        t.add_argument(
+            "--resume",
+            action="store_true",
+            help="continue from DIR/last.pt (its config; --epochs may raise the epochs)",
+        )
+        t.add_argument(
+            "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
+        )
+        t.add_argument(
+            "--force",
+            action="store_true",
+            help="train into a DIR that already holds a run (its files are replaced)",
+        )
+        t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
+        t.add_argument("--no-progress", action="store_true", help="no progress bar")
+        t.add_argument(
+            "--threads",
+            type=int_range(0),
+            default=0,
+            metavar="N",
+            help="torch threads for the run (0 keeps torch's; 1 is often fastest on a busy "
+            "machine)",
+        )
+        for f in dataclasses.fields(cls.Config):
+            kind = _FIELD_TYPES.get(str(f.type), str)
+            quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
+            t.add_argument(
+                "--" + f.name.replace("_", "-"),
+                dest=f.name,
+                type=kind,
+                default=None,
+                metavar=f.name.upper().split("_")[0],
+                help=f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})",
+            )
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from .. import train
+
+    cls = train.get_task(args.task)
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
+    if args.resume and values.get("epochs") is None:
+        values["epochs"] = 1  # the checkpoint's epochs (resuming takes the larger)
+    config = train.make_config(args.task, quick=args.quick, **values)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+    if args.resume:
+        field = cls.VARIANT_FIELD
+        variants = field is not None and getattr(config, field) == "all"
+        if not variants and not (out / "last.pt").is_file():
+            raise ValueError(f"--resume: {str(out / 'last.pt')!r} does not exist")
+    elif not args.force and out.is_dir() and any(out.iterdir()):
+        raise ValueError(
+            f"--out {str(out)!r} already holds files; pass --resume to continue that run or "
+            "--force to train into it anyway"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    probe_writable(out, f"--out {str(out)!r}")
+    # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
+    flags = [f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()]
+    command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
+    result = train.run(
+        args.task,
+        config,
+        out,
+        resume=args.resume,
+        device=args.device,
+        command=command,
+        progress=not args.no_progress,
+        threads=args.threads,
+    )
+    if int(os.environ.get("RANK", "0")) == 0:
+        if cls.VARIANT_FIELD is not None and getattr(config, cls.VARIANT_FIELD) == "all":
+            print(f"wrote {out / 'comparison.md'}")
+            for variant, r in result.items():
+                print(f"  {variant}: {_summary(r['metrics'])}")
+        else:
+            print(f"wrote {out}/: last.pt model.pt metrics.json report.md")
+            print(f"  {_summary(result['metrics'])}")
+    return 0
+
+
+def _summary(metrics: dict[str, Any]) -> str:
+    keys = [k for k, v in metrics.items() if isinstance(v, float) and "/" not in k]
+    return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
