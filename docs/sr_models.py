@@ -89,7 +89,7 @@ def table(runs: list[tuple[str, dict[str, Any], dict[str, Any], bool]]) -> str:
         + " | ".join(f"{n} PSNR / SSIM" for n in names)
         + " | mean PSNR / SSIM | gain vs torch bicubic | gain vs Pillow bicubic | ms/out MP |"
     )
-    lines = [head, "|" + "---|" * (8 + len(names) - 3)]
+    lines = [head, "|" + "---|" * (8 + len(names))]
     first = runs[0][2]["photos"]
     for label, key in (("bicubic (torch)", "bicubic"), ("bicubic (Pillow)", "pillow")):
         cells = [f"{first[n][key][0]:.2f} / {first[n][key][1]:.4f}" for n in names]
@@ -137,9 +137,9 @@ def curves(runs: list[tuple[str, dict[str, Any], dict[str, Any], bool]], path: s
             h = ckpt["history"]
             steps = [int(e["epoch"]) * per_epoch for e in h]
             gains = [float(e["psnr_gain_db"]) for e in h]
-            ax.plot(
-                steps, gains, "--" if cut else "-", label=label + (" (cut short)" if cut else "")
-            )
+            budget = int(cfg["epochs"]) * per_epoch
+            name = f"{label}, {budget:,}-step budget" + (" (cut short)" if cut else "")
+            ax.plot(steps, gains, "--" if cut else "-", label=name)
         ax.axhline(0, color="grey", lw=0.8)
         ax.set_ylim(bottom=max(ax.get_ylim()[0], -1.5))
         ax.set_xlabel("optimizer steps (batches of 32 patches)")
@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", help="tconv train sr run folders")
     parser.add_argument("--curves", default=None, help="write the learning curves (PNG) here")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (timing)")
+    parser.add_argument("--no-table", action="store_true", help="only the curves")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     runs = []
@@ -166,8 +167,10 @@ def main() -> None:
         if label == "subpixel":
             cfg = ckpt["config"]
             label = f"srnet {cfg['width']}x{cfg['depth']}"
-        runs.append((label, ckpt, measure(ckpt), cut))
-    for scale in sorted({int(c["config"]["scale"]) for _, c, _, _ in runs}):
+        runs.append((label, ckpt, {} if args.no_table else measure(ckpt), cut))
+    for scale in (
+        [] if args.no_table else sorted({int(c["config"]["scale"]) for _, c, _, _ in runs})
+    ):
         print(f"\nx{scale}:\n")
         print(table([r for r in runs if int(r[1]["config"]["scale"]) == scale]))
     print("\ncommands:")
