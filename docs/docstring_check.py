@@ -65,6 +65,8 @@ API_MODULES = (
     "tconv.train.seg",
     "tconv.train.gan",
     "tconv.train.quality",
+    "tconv.train.report",
+    "tconv.train.figures",
     "tconv.upscale",
 )
 

@@ -80,7 +80,7 @@ def test_bench_cli_writes_json_markdown_and_plot(tmp_path, capsys):
     assert "tconv bench --threads 1 --repeat 1" in page and "![speed" in page
     assert "b.png" in page and paths[2].stat().st_size > 1000
     assert main(argv) == 2  # the files exist now: refused without --force
-    assert "exists (use --force" in capsys.readouterr().err
+    assert "exists; pass --force" in capsys.readouterr().err
 
 
 def status(argv):
@@ -101,8 +101,8 @@ def _fail(*args, **kwargs):
                                   f"{BENCH_MAX_THREADS}"),
         (["--threads", "0"], "--threads: 0 is out of range"),
         (["--repeat", "0"], "--repeat: 0 is out of range: valid values are 1 to 1000"),
-        (["--json", "/nonexistent/dir/x.json"], "--json /nonexistent/dir/x.json: directory "
-                                                "/nonexistent/dir does not exist"),
+        (["--json", "/nonexistent/dir/x.json"], "--json '/nonexistent/dir/x.json': the folder "
+                                                "'/nonexistent/dir' does not exist"),
         (["--device", "tpu9"], "--device tpu9 is invalid"),
         (["--layers", "unet"], "invalid choice: 'unet'"),
     ],

@@ -57,7 +57,8 @@ def test_shape_named_padding(capsys):
     status, out, _ = run(capsys, "shape", "--input", "5", "--kernel", "2", "--stride", "3",
                          "--padding", "same")  # fmt: skip
     assert "dim 0: (5 - 1)*3 - 0 + 1 + 1*(2 - 1) + 1 = 15" in out
-    assert out.splitlines()[-1] == "output: 15"
+    assert out.splitlines()[-2] == "output: 15"
+    assert out.splitlines()[-1].startswith("warning: 5 of 15 output positions receive no input")
 
 
 @pytest.mark.parametrize(
@@ -104,6 +105,9 @@ def test_shape_json_round_trip(capsys):
         "full": [33, 33],
         "output": [32, 32],
         "torch": {"padding": [1, 1], "output_padding": [1, 1]},
+        "full_coverage": True,
+        "uncovered": 0,
+        "warning": None,
     }
     # "same" with an odd total crop has no torch (padding, output_padding) spelling
     status, out, _ = run(capsys, "shape", "--json", "--input", "16", "--kernel", "3",
@@ -113,6 +117,47 @@ def test_shape_json_round_trip(capsys):
     assert result["crop"] == [[0, 1]]
     assert result["output"] == [32]
     assert result["torch"] is None
+
+
+def _torch_empty_cells(size, kernel, stride, padding, output_padding):
+    """Output cells of torch's conv_transpose2d (all-ones input and kernel) that hold zero."""
+    y = F.conv_transpose2d(
+        torch.ones(1, 1, *size), torch.ones(1, 1, *kernel), stride=stride, padding=padding,
+        output_padding=output_padding,
+    )  # fmt: skip
+    return int((y == 0).sum())
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "output_padding", "warning"),
+    [
+        (2, 2, 1, "warning: 1 of 33 rows and 1 of 33 columns receive no input (in each, 1 past "
+         "the end of the full output of 32: output_padding, output_size or a negative end crop "
+         "adds zeros there): 65 of 1089 output cells (6.0%) hold only the bias"),
+        (5, 6, 0, "warning: 15 of 95 rows and 15 of 95 columns receive no input (in each, 15 "
+         "holes where no tap lands: the taps of kernel 5 reach 5 of every 6 positions at stride "
+         "6): 2625 of 9025 output cells (29.1%) hold only the bias"),
+        (3, 2, 0, None),
+    ],
+)  # fmt: skip
+def test_shape_warns_about_output_cells_no_input_reaches(
+    capsys, kernel, stride, output_padding, warning
+):
+    argv = ["--input", "16", "16", "--kernel", str(kernel), "--stride", str(stride),
+            "--output-padding", str(output_padding)]  # fmt: skip
+    status, out, err = run(capsys, "shape", *argv)
+    assert status == 0 and err == ""
+    lines = out.splitlines()
+    if warning:
+        assert lines[-1] == warning and lines[-2].startswith("output: ")
+    else:
+        assert lines[-1].startswith("output: ")
+    assert ("warning: " in out) == (warning is not None)
+    status, out, _ = run(capsys, "shape", "--json", *argv)
+    result = json.loads(out)
+    empty = _torch_empty_cells((16, 16), (kernel,) * 2, stride, 0, output_padding)
+    assert result["uncovered"] == empty and result["full_coverage"] == (empty == 0)
+    assert result["warning"] == (warning and warning.removeprefix("warning: "))
 
 
 @pytest.mark.parametrize(
@@ -151,7 +196,7 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["shape", "--input", "16", "--kernel", "3", "--stride", "two"])
     assert exc.value.code == 2
-    assert "argument --stride: invalid int value: 'two'" in capsys.readouterr().err
+    assert "argument --stride: invalid integer 'two'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["shape", "--kernel", "3"])
     assert exc.value.code == 2

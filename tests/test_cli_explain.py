@@ -133,5 +133,23 @@ def test_out_must_be_a_directory(capsys, tmp_path):
     f = tmp_path / "file"
     f.write_text("mine")
     status, _, err = run(capsys, "--input", "3", "--kernel", "2", "--out", str(f))
-    assert status == 2 and "is not a directory" in err
+    assert status == 2 and "exists and is not a folder" in err
     assert f.read_text() == "mine"
+
+
+def test_warns_about_output_cells_no_input_reaches(capsys):
+    argv = ["--input", "4", "--kernel", "2", "--stride", "2", "--output-padding", "1"]
+    status, out, _ = run(capsys, *argv)
+    warning = (
+        "warning: 1 of 9 output positions receives no input (1 past the end of the full output "
+        "of 8: output_padding, output_size or a negative end crop adds zeros there); it holds "
+        "only the bias"
+    )
+    assert status == 0 and out.splitlines()[2] == warning
+    status, out, _ = run(capsys, *argv, "--json")
+    data = json.loads(out)
+    assert data["coverage"] == {"full": False, "uncovered": 1, "cells": 9,
+                                "warning": warning.removeprefix("warning: ")}  # fmt: skip
+    assert data["scatter"]["output"][-1] == 0  # the cell torch's reference leaves empty
+    status, out, _ = run(capsys, "--input", "4", "--kernel", "3", "--stride", "2")
+    assert status == 0 and "warning" not in out

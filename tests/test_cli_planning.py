@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
+import torch.nn.functional as F
 
 from tconv.cli import main
 from tconv.planning import inverse_of, plan
@@ -138,3 +140,43 @@ def test_shape_same_with_output_padding_is_refused(capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("tconv shape: error: padding='same' with output_padding=(1,) is invalid")
+
+
+def _torch_empty_cells(row):
+    """Output cells of torch's conv_transpose1d (all-ones input and kernel) that hold zero."""
+    y = F.conv_transpose1d(
+        torch.ones(1, 1, *row["input_size"]), torch.ones(1, 1, *row["kernel_size"]),
+        stride=row["stride"], padding=row["padding"], output_padding=row["output_padding"],
+        dilation=row["dilation"],
+    )  # fmt: skip
+    return int((y == 0).sum())
+
+
+@pytest.mark.parametrize(
+    ("target", "best"), [(33, ["4", "2", "1", "1"]), (100, ["7", "7", "6", "0"])]
+)
+def test_plan_ranks_plans_with_empty_cells_last_and_marks_them(capsys, target, best):
+    """16 -> 33 used to recommend k2 s2 output_padding 1 (its last cell gets no input) and
+    16 -> 100 k6 s6 output_padding 4 (4 empty cells)."""
+    assert main(["plan", "16", str(target)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[-1] == "coverage"
+    rows = [line.split() for line in lines[2:] if line.split()[0].isdigit()]
+    assert rows[0][1:5] == best and rows[0][-1] == "full"
+    marks = [r[-1] == "full" for r in rows]
+    assert marks == sorted(marks, reverse=True) and not all(marks)
+    empty = [r[0] for r in rows if r[-1] == "empty"]
+    assert lines[-2].startswith("empty: output cells that no input reaches (plan")
+    assert all(n in lines[-2] for n in empty)
+    assert main(["plan", "16", str(target), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for row, r in zip(data, rows):
+        assert row["uncovered"] == _torch_empty_cells(row)
+        assert row["full_coverage"] == (r[-1] == "full") == (row["uncovered_why"] == "")
+        assert r[-1] == "full" or r[-2] == str(row["uncovered"])
+
+
+def test_plan_table_has_no_footnote_when_every_plan_is_covered(capsys):
+    assert main(["plan", "16", "32", "--kernel", "4", "--stride", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "empty" not in out and out.splitlines()[-1].split()[-1] == "full"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -29,3 +30,30 @@ def test_docs_examples_run(name):
         optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
     )
     assert failures == 0
+
+
+def _module_table() -> dict[str, str]:
+    """docs/index.md's table of modules: `tconv.x` -> the row's text."""
+    text = (ROOT / "docs" / "index.md").read_text()
+    rows = re.findall(r"^\| `(tconv(?:\.\w+)?)` \| (.+) \|$", text, re.M)
+    return dict(rows)
+
+
+def test_the_module_table_lists_every_module():
+    # a top-level module has its row; a module of a subpackage is named in its package's row
+    src = ROOT / "src" / "tconv"
+    table = _module_table()
+    missing = []
+    for path in sorted(src.rglob("*.py")):
+        parts = path.relative_to(src).with_suffix("").parts
+        if parts[-1] in ("__init__", "__main__") and len(parts) == 1:
+            continue  # tconv itself (its row names __main__ too)
+        top = f"tconv.{parts[0]}"
+        if top not in table:
+            missing.append(top)
+        elif len(parts) == 2 and parts[1] != "__init__" and f"`{parts[1]}`" not in table[top]:
+            missing.append(".".join(("tconv", *parts)))
+    assert not missing, f"docs/index.md's module table lacks {missing}"
+    modules = {f"tconv.{p.relative_to(src).parts[0].removesuffix('.py')}" for p in src.iterdir()}
+    stale = set(table) - modules - {"tconv"}
+    assert not stale, f"docs/index.md's module table names modules that do not exist: {stale}"

@@ -178,7 +178,9 @@ def test_all_upsamplers_write_one_table(tmp_path):
     for name in sr.UPSAMPLERS:
         assert f"| {name} |" in table
         assert (tmp_path / name / "metrics.json").exists()
-    rows = json.loads((tmp_path / "comparison.json").read_text())
+    summary = json.loads((tmp_path / "comparison.json").read_text())
+    assert summary["task"] == "sr" and summary["config"]["scale"] == 2
+    rows = {v: run["metrics"] for v, run in summary["variants"].items()}
     assert rows["bicubic"]["psnr_gain_db"] == 0 and rows["bicubic"]["parameters"] == 0
     # the k3 s2 layer's uneven overlap shows at any weights; bilinear-initialised even overlap
     # is far smaller after one tiny epoch

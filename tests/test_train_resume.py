@@ -20,6 +20,7 @@ import torch
 from tconv import train
 from tconv.cli import main
 from tconv.train import fit, load_checkpoint, make_config
+from train_checks import assert_resumes_exactly, interrupting, same_run
 
 TINY: dict[str, dict[str, Any]] = {
     "sr": {
@@ -47,70 +48,16 @@ TINY: dict[str, dict[str, Any]] = {
 STEPS_PER_EPOCH = 4
 
 
-def _interrupting(task_cls: type[train.Task], at_step: int) -> type[train.Task]:
-    """``task_cls`` that sends itself SIGINT after its ``at_step``-th training step."""
-
-    class Interrupting(task_cls):  # type: ignore[valid-type,misc]
-        steps = 0
-
-        def train_step(self, batch: Any) -> dict[str, float]:
-            out = super().train_step(batch)
-            Interrupting.steps += 1
-            if Interrupting.steps == at_step:
-                signal.raise_signal(signal.SIGINT)
-            return out
-
-    return Interrupting
-
-
-def _same_run(run: Path, whole: Path) -> None:
-    """The two runs' last checkpoints hold equal weights, optimizer states and metrics, and so
-    do the weights they ship."""
-    a, b = load_checkpoint(run / "last.pt"), load_checkpoint(whole / "last.pt")
-    for part in ("models", "optimizers"):
-        _equal(a[part], b[part], part)
-    assert a["history"] == b["history"] and (a["epoch"], a["step"]) == (b["epoch"], 0)
-    a, b = load_checkpoint(run / "model.pt"), load_checkpoint(whole / "model.pt")
-    _equal(a["models"], b["models"], "model.pt")
-    assert a["history"] == b["history"]
-
-
-def _equal(a: Any, b: Any, where: str) -> None:
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for k in a:
-            _equal(a[k], b[k], f"{where}/{k}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _equal(x, y, f"{where}/{i}")
-    else:
-        assert a == b, where
-
-
 @pytest.mark.parametrize(("name", "at_step"), [("sr", 2), ("seg", 6), ("gan", 3)])
 def test_interrupted_and_resumed_equals_uninterrupted(
     tmp_path: Path, name: str, at_step: int, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = make_config(name, epochs=2, **TINY[name])
-    task_cls = train.get_task(name)
-    whole = tmp_path / "whole"
-    fit(task_cls, config, whole, device="cpu", progress=False, threads=1)
-
-    run = tmp_path / "run"
-    with pytest.raises(KeyboardInterrupt):
-        fit(_interrupting(task_cls, at_step), config, run, device="cpu", progress=False, threads=1)
+    last = assert_resumes_exactly(tmp_path, name, config, at_step)
     epoch, step = divmod(at_step, STEPS_PER_EPOCH)
-    last = load_checkpoint(run / "last.pt", name)
-    assert (last["epoch"], last["step"]) == (epoch, step)
-    assert len(last["history"]) == epoch and not (run / "model.pt").exists()
+    assert (last["epoch"], last["step"]) == (epoch, step) and len(last["history"]) == epoch
     assert f"stopped after epoch {epoch + 1} step {step}" in capsys.readouterr().err
-
-    fit(task_cls, config, run, resume=True, device="cpu", progress=False, threads=1)
-    _same_run(run, whole)
-    assert len(load_checkpoint(run / "model.pt")["history"]) == 2
+    assert len(load_checkpoint(tmp_path / "run" / "model.pt")["history"]) == 2
 
 
 def test_a_second_interrupt_at_a_step_boundary_resumes_too(tmp_path: Path) -> None:
@@ -120,12 +67,12 @@ def test_a_second_interrupt_at_a_step_boundary_resumes_too(tmp_path: Path) -> No
     fit(task_cls, config, tmp_path / "whole", device="cpu", progress=False, threads=1)
     run = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        fit(_interrupting(task_cls, 1), config, run, device="cpu", progress=False, threads=1)
+        fit(interrupting(task_cls, 1), config, run, device="cpu", progress=False, threads=1)
     with pytest.raises(KeyboardInterrupt):
-        fit(_interrupting(task_cls, 2), config, run, resume=True, progress=False, threads=1)
+        fit(interrupting(task_cls, 2), config, run, resume=True, progress=False, threads=1)
     assert load_checkpoint(run / "last.pt")["step"] == 3
     fit(task_cls, config, run, resume=True, device="cpu", progress=False, threads=1)
-    _same_run(run, tmp_path / "whole")
+    same_run(run, tmp_path / "whole")
 
 
 def test_cli_ctrl_c_saves_then_resume_finishes(
@@ -151,8 +98,10 @@ def test_cli_ctrl_c_saves_then_resume_finishes(
     err = capsys.readouterr().err
     assert "stopped after epoch 1 step 2" in err and "interrupted" in err
     assert sorted(p.name for p in out.iterdir()) == ["last.pt"]
-    assert main(["train", "seg", "--out", str(out), "--resume", *flags]) == 0
-    _same_run(out, tmp_path / "whole")
+    # without --epochs, --resume keeps the run's own epochs (1 here, not the default 12)
+    again = [f for f in flags if not f.startswith("--epochs")]
+    assert main(["train", "seg", "--out", str(out), "--resume", *again]) == 0
+    same_run(out, tmp_path / "whole")
 
 
 def test_threads_is_every_tasks_option_and_put_back(tmp_path: Path) -> None:

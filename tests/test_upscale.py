@@ -181,7 +181,7 @@ def test_bad_input_nothing_lost(tmp_path, capsys, monkeypatch):
     _fails(["upscale", str(img), "-o", str(img), "--force"], "is an input image", capsys)
     _fails(["upscale", str(img), "-o", str(tmp_path)], "is an input image", capsys)
     out.write_bytes(b"mine")
-    _fails(["upscale", str(img), "-o", str(out)], "exists (pass --force", capsys)
+    _fails(["upscale", str(img), "-o", str(out)], "exists; pass --force", capsys)
     assert out.read_bytes() == b"mine"
     _fails(["upscale", str(img), "-o", str(tmp_path / "no" / "o.png")], "does not exist", capsys)
     real_mkstemp = tempfile.mkstemp
@@ -199,7 +199,7 @@ def test_bad_input_nothing_lost(tmp_path, capsys, monkeypatch):
     )
     monkeypatch.undo()
     # os.access says yes to root on /proc; the probe file finds out before any work
-    _fails(["upscale", str(img), "-o", "/proc/o.png"], "output folder '/proc' is not", capsys)
+    _fails(["upscale", str(img), "-o", "/proc/o.png"], "the folder '/proc' is not writable", capsys)
     assert img.read_bytes() == before
     names = _files(tmp_path)
     assert names == {

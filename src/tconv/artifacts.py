@@ -28,21 +28,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeAlias
 
 import torch
 from torch import Tensor
 
-from .shapes import IntOrTuple, ShapeError, as_tuple, rank_of
+from .shapes import IntOrTuple, ShapeError, as_tuple, rank_of, spatial_index
 
-__all__ = ["checkerboard_score", "checkerboard_spectrum", "overlap"]
-
-
-def _spatial(slices: Iterable[slice]) -> tuple[slice, ...]:
-    """Index of all batch and channel entries and ``slices`` in the spatial dimensions."""
-    return (slice(None), slice(None), *slices)
+__all__ = ["checkerboard_score", "checkerboard_spectrum", "overlap", "stride_share"]
 
 
 ModuleOrFn: TypeAlias = torch.nn.Module | Callable[[Tensor], Tensor]
@@ -239,14 +234,14 @@ def checkerboard_score(
                 f"the interior of the output {out} (margin {a} at each end) is shorter than one "
                 f"period {s}: use a larger input_shape or a smaller margin"
             )
-    r = r[_spatial(slice(a, b) for a, b in box)]
+    r = r[spatial_index(slice(a, b) for a, b in box)]
     # phase of interior element j in dimension d: (a + j) mod s
     means = []
     for phase in _phases(s):
         sl = tuple(
             slice((p - a) % ss, None, ss) for p, (a, _), ss in zip(phase, box, s, strict=True)
         )
-        means.append(r[_spatial(sl)].mean(dim=tuple(range(2, r.dim()))).mean(0))
+        means.append(r[spatial_index(sl)].mean(dim=tuple(range(2, r.dim()))).mean(0))
     m = torch.stack(means, dim=1)  # (C, phases)
     level = m.abs().mean(dim=1).sum()
     spread = (m.amax(dim=1) - m.amin(dim=1)).sum()
@@ -366,8 +361,37 @@ def checkerboard_spectrum(
             f"periods {s}: at least 3 per dimension are needed; use a larger input_shape or a "
             "smaller margin"
         )
-    y = y[_spatial(slice(a, a + mm) for (a, _), mm in zip(box, lengths, strict=True))]
-    rank = len(out)
+    y = y[spatial_index(slice(a, a + mm) for (a, _), mm in zip(box, lengths, strict=True))]
+    return stride_share(y, s)
+
+
+def stride_share(y: Tensor, stride: IntOrTuple) -> float:
+    """Share of the energy of ``y`` at the frequencies of ``stride``: steps 2-3 of
+    :func:`checkerboard_spectrum` on a tensor already cut to whole periods.
+
+    Each spatial dimension is multiplied by a periodic Hann window and Fourier transformed;
+    the stride frequencies ``j / s`` (``j = 0 .. s - 1`` per dimension) count with their main
+    lobes (bins within 1), all but the one at 0; the result is their energy over the total,
+    summed over the batch and channels (0 when ``y`` is 0).
+
+    Args:
+        y: real tensor, each spatial length a multiple of its stride.
+        stride: the period, an int or one per spatial dimension.
+
+    Shape:
+        - y: ``(N, C, *M)``
+
+    Returns:
+        A float in ``[0, 1]``.
+
+    Example:
+        >>> checker = (-1.0) ** torch.arange(16).double().view(1, 1, 16)
+        >>> stride_share(checker, 2), stride_share(torch.ones(1, 1, 16), 2) < 1e-20
+        (1.0, True)
+    """
+    lengths = tuple(y.shape[2:])
+    rank = len(lengths)
+    s = as_tuple(stride, rank, "stride")
     for j, mm in enumerate(lengths):
         y = y * _hann(mm).reshape((-1,) + (1,) * (rank - 1 - j))
     energy = torch.fft.fftn(y, dim=tuple(range(2, 2 + rank))).abs().square().sum(dim=(0, 1))

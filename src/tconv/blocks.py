@@ -31,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 import torch
@@ -40,7 +39,7 @@ from torch import Tensor
 
 from . import init as _init
 from .modules import CONV, CONV_TRANSPOSE, PixelShuffle
-from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple, spatial_size
+from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple, spatial_index, spatial_size
 
 __all__ = [
     "INTERPOLATIONS",
@@ -51,11 +50,6 @@ __all__ = [
     "UpsampleInit",
     "UpsampleMode",
 ]
-
-
-def _spatial(slices: Iterable[slice]) -> tuple[slice, ...]:
-    """Index of all batch and channel entries and ``slices`` in the spatial dimensions."""
-    return (slice(None), slice(None), *slices)
 
 
 #: How :class:`Upsample` upsamples.
@@ -132,95 +126,52 @@ class Upsample(torch.nn.Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        if mode not in UPSAMPLE_MODES:
-            raise ValueError(f"mode={mode!r} is invalid: valid modes are {UPSAMPLE_MODES}")
-        if dims not in (1, 2, 3):
-            raise ShapeError(f"dims={dims!r} is invalid: Upsample supports 1, 2 or 3 dimensions")
-        if interpolation not in INTERPOLATIONS:
-            raise ValueError(
-                f"interpolation={interpolation!r} is invalid: valid values are {INTERPOLATIONS}"
-            )
-        for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise TypeError(
-                    f"{name}={value!r} is invalid: expected an int, got {type(value).__name__}"
-                )
-            if value < 1:
-                raise ShapeError(f"{name}={value!r} is invalid: it must be an int >= 1")
-        s = as_tuple(scale, dims, "scale")
-        if any(v < 1 for v in s):
-            raise ShapeError(f"scale={s} is invalid: each scale must be an int >= 1")
-        chosen = _DEFAULT_INIT.get(mode) if init is None else init
-        if mode == "interpolate":
-            if init is not None:
-                raise ValueError(
-                    "init is not used by mode='interpolate' (it has no kernel to fill)"
-                )
-            if kernel_size is not None:
-                raise ValueError("kernel_size is not used by mode='interpolate' (its conv is 1x1)")
-        elif chosen not in UPSAMPLE_INITS:
-            raise ValueError(f"init={init!r} is invalid: valid values are {UPSAMPLE_INITS}")
-        elif chosen == "bilinear" and mode != "transposed":
-            raise ValueError(f"init='bilinear' is for mode='transposed', not mode={mode!r}")
-        elif chosen == "icnr" and mode == "resize_conv":
-            raise ValueError("init='icnr' is for 'transposed' and 'subpixel', not 'resize_conv'")
+        s, chosen = _checked(
+            in_channels, out_channels, scale, mode, dims, kernel_size, interpolation, init
+        )
         self.in_channels, self.out_channels = in_channels, out_channels
         self.scale, self.mode, self.dims = s, mode, dims
         self.interpolation, self.init = interpolation, chosen
         self._given_kernel = kernel_size is not None
         factory = {"device": device, "dtype": dtype}
-        conv_t = CONV_TRANSPOSE[dims]
         self.conv: torch.nn.Module | None = None
         self.shuffle: torch.nn.Module | None = None
         self.bias: torch.nn.Parameter | None = None
-
         if mode == "transposed":
-            if kernel_size is None:
-                kernel_size = (
-                    _init.bilinear_kernel_size(s)
-                    if chosen == "bilinear"
-                    else tuple(2 * v for v in s)
-                )
-            k = as_tuple(kernel_size, dims, "kernel_size")
-            conv: Any = conv_t(
-                in_channels,
-                out_channels,
-                k,
-                stride=s,
-                padding="same",
-                bias=bias,
-                allow_crop=True,
-                **factory,
+            self.conv = _transposed(
+                in_channels, out_channels, s, kernel_size, chosen, bias, factory
             )
-            self.conv = conv
-            if chosen == "icnr":
-                _init.icnr_(conv.weight, s, transposed=True)
-            elif chosen == "bilinear":
-                _init.bilinear_(conv.weight, s)
-                if conv.bias is not None:
-                    torch.nn.init.zeros_(conv.bias)
         elif mode in ("subpixel", "resize_conv"):
-            k = as_tuple(kernel_size or _DEFAULT_KERNEL[mode], dims, "kernel_size")
-            phases = math.prod(s) if mode == "subpixel" else 1
-            self.conv = CONV[dims](
-                in_channels,
-                out_channels * phases,
-                k,
-                padding="same",
-                bias=bias and mode == "resize_conv",
-                **factory,
-            )
-            if mode == "subpixel":
-                self.shuffle = PixelShuffle(s)
-                if chosen == "icnr":
-                    _init.icnr_(self.conv.weight, s)  # type: ignore[arg-type]
-                if bias:
-                    # one bias per output channel, torch's conv bound 1 / sqrt(fan_in)
-                    bound = 1 / math.sqrt(in_channels * math.prod(k))
-                    self.bias = torch.nn.Parameter(torch.empty(out_channels, **factory))
-                    torch.nn.init.uniform_(self.bias, -bound, bound)
+            self._build_conv(kernel_size, bias, factory)
         elif in_channels != out_channels:  # interpolate
             self.conv = CONV[dims](in_channels, out_channels, 1, bias=bias, **factory)
+
+    def _build_conv(
+        self, kernel_size: IntOrTuple | None, bias: bool, factory: dict[str, Any]
+    ) -> None:
+        """The ordinary convolution of "subpixel" (with its shuffle and tied bias) and
+        "resize_conv"."""
+        mode, s, dims = self.mode, self.scale, self.dims
+        k = as_tuple(kernel_size or _DEFAULT_KERNEL[mode], dims, "kernel_size")
+        phases = math.prod(s) if mode == "subpixel" else 1
+        self.conv = CONV[dims](
+            self.in_channels,
+            self.out_channels * phases,
+            k,
+            padding="same",
+            bias=bias and mode == "resize_conv",
+            **factory,
+        )
+        if mode != "subpixel":
+            return
+        self.shuffle = PixelShuffle(s)
+        if self.init == "icnr":
+            _init.icnr_(self.conv.weight, s)  # type: ignore[arg-type]
+        if bias:
+            # one bias per output channel, torch's conv bound 1 / sqrt(fan_in)
+            bound = 1 / math.sqrt(self.in_channels * math.prod(k))
+            self.bias = torch.nn.Parameter(torch.empty(self.out_channels, **factory))
+            torch.nn.init.uniform_(self.bias, -bound, bound)
 
     # -- sizes --------------------------------------------------------------------------------
 
@@ -284,7 +235,7 @@ class Upsample(torch.nn.Module):
         else:
             y = self._resize(x if self.conv is None else self.conv(x))
         if target is not None and target != tuple(y.shape[2:]):
-            y = y[_spatial(slice(0, t) for t in target)]
+            y = y[spatial_index(slice(0, t) for t in target)]
         return y
 
     def extra_repr(self) -> str:
@@ -303,6 +254,86 @@ class Upsample(torch.nn.Module):
         if self.init is not None and self.init != _DEFAULT_INIT.get(self.mode):
             s += f", init={self.init}"
         return s
+
+
+def _checked(
+    in_channels: int,
+    out_channels: int,
+    scale: IntOrTuple,
+    mode: str,
+    dims: int,
+    kernel_size: IntOrTuple | None,
+    interpolation: str,
+    init: str | None,
+) -> tuple[tuple[int, ...], str | None]:
+    """Upsample's arguments checked: the scale per dimension and the initialisation chosen."""
+    if mode not in UPSAMPLE_MODES:
+        raise ValueError(f"mode={mode!r} is invalid: valid modes are {UPSAMPLE_MODES}")
+    if dims not in (1, 2, 3):
+        raise ShapeError(f"dims={dims!r} is invalid: Upsample supports 1, 2 or 3 dimensions")
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(
+            f"interpolation={interpolation!r} is invalid: valid values are {INTERPOLATIONS}"
+        )
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(
+                f"{name}={value!r} is invalid: expected an int, got {type(value).__name__}"
+            )
+        if value < 1:
+            raise ShapeError(f"{name}={value!r} is invalid: it must be an int >= 1")
+    s = as_tuple(scale, dims, "scale")
+    if any(v < 1 for v in s):
+        raise ShapeError(f"scale={s} is invalid: each scale must be an int >= 1")
+    chosen = _DEFAULT_INIT.get(mode) if init is None else init
+    if mode == "interpolate":
+        if init is not None:
+            raise ValueError("init is not used by mode='interpolate' (it has no kernel to fill)")
+        if kernel_size is not None:
+            raise ValueError("kernel_size is not used by mode='interpolate' (its conv is 1x1)")
+    elif chosen not in UPSAMPLE_INITS:
+        raise ValueError(f"init={init!r} is invalid: valid values are {UPSAMPLE_INITS}")
+    elif chosen == "bilinear" and mode != "transposed":
+        raise ValueError(f"init='bilinear' is for mode='transposed', not mode={mode!r}")
+    elif chosen == "icnr" and mode == "resize_conv":
+        raise ValueError("init='icnr' is for 'transposed' and 'subpixel', not 'resize_conv'")
+    return s, chosen
+
+
+def _transposed(
+    in_channels: int,
+    out_channels: int,
+    s: tuple[int, ...],
+    kernel_size: IntOrTuple | None,
+    init: str | None,
+    bias: bool,
+    factory: dict[str, Any],
+) -> torch.nn.Module:
+    """The "transposed" mode's layer: kernel ``2 * scale`` (or the bilinear kernel's size),
+    stride ``scale``, ``padding="same"``, ICNR or exact bilinear at init."""
+    dims = len(s)
+    if kernel_size is None:
+        kernel_size = (
+            _init.bilinear_kernel_size(s) if init == "bilinear" else tuple(2 * v for v in s)
+        )
+    k = as_tuple(kernel_size, dims, "kernel_size")
+    conv: Any = CONV_TRANSPOSE[dims](
+        in_channels,
+        out_channels,
+        k,
+        stride=s,
+        padding="same",
+        bias=bias,
+        allow_crop=True,
+        **factory,
+    )
+    if init == "icnr":
+        _init.icnr_(conv.weight, s, transposed=True)
+    elif init == "bilinear":
+        _init.bilinear_(conv.weight, s)
+        if conv.bias is not None:
+            torch.nn.init.zeros_(conv.bias)
+    return conv
 
 
 def _compact(value: tuple[int, ...]) -> int | tuple[int, ...]:

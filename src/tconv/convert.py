@@ -43,7 +43,6 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -52,15 +51,18 @@ from torch import Tensor
 
 from .blocks import Upsample
 from .methods.subpixel import subpixel_weight
-from .modules import CONV, CONV_TRANSPOSE, PixelShuffle, from_geometry, geometry_of
-from .shapes import Geometry, IntOrTuple, ShapeError, conv_padding, kernel_span, spatial_size
+from .modules import CONV, CONV_TRANSPOSE, PixelShuffle, from_geometry, geometry_of, is_conv
+from .shapes import (
+    Geometry,
+    IntOrTuple,
+    ShapeError,
+    conv_padding,
+    kernel_span,
+    spatial_index,
+    spatial_size,
+)
 
 __all__ = ["SubpixelConvTranspose", "to_subpixel", "to_transposed"]
-
-
-def _spatial(slices: Iterable[slice]) -> tuple[slice, ...]:
-    """Index of all batch and channel entries and ``slices`` in the spatial dimensions."""
-    return (slice(None), slice(None), *slices)
 
 
 Crop = tuple[tuple[int, int], ...]
@@ -188,7 +190,9 @@ class SubpixelConvTranspose(torch.nn.Module):
             x, crop = self._grow(x, output_size)
         y = self.shuffle(self.conv(x))
         if any(a or b for a, b in crop):
-            y = y[_spatial(slice(a, n - b) for (a, b), n in zip(crop, y.shape[2:], strict=True))]
+            y = y[
+                spatial_index(slice(a, n - b) for (a, b), n in zip(crop, y.shape[2:], strict=True))
+            ]
         return y if batched else y.squeeze(0)
 
     def _grow(self, x: Tensor, output_size: IntOrTuple) -> tuple[Tensor, Crop]:
@@ -269,7 +273,7 @@ def _pair_to_transposed(
         v = weight.detach()
         if any(d > 1 for d in dil):  # put the taps at their dilated offsets
             dense = v.new_zeros((*v.shape[:2], *span))
-            dense[_spatial(slice(None, None, d) for d in dil)] = v
+            dense[spatial_index(slice(None, None, d) for d in dil)] = v
             v = dense
         v = v.flip(tuple(range(2, 2 + rank)))
         v = v.reshape(groups, c_out // groups, *scale, c_in_g, *span)
@@ -310,7 +314,7 @@ def _restore(m: Any, where: str) -> torch.nn.Module:
     )
     module = cls(**kwargs, device=w.device, dtype=w.dtype)
     with torch.no_grad():
-        module.weight.copy_(w[_spatial(index)])
+        module.weight.copy_(w[spatial_index(index)])
         if bias is not None:
             module.bias.copy_(bias)
     module.requires_grad_(requires_grad)
@@ -326,12 +330,6 @@ def _shuffle_scale(module: torch.nn.Module, rank: int) -> tuple[int, ...] | None
     if isinstance(module, torch.nn.PixelShuffle) and rank == 2:
         return (module.upscale_factor,) * 2
     return None
-
-
-def _is_conv(module: torch.nn.Module) -> bool:
-    return isinstance(module, torch.nn.modules.conv._ConvNd) and not isinstance(
-        module, torch.nn.modules.conv._ConvTransposeNd
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,7 +437,7 @@ def to_transposed(model: torch.nn.Module, inplace: bool = False) -> torch.nn.Mod
             continue
         children = list(module.named_children())
         for (a_name, a), (b_name, b) in itertools.pairwise(children):
-            if not _is_conv(a):
+            if not is_conv(a):
                 continue
             scale = _shuffle_scale(b, a.weight.dim() - 2)
             if scale is None:

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Literal, get_args
 
 import torch
 from torch import Tensor
 
-from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple
+from .shapes import Geometry, IntOrTuple, ShapeError, as_tuple, spatial_index
 
 __all__ = [
     "bilinear_",
@@ -44,11 +44,6 @@ __all__ = [
     "kaiming_",
     "transposed_fans",
 ]
-
-
-def _spatial(slices: Iterable[slice]) -> tuple[slice, ...]:
-    """Index of all batch and channel entries and ``slices`` in the spatial dimensions."""
-    return (slice(None), slice(None), *slices)
 
 
 Initializer = Callable[[Tensor], object]
@@ -275,7 +270,7 @@ def icnr_(
         out = torch.zeros_like(weight)
         for offset in itertools.product(*(range(v) for v in s)):
             region = tuple(slice(o, o + mm) for o, mm in zip(offset, m, strict=True))
-            out[_spatial(region)] += h
+            out[spatial_index(region)] += h
         return weight.copy_(out)
 
 

@@ -48,7 +48,7 @@ from torch import Tensor
 
 from . import artifacts, blocks, convert
 from .loading import one_line
-from .modules import PixelShuffle, geometry_of
+from .modules import PixelShuffle, geometry_of, is_conv
 from .shapes import Geometry, ShapeError
 
 __all__ = [
@@ -243,11 +243,6 @@ def _is_transposed(module: torch.nn.Module) -> bool:
     return issubclass(_class(module), torch.nn.modules.conv._ConvTransposeNd)
 
 
-def _is_conv(module: torch.nn.Module) -> bool:
-    cls = _class(module)
-    return issubclass(cls, torch.nn.modules.conv._ConvNd) and not _is_transposed(module)
-
-
 def _is_shuffle(module: torch.nn.Module) -> bool:
     return issubclass(_class(module), (torch.nn.PixelShuffle, PixelShuffle))
 
@@ -317,7 +312,7 @@ def _settings(module: torch.nn.Module) -> str:
         if not _is_transposed(module):
             text += " as conv+shuffle"
         return text
-    if _is_conv(module):
+    if is_conv(_class(module)):
         rank = module.weight.dim() - 2  # type: ignore[operator]
         text = f"k{_short(_tuple(module.kernel_size, rank))}"
         stride = _tuple(module.stride, rank)
@@ -347,7 +342,7 @@ def _settings(module: torch.nn.Module) -> str:
 def _macs(module: torch.nn.Module, inp: tuple[int, ...] | None, out: tuple[int, ...] | None) -> int:
     if inp is None or out is None:
         return 0
-    if _is_transposed(module) or _is_conv(module):
+    if _is_transposed(module) or is_conv(_class(module)):
         weight = module.weight
         if not isinstance(weight, Tensor):
             return 0
@@ -485,7 +480,7 @@ def _unbatched(calls: list[_Call], shape: tuple[int, ...]) -> None:
     for call in calls:
         m = call.module
         weight = getattr(m, "weight", None)
-        if not (_is_transposed(m) or _is_conv(m)) or not isinstance(weight, Tensor):
+        if not (_is_transposed(m) or is_conv(_class(m))) or not isinstance(weight, Tensor):
             continue
         rank = weight.dim() - 2
         if call.input_shape is not None and len(call.input_shape) == rank + 1:
@@ -669,7 +664,7 @@ def _describe(call: _Call, previous: _Call | None) -> LayerReport:
     elif (
         _is_shuffle(m)
         and previous is not None
-        and _is_conv(previous.module)
+        and is_conv(_class(previous.module))
         and previous.output_shape == call.input_shape
         and previous.input_shape is not None
     ):
@@ -735,7 +730,7 @@ def _advice(rows: list[LayerReport]) -> list[str]:
 def _inspect_script(
     model: torch.jit.ScriptModule, x: Tensor, shape: tuple[int, ...], name: str
 ) -> Report:
-    convs = [(n, m) for n, m in model.named_modules() if _is_transposed(m) or _is_conv(m)]
+    convs = [(n, m) for n, m in model.named_modules() if _is_transposed(m) or is_conv(_class(m))]
     if convs:  # no hooks in TorchScript: check the batch dimension by the first convolution
         _unbatched([_Call(convs[0][0], convs[0][1], 0, shape)], shape)
     try:
@@ -748,7 +743,7 @@ def _inspect_script(
     for n, m in model.named_modules():
         if any(True for _ in m.children()) or not n:
             continue
-        settings = _settings(m) if _is_transposed(m) or _is_conv(m) else ""
+        settings = _settings(m) if _is_transposed(m) or is_conv(_class(m)) else ""
         row = LayerReport(n, _kind(m), None, None, settings)
         geom = _geometry(m)
         if geom is not None:

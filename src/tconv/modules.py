@@ -40,6 +40,7 @@ __all__ = [
     "PixelUnshuffle",
     "from_geometry",
     "geometry_of",
+    "is_conv",
 ]
 
 #: The arguments every tconv ConvTransposeNd takes (shared by the three class docstrings).
@@ -306,6 +307,26 @@ CONV: dict[int, type[torch.nn.Module]] = {
     2: torch.nn.Conv2d,
     3: torch.nn.Conv3d,
 }
+
+
+def is_conv(module_or_class: torch.nn.Module | type) -> bool:
+    """Whether a module (or class) is an ordinary convolution: torch's ``Conv{1,2,3}d`` or a
+    subclass, not a transposed one.
+
+    Args:
+        module_or_class: a module, or the class of one.
+
+    Returns:
+        True for an ordinary convolution.
+
+    Example:
+        >>> is_conv(torch.nn.Conv2d(1, 1, 3)), is_conv(ConvTranspose2d), is_conv(torch.nn.ReLU)
+        (True, False, False)
+    """
+    cls = module_or_class if isinstance(module_or_class, type) else type(module_or_class)
+    return issubclass(cls, torch.nn.modules.conv._ConvNd) and not issubclass(
+        cls, torch.nn.modules.conv._ConvTransposeNd
+    )
 
 
 def geometry_of(module: torch.nn.Module) -> Geometry:

@@ -191,6 +191,7 @@ class Plan:
             "full_coverage": self.full_coverage,
             "uncovered": self.uncovered,
             "output_cells": math.prod(self.target),
+            "uncovered_why": self.coverage.describe(),
         }
 
     def __str__(self) -> str:

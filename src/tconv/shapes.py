@@ -31,9 +31,11 @@ import functools
 import math
 import numbers
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast, get_args
+
+from .cache_keys import UNHASHABLE, freeze_args, thaw
 
 __all__ = [
     "PADDING_MODES",
@@ -49,6 +51,7 @@ __all__ = [
     "output_padding_for",
     "output_size",
     "output_size_range",
+    "spatial_index",
     "spatial_size",
 ]
 
@@ -435,6 +438,24 @@ def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") 
     return as_tuple(items[-rank:], rank, name)
 
 
+def spatial_index(slices: Iterable[slice]) -> tuple[slice, ...]:
+    """The index of a batched ``(N, C, *S)`` tensor that keeps every sample and channel and
+    takes ``slices`` in the spatial dimensions (a crop, a window, a phase).
+
+    Args:
+        slices: one slice per spatial dimension.
+
+    Returns:
+        ``(slice(None), slice(None), *slices)``.
+
+    Example:
+        >>> import torch
+        >>> torch.arange(16).view(1, 1, 4, 4)[spatial_index([slice(1, 3), slice(0, 1)])].tolist()
+        [[[[4], [8]]]]
+    """
+    return (slice(None), slice(None), *slices)
+
+
 # ---------------------------------------------------------------------------------------------
 # the geometry type
 
@@ -531,8 +552,8 @@ class Geometry:
         ((0, -1),)
         """
         args = (kernel_size, stride, padding, output_padding, dilation, groups, padding_mode, rank)
-        key = _freeze_args(args)
-        if key is _UNHASHABLE or cls is not Geometry:  # e.g. a dict: uncached (it raises)
+        key = freeze_args(args)
+        if key is UNHASHABLE or cls is not Geometry:  # e.g. a dict: uncached (it raises)
             return cls._create(*args)
         return _create_cached(key)
 
@@ -878,76 +899,6 @@ class Geometry:
                 )
 
 
-class _Leaf:
-    """A non-int argument in a cache key: equal only to the same type and value, so that
-    ``1.0`` and ``True`` never share a cache entry with ``1`` (they are TypeErrors)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: object) -> None:
-        self.value = value
-
-    def __eq__(self, other: object) -> bool:
-        return (
-            isinstance(other, _Leaf)
-            and type(other.value) is type(self.value)
-            and other.value == self.value
-        )
-
-    def __hash__(self) -> int:
-        return hash((type(self.value), self.value))
-
-
-_UNHASHABLE = object()
-
-
-def _freeze(value: object) -> Any:
-    """A hashable cache key for Geometry.create's arguments, or _UNHASHABLE.
-
-    ints (and int-likes: numpy integers, 0-d integer tensors) become ``int``; sequences become
-    tuples; strings and None stay; anything else is wrapped in a :class:`_Leaf`.
-    """
-    if type(value) is int or value is None or type(value) is str:
-        return value
-    if type(value) is tuple and all(type(v) is int for v in value):  # the common case
-        return value
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        items = [_freeze(v) for v in value]
-        return _UNHASHABLE if any(v is _UNHASHABLE for v in items) else tuple(items)
-    if _is_int(value):
-        return int(operator.index(cast(Any, value)))
-    try:
-        hash(value)
-    except TypeError:
-        return _UNHASHABLE
-    return _Leaf(value)
-
-
-def _freeze_args(args: tuple[object, ...]) -> Any:
-    """:func:`_freeze` of an argument tuple, with the common plain values handled inline (a
-    layer's forward builds its geometry on every call)."""
-    out = []
-    for v in args:
-        t = type(v)
-        plain = t is int or t is str or v is None
-        if plain or (t is tuple and all(type(e) is int for e in cast(tuple[object, ...], v))):
-            out.append(v)
-            continue
-        f = _freeze(v)
-        if f is _UNHASHABLE:
-            return _UNHASHABLE
-        out.append(f)
-    return tuple(out)
-
-
-def _thaw(key: Any) -> Any:
-    if isinstance(key, _Leaf):
-        return key.value
-    if isinstance(key, tuple):
-        return tuple(_thaw(v) for v in key)
-    return key
-
-
 @functools.lru_cache(maxsize=4096)
 def _check_call(
     geom: Geometry,
@@ -965,7 +916,7 @@ def _check_call(
 def _create_cached(key: tuple[Any, ...]) -> Geometry:
     """:meth:`Geometry.create` memoised on the normalised arguments (geometries are immutable,
     so sharing them is safe)."""
-    return Geometry._create(*_thaw(key))
+    return Geometry._create(*thaw(key))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1253,6 +1204,10 @@ class Coverage:
         1 of 9 rows receives no input (1 past the end of the full output of 8: output_padding,
         output_size or a negative end crop adds zeros there): 8 of 72 output cells (11.1%) hold
         only the bias
+        >>> print(Geometry.create((2, 2), stride=2, output_padding=1).coverage((4, 4)).describe())
+        1 of 9 rows and 1 of 9 columns receive no input (in each, 1 past the end of the full
+        output of 8: output_padding, output_size or a negative end crop adds zeros there): 17 of
+        81 output cells (21.0%) hold only the bias
         """
         if self.full:
             return ""
@@ -1287,12 +1242,17 @@ class Coverage:
                     f"{e1} past the end of the full output of {full_len}: output_padding, "
                     "output_size or a negative end crop adds zeros there"
                 )
-            verb = "receives" if u == 1 else "receive"
             what = f"output {names[j]}" if g.rank == 1 else names[j]
-            clauses.append(
-                f"{u} of {self.output_size[j]} {what} {verb} no input ({'; '.join(reasons)})"
-            )
-        text = "; ".join(clauses)
+            clauses.append((f"{u} of {self.output_size[j]} {what}", u, "; ".join(reasons)))
+        groups: dict[str, list[tuple[str, int]]] = {}  # dimensions with the same reasons
+        for what, u, why in clauses:
+            groups.setdefault(why, []).append((what, u))
+        parts = []
+        for why, dims in groups.items():
+            verb = "receives" if len(dims) == 1 and dims[0][1] == 1 else "receive"
+            each = "in each, " if len(dims) > 1 else ""
+            parts.append(f"{' and '.join(w for w, _ in dims)} {verb} no input ({each}{why})")
+        text = "; ".join(parts)
         n = self.uncovered
         if g.rank == 1:
             return text + ("; it holds" if n == 1 else "; they hold") + " only the bias"

@@ -14,10 +14,20 @@ from __future__ import annotations
 from .catalog import CATALOG, DEPTHWISE_LAYERS, QUICK_LAYERS, Layer, get
 from .peers import PEERS, Unsupported
 from .report import format_table, machine, markdown, plot, summary
-from .runner import DTYPES, LAYOUTS, PASSES, TCONV_METHODS, geometric_mean, run_catalog, timings
+from .runner import (
+    DEFAULT_METHODS,
+    DTYPES,
+    LAYOUTS,
+    PASSES,
+    TCONV_METHODS,
+    geometric_mean,
+    run_catalog,
+    timings,
+)
 
 __all__ = [
     "CATALOG",
+    "DEFAULT_METHODS",
     "DEPTHWISE_LAYERS",
     "DTYPES",
     "LAYOUTS",

@@ -60,7 +60,7 @@ def _cell(r: dict[str, Any] | None) -> str:
 
 
 def summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The targets of issue 12, computed from the rows: auto's speed (min, geometric means),
+    """The speed targets, computed from the rows: auto's speed (min, geometric means),
     the share of the matmul rate, tconv.nn's speed, how often tconv beats JAX and Keras."""
     idx = _index(rows)
     autos = [r for r in rows if r["contender"] == "auto" and "skipped" not in r]
@@ -229,7 +229,17 @@ def markdown(
 ) -> str:
     """The BENCHMARKS.md page: how it was made, the headline against the targets, the plot and
     one table per (pass, dtype, layout)."""
-    s = summary(rows)
+    out = _intro(command, machine_line)
+    out += _headline(summary(rows))
+    if plot_name:
+        out += ["", f"![speed relative to torch per layer]({plot_name})"]
+    out += _tables(rows)
+    out += _agreement(rows)
+    return "\n".join(out) + "\n"
+
+
+def _intro(command: str, machine_line: str) -> list[str]:
+    """How the page was made and how to read it, up to the targets' heading."""
     out = [
         "# Benchmarks",
         "",
@@ -267,9 +277,15 @@ def markdown(
         "on fcn-x8), so its speed is bounded by that by construction; `matrix` is not timed by "
         "default (it scales with the non-zeros, not the time).",
         "",
-        "## Against the targets of issue 12",
+        "## Against the targets",
         "",
     ]
+    return out
+
+
+def _headline(s: dict[str, Any]) -> list[str]:
+    """The :func:`summary` against the targets, one line each."""
+    out: list[str] = []
     if "auto_min" in s:
         out.append(
             f"- auto's slowest configuration: {s['auto_min'][0]:.2f}x torch "
@@ -312,9 +328,12 @@ def markdown(
             f"- noise floor: torch against itself (A/A) read {lo:.2f}x to {hi:.2f}x across the "
             "configurations of this run; a speed inside that band is a tie"
         )
-    if plot_name:
-        out += ["", f"![speed relative to torch per layer]({plot_name})"]
-    out += ["", "## The catalog", ""]
+    return out
+
+
+def _tables(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The catalog, then one table per (pass, dtype, layout) the rows hold."""
+    out = ["", "## The catalog", ""]
     out += [f"- `{lay.name}`: {lay.describe()} ({lay.note})" for lay in CATALOG]
     idx = _index(rows)
     for pass_ in ("forward", "backward"):
@@ -325,6 +344,12 @@ def markdown(
                 label = "forward" if pass_ == "forward" else "forward + backward"
                 out += ["", f"## {label}, {dtype}, {layout}", ""]
                 out.append(format_table(rows, pass_, dtype, layout))
+    return out
+
+
+def _agreement(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """How closely every float32 forward agreed with torch (the worst contender)."""
+    out: list[str] = []
     errs = [r for r in rows if r.get("max_rel_err") is not None and r["dtype"] == "float32"]
     if errs:
         worst = max(errs, key=lambda r: r["max_rel_err"])
@@ -334,4 +359,4 @@ def markdown(
             f"relative to torch's largest magnitude (worst: {worst['contender']} on "
             f"{worst['layer']}).",
         ]
-    return "\n".join(out) + "\n"
+    return out

@@ -7,10 +7,12 @@ Each subcommand is a module of this package, named as the subcommand and listed 
 - ``run(args)`` calls the library with the parsed values, prints, and returns the exit status.
 
 A subcommand only parses and prints; the work is done by the library. Errors are handled here,
-once: a :class:`~tconv.shapes.ShapeError`, ``ValueError``, ``TypeError`` or ``OSError`` raised
-by the library (:data:`USER_ERRORS`) becomes one line on stderr,
-``tconv <name>: error: <message>``, and exit status 2, as argparse's own usage errors do;
-Ctrl-C exits with status 130.
+once, in :func:`main`: a :class:`~tconv.shapes.ShapeError`, ``ValueError``, ``TypeError`` or
+``OSError`` raised by the library (:data:`USER_ERRORS`) becomes one line on stderr,
+``tconv <name>: error: <message>``, and exit status 2, as argparse's own usage errors do; an
+optional module that is not installed becomes one line naming the extra that installs it
+(``tconv upscale: error: this command needs Pillow: pip install 'tconv[image]'``); Ctrl-C exits
+with status 130.
 
 Example:
     >>> main(["shape", "--input", "16", "--kernel", "2", "--stride", "2"])
@@ -33,7 +35,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..shapes import ShapeError
-from ._args import PROG, Formatter
+from ._args import PROG, Formatter, missing_extra
 
 __all__ = ["COMMANDS", "USER_ERRORS", "build_parser", "command", "main"]
 
@@ -109,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     Usage errors exit through argparse (``SystemExit(2)``) with one line on stderr. A
     :class:`~tconv.shapes.ShapeError`, ``ValueError``, ``TypeError``, ``OSError`` or
     ``MemoryError`` from the library prints ``tconv <command>: error: <message>`` (one line) to
-    stderr and returns 2; Ctrl-C prints ``tconv <command>: interrupted`` and returns 130.
+    stderr and returns 2; so does an ``ImportError``, naming for an optional module the extra
+    to install (:data:`~tconv.cli._args.OPTIONAL_MODULES`); Ctrl-C prints
+    ``tconv <command>: interrupted`` and returns 130.
 
     >>> main(["shape", "--input", "2", "--kernel", "1", "--padding", "3"])  # one line on stderr
     2
@@ -123,6 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+    except ImportError as err:  # ModuleNotFoundError too: an optional module not installed
+        print(f"{prefix}: error: {missing_extra(err) or _one_line(err)}", file=sys.stderr)
+        return 2
     except USER_ERRORS as err:
         message = _one_line(err)
         if isinstance(err, MemoryError):

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ._args import Formatter, Subparsers, check_output, int_range
+from ._args import Formatter, Subparsers, check_output, int_range, require
 
 _BENCH_DESCRIPTION = """\
 Time the layer catalog (tconv.bench.CATALOG: U-Net, DCGAN, the seed article's layer, FCN
@@ -34,7 +34,7 @@ BENCH_MAX_THREADS = max(os.cpu_count() or 1, 1)
 
 
 def add(subparsers: Subparsers) -> argparse.ArgumentParser:
-    from ..bench import CATALOG, DTYPES, LAYOUTS, PASSES, PEERS, TCONV_METHODS
+    from ..bench import CATALOG, DEFAULT_METHODS, DTYPES, LAYOUTS, PASSES, PEERS, TCONV_METHODS
 
     p = subparsers.add_parser(
         "bench",
@@ -85,7 +85,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--methods",
         nargs="+",
         choices=TCONV_METHODS,
-        default=["auto", "subpixel", "dilate", "scatter"],
+        default=list(DEFAULT_METHODS),
         metavar="METHOD",
         help="tconv methods to time: " + ", ".join(TCONV_METHODS),
     )
@@ -126,7 +126,9 @@ def run(args: argparse.Namespace) -> int:
     from ..bench.report import format_table
 
     for path, flag in ((args.json, "--json"), (args.markdown, "--markdown"), (args.plot, "--plot")):
-        check_output(path, args.force, flag)
+        check_output(path, flag=flag, force=args.force)
+    if args.plot:
+        require("matplotlib")  # before the long work, not after it
     try:
         device = torch.device(args.device)
     except RuntimeError:

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from ..shapes import PADDING_NAMES
-from ._args import PROG, Formatter, Subparsers
+from ._args import (
+    Formatter,
+    Subparsers,
+    add_geometry,
+    check_output,
+    int_range,
+    parse_padding,
+    require,
+)
 
 _EXPLAIN_DESCRIPTION = """\
 Draw the mechanism of a transposed convolution for your settings, from tconv's own
@@ -48,47 +55,11 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         epilog=_EXPLAIN_EPILOG,
         formatter_class=Formatter,
     )
-    each = "one value, or one per dimension"
-    p.add_argument(
-        "--input",
-        type=int,
-        nargs="+",
-        default=None,
-        metavar="N",
-        help="input spatial size, 1 or 2 values (required unless only --html is given)",
-    )
-    p.add_argument(
-        "--kernel", type=int, nargs="+", default=None, metavar="K", help=f"kernel size: {each}"
-    )
-    p.add_argument(
-        "--stride", type=int, nargs="+", default=[1], metavar="S", help=f"stride: {each}"
-    )
-    p.add_argument(
-        "--padding",
-        nargs="+",
-        default=["0"],
-        metavar="P",
-        help=f"padding: {each}: an int, LO,HI, or one of " + ", ".join(PADDING_NAMES),
-    )
-    target = p.add_mutually_exclusive_group()
-    target.add_argument(
-        "--output-padding",
-        type=int,
-        nargs="+",
-        default=[0],
-        metavar="OP",
-        help=f"extra length at the end: {each}; each must be < max(stride, dilation)",
-    )
-    target.add_argument(
-        "--output-size",
-        type=int,
-        nargs="+",
-        default=None,
-        metavar="O",
-        help="the output size to reach instead of --output-padding",
-    )
-    p.add_argument(
-        "--dilation", type=int, nargs="+", default=[1], metavar="D", help=f"dilation: {each}"
+    add_geometry(
+        p,
+        required=False,
+        input_help="input spatial size, 1 or 2 values (required unless only --html is given)",
+        output_size=True,
     )
     p.add_argument("--out", metavar="DIR", help="write figures, GIFs and the numbers (JSON) here")
     p.add_argument(
@@ -109,7 +80,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--position",
-        type=int,
+        type=int_range(0),
         default=None,
         metavar="N",
         help="output position (flat) whose kernel window the zero-insertion view shows "
@@ -119,69 +90,29 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _explain_padding(values: Sequence[str]) -> Any:
-    """--padding values: ints, LO,HI pairs, or one name (the geometry validates them)."""
-    items: list[Any] = []
-    for v in values:
-        if "," in v:
-            try:
-                lo, hi = (int(part) for part in v.split(","))
-            except ValueError:
-                raise ValueError(
-                    f"--padding {v!r} is invalid: a pair is two ints LO,HI, e.g. 1,-2"
-                ) from None
-            items.append((lo, hi))
-        elif v.lstrip("-").isdigit():
-            items.append(int(v))
-        else:
-            items.append(v)
-    if any(isinstance(i, tuple) for i in items):
-        if not all(isinstance(i, tuple) for i in items):
-            raise ValueError("--padding: give all values as LO,HI pairs or none")
-        return tuple(items)
-    return items[0] if len(items) == 1 else tuple(items)
-
-
 def _explain_targets(args: argparse.Namespace) -> list[str]:
     """Every file this run would write (checked before any work)."""
-    import os
+    from ..viz.figures import VIEWS
 
     files = []
     if args.out:
         names = ["explain.json", "checkerboard.png"]
-        names += [
-            f"{v}.{fmt}" for v in ("matrix", "zero_insertion", "scatter") for fmt in args.format
-        ]
+        names += [f"{v}.{fmt}" for v in VIEWS for fmt in args.format]
         if not args.no_gif:
-            names += [f"{v}.gif" for v in ("matrix", "zero_insertion", "scatter")]
+            names += [f"{v}.gif" for v in VIEWS]
         files += [os.path.join(args.out, n) for n in names]
-    if args.html:
-        files.append(args.html)
     return files
 
 
 def _check_targets(args: argparse.Namespace) -> None:
-    import os
-
-    if args.out and os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise NotADirectoryError(f"--out {args.out!r} exists and is not a directory")
-    for path in _explain_targets(args):
-        if os.path.exists(path) and not args.force:
-            raise FileExistsError(f"{path!r} exists; pass --force to overwrite it")
-        parent = os.path.dirname(os.path.abspath(path))
-        if args.html and path == args.html and not os.path.isdir(parent):
-            raise FileNotFoundError(f"--html {path!r}: the directory {parent!r} does not exist")
+    check_output(args.out, flag="--out", folder=True)
+    if args.out and os.path.isdir(args.out):
+        for path in _explain_targets(args):
+            check_output(path, flag="--out", force=args.force)
+    check_output(args.html, flag="--html", force=args.force)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        return _explain(args)
-    except (ValueError, TypeError, OSError) as err:  # ShapeError is a ValueError
-        print(f"{PROG} explain: error: {err}", file=sys.stderr)
-        return 2
-
-
-def _explain(args: argparse.Namespace) -> int:
     from ..viz import terminal
     from ..viz.data import Settings, explain_data
 
@@ -190,16 +121,16 @@ def _explain(args: argparse.Namespace) -> int:
         raise ValueError("give --input and --kernel (the settings to draw), or --html FILE")
     if drawing and (args.input is None or args.kernel is None):
         raise ValueError("--input and --kernel are both required to draw settings")
-    if args.position is not None and args.position < 0:
-        raise ValueError(f"--position {args.position} is invalid: it must be >= 0")
     _check_targets(args)
+    if args.out:
+        require("matplotlib")  # the figures: said before anything is written
     s = None
     if drawing:
         s = Settings.create(
             tuple(args.input),
             args.kernel,
             args.stride,
-            _explain_padding(args.padding),
+            parse_padding(args.padding),
             args.output_padding,
             args.dilation,
             output_size=args.output_size,
@@ -245,8 +176,6 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> list[str]:
     """Figures, animations, the checkerboard picture and the numbers, into --out."""
-    import os
-
     from ..viz import figures
 
     os.makedirs(args.out, exist_ok=True)
@@ -260,8 +189,8 @@ def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> li
         "zero_insertion": lambda: figures.zero_insertion_figure(s, position=args.position),
         "scatter": lambda: figures.scatter_figure(s),
     }
-    for view, make in makers.items():
-        drawing = make()
+    for view in figures.VIEWS:
+        drawing = makers[view]()
         for fmt in args.format:
             wrote.append(figures.save(drawing, os.path.join(args.out, f"{view}.{fmt}")))
         if not args.no_gif:

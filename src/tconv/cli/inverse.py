@@ -6,8 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..shapes import ShapeError
-from ._args import Formatter, Subparsers, lengths, size_type
+from ._args import Formatter, Subparsers, parse_padding, size_type
 
 _INVERSE_DESCRIPTION = """\
 The transposed convolution that maps a convolution's output back to exactly its input size
@@ -21,6 +20,7 @@ examples:
   tconv inverse --kernel 3 --stride 2 --padding 1 39x40 --json
   tconv inverse --kernel 4 --stride 4 30 31 32 33
   tconv inverse --kernel 3x5 --stride 2 --padding 1x2 64x48
+  tconv inverse --kernel 3 --stride 2 --padding 0,1 39          # pads (begin, end)
   tconv inverse --kernel 3 --stride 2 --padding same 39 40
 
 --padding same is the convolution's 'same': with stride 1, PyTorch's Conv(padding='same'); with
@@ -58,7 +58,8 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         "--padding",
         default="0",
         metavar="P",
-        help="its padding: e.g. 1 or 1x0, or same / valid (same with a stride > 1: "
+        help="its padding, one token: an int, one int per dimension joined by x (1x0), "
+        "LO,HI pairs (1,2 or 1,2x0,1), or same / valid (same with a stride > 1: "
         "TensorFlow/Keras's, see below)",
     )
     p.add_argument("--dilation", type=size_type, default=(1,), metavar="D", help="its dilation")
@@ -69,15 +70,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from ..planning import inverse_of, keras_conv_padding
 
-    padding: Any = args.padding
-    if padding not in ("same", "valid"):
-        try:
-            padding = lengths(padding, 0)
-        except argparse.ArgumentTypeError:
-            raise ShapeError(
-                f"--padding {padding!r} is invalid: expected lengths >= 0 such as 1 or 1x0, "
-                "or same / valid"
-            ) from None
+    padding: Any = parse_padding(args.padding)
     keras_same = padding == "same" and any(v > 1 for v in args.stride)
     rows = []
     for size in args.sizes:

@@ -11,8 +11,11 @@ from ._args import Formatter, Subparsers, int_range, size_type
 
 _PLAN_DESCRIPTION = """\
 List transposed-convolution settings that map an input size exactly to an output size, each
-verified through the geometry, ranked: even overlap first (no checkerboard from overlap), then
-fewest multiply-adds per output element, then the smallest kernel. Sizes are per dimension,
+verified through the geometry, ranked: full coverage first (every output cell receives input),
+then even overlap (no checkerboard from overlap), then fewest multiply-adds per output element,
+then the smallest kernel. A plan that leaves output cells no input reaches (holes between the
+kernel taps, or an output_padding past the full output: those cells hold only the bias) comes
+after every plan without and is marked in the coverage column. Sizes are per dimension,
 written 16 or 16x12.
 """
 
@@ -42,7 +45,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument("output", type=size_type, metavar="OUTPUT", help="target size, e.g. 33 or 33x25")
     p.add_argument(
         "--kernel",
-        type=int,
+        type=int_range(1),
         nargs="+",
         default=None,
         metavar="K",
@@ -50,7 +53,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--stride",
-        type=int,
+        type=int_range(1),
         nargs="+",
         default=None,
         metavar="S",
@@ -58,7 +61,12 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         f"{MAX_DEFAULT_STRIDE}; a larger ratio needs several layers or explicit strides)",
     )
     p.add_argument(
-        "--dilation", type=int, nargs="+", default=[1], metavar="D", help="dilations to consider"
+        "--dilation",
+        type=int_range(1),
+        nargs="+",
+        default=[1],
+        metavar="D",
+        help="dilations to consider",
     )
     p.add_argument(
         "--allow-crop",
@@ -77,7 +85,17 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 
 def _plan_table(plans: Sequence[Any]) -> str:
-    header = ("#", "kernel", "stride", "padding", "out pad", "dilation", "overlap", "MACs/out")
+    header = (
+        "#",
+        "kernel",
+        "stride",
+        "padding",
+        "out pad",
+        "dilation",
+        "overlap",
+        "MACs/out",
+        "coverage",
+    )
     rows = []
     for n, p in enumerate(plans, 1):
 
@@ -94,10 +112,16 @@ def _plan_table(plans: Sequence[Any]) -> str:
                 cell(p.dilation),
                 "even" if p.uniform_overlap else "uneven",
                 f"{p.macs_per_output:.2f}",
+                "full" if p.full_coverage else f"{p.uncovered} empty",
             )
         )
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in (header, *rows)]
+    empty = [str(n) for n, p in enumerate(plans, 1) if not p.full_coverage]
+    if empty:
+        which = f"plan {empty[0]}" if len(empty) == 1 else f"plans {', '.join(empty)}"
+        lines.append(f"empty: output cells that no input reaches ({which}); they hold only the")
+        lines.append("       bias, whatever the weights, so they rank after every plan without")
     return "\n".join(lines)
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from ._args import Formatter, Subparsers, int_range, probe_writable
+from ._args import Formatter, Subparsers, check_output, float_range, int_range, require
 
 _TRAIN_DESCRIPTION = """\
 Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
@@ -26,12 +29,15 @@ examples:
 Run 'tconv train TASK --help' for the task's flags.
 """
 
-_FIELD_TYPES: dict[str, type] = {"int": int, "float": float, "str": str}
+#: how a config field of each type is read from its flag (bool fields are --x/--no-x switches)
+_FIELD_TYPES: dict[str, Callable[[str], Any]] = {
+    "int": int_range(),
+    "float": float_range(),
+    "str": str,
+}
 
 
 def add(subparsers: Subparsers) -> argparse.ArgumentParser:
-    import dataclasses
-
     from .. import train
 
     p = subparsers.add_parser(
@@ -76,33 +82,33 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
             "machine)",
         )
         for f in dataclasses.fields(cls.Config):
-            kind = _FIELD_TYPES.get(str(f.type), str)
             quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
+            flag = "--" + f.name.replace("_", "-")
+            text = f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})"
+            if str(f.type) == "bool":  # --x / --no-x; None: not given (the config decides)
+                t.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=text)
+                continue
             t.add_argument(
-                "--" + f.name.replace("_", "-"),
+                flag,
                 dest=f.name,
-                type=kind,
+                type=_FIELD_TYPES.get(str(f.type), str),
                 default=None,
                 metavar=f.name.upper().split("_")[0],
-                help=f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})",
+                help=text,
             )
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    import dataclasses
-    from pathlib import Path
-
     from .. import train
 
     cls = train.get_task(args.task)
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
-    if args.resume and values.get("epochs") is None:
-        values["epochs"] = 1  # the checkpoint's epochs (resuming takes the larger)
-    config = train.make_config(args.task, quick=args.quick, **values)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+    if args.resume and values.get("epochs") is None:
+        values["epochs"] = _saved_epochs(out, cls)  # the run's own, not the default
+    config = train.make_config(args.task, quick=args.quick, **values)
+    check_output(out, flag="--out", folder=True)
     if args.resume:
         field = cls.VARIANT_FIELD
         variants = field is not None and getattr(config, field) == "all"
@@ -113,10 +119,12 @@ def run(args: argparse.Namespace) -> int:
             f"--out {str(out)!r} already holds files; pass --resume to continue that run or "
             "--force to train into it anyway"
         )
+    # what every task uses (photos, the progress bar, the report's figures): said now, not
+    # after the training
+    require("skimage", "tqdm", "PIL", "matplotlib", extra="train")
     out.mkdir(parents=True, exist_ok=True)
-    probe_writable(out, f"--out {str(out)!r}")
     # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
-    flags = [f"--{k.replace('_', '-')} {v}" for k, v in dataclasses.asdict(config).items()]
+    flags = [_flag(k, v) for k, v in dataclasses.asdict(config).items()]
     command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
     result = train.run(
         args.task,
@@ -139,6 +147,29 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _saved_epochs(out: Any, cls: Any) -> int | None:
+    """The epochs of the run in ``out`` (its ``last.pt``, or a variant's), None without one."""
+    from ..train import load_checkpoint
+
+    paths = [out / "last.pt", *(out / v / "last.pt" for v in cls.VARIANTS)]
+    for path in paths:
+        if path.is_file():
+            return int(load_checkpoint(path, cls.name)["config"]["epochs"])
+    return None
+
+
 def _summary(metrics: dict[str, Any]) -> str:
     keys = [k for k, v in metrics.items() if isinstance(v, float) and "/" not in k]
     return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
+
+
+def _flag(name: str, value: Any) -> str:
+    """A config value as the flag that sets it: ``--epochs 3``, ``--augment``, ``--no-augment``.
+
+    >>> _flag("learning_rate", 0.001), _flag("augment", True), _flag("augment", False)
+    ('--learning-rate 0.001', '--augment', '--no-augment')
+    """
+    flag = name.replace("_", "-")
+    if isinstance(value, bool):
+        return f"--{flag}" if value else f"--no-{flag}"
+    return f"--{flag} {value}"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
-from ._args import PROG, Formatter, Subparsers, probe_writable
+from ._args import PROG, Formatter, Subparsers, check_output, int_range, require
 
 _UPSCALE_DESCRIPTION = """\
 Upscale a photo (or every image in a folder) with the shipped super-resolution model, or a
@@ -48,7 +50,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="OUT",
         help="output file (its suffix picks the format), or folder when IMAGE is one",
     )
-    p.add_argument("--scale", type=int, default=2, help="upscaling factor (shipped: 2, 4)")
+    p.add_argument("--scale", type=int_range(1), default=2, help="upscaling factor (shipped: 2, 4)")
     p.add_argument(
         "--checkpoint", default=None, metavar="CKPT", help="a 'tconv train sr' checkpoint"
     )
@@ -62,7 +64,11 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         "small gain, see docs/results.md)",
     )
     p.add_argument(
-        "--tile", type=int, default=256, metavar="N", help="tile size in input pixels (0: none)"
+        "--tile",
+        type=int_range(0),
+        default=256,
+        metavar="N",
+        help="tile size in input pixels (0: none)",
     )
     p.add_argument("--force", action="store_true", help="replace existing output files")
     p.add_argument(
@@ -77,7 +83,6 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list[str]]:
     """(input, output) pairs and the lines about skipped files; checks before any work."""
-    from pathlib import Path
 
     from ..upscale import IMAGE_SUFFIXES, image_format
 
@@ -115,20 +120,15 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
     for o in outs:
         if o.resolve() in inputs:
             raise ValueError(f"output {str(o)!r} is an input image: inputs are never overwritten")
-        if o.exists() and not args.force:
-            raise FileExistsError(f"output {str(o)!r} exists (pass --force to replace it)")
-    folder = dst if src.is_dir() else dst.parent
     if src.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
-    probe_writable(folder, f"output folder {str(folder)!r}")
+        check_output(dst, flag="-o", folder=True)
+        dst.mkdir(parents=True, exist_ok=True)
+    for o in outs:
+        check_output(o, flag="output", force=args.force)
     return jobs, skipped
 
 
 def run(args: argparse.Namespace) -> int:
-    import time
-
     from ..upscale import (
         bicubic_array,
         check_depth,
@@ -138,8 +138,7 @@ def run(args: argparse.Namespace) -> int:
         write_image,
     )
 
-    if args.tile < 0:
-        raise ValueError(f"--tile {args.tile} is invalid: it must be >= 0 (0 = no tiling)")
+    require("PIL")  # reading and writing images: said before any work
     model, scale, _ = load_sr_model(args.scale, args.checkpoint)
     jobs, skipped = _upscale_jobs(args)
     single = not os.path.isdir(args.image)

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -329,103 +330,143 @@ def from_node(node: Any, weight: Any, bias: Any = None) -> torch.nn.Module:
         raise ValueError(
             f"expected an onnx ConvTranspose node, got {getattr(node, 'op_type', type(node))!r}"
         )
-    attrs = _node_attributes(node)
     w = _to_tensor(weight, "weight")
-    rank = w.dim() - 2
-    if rank not in (1, 2, 3):
-        raise ShapeError(
-            f"weight of shape {tuple(w.shape)} is invalid: tconv supports 1, 2 or 3 spatial "
-            "dimensions"
+    n = _NodeSettings.read(node, w)
+    b = _node_bias(node, bias)
+    if "output_shape" in n.attrs:
+        return _output_shape_module(n, w, b)
+    geometry = n.base.with_crop(_node_crop(n))
+    name = None
+    for candidate in ("same", "same_lower"):
+        named = Geometry.create(
+            n.kernel, n.strides, candidate, 0, n.dilations, n.group, rank=n.rank
         )
+        if named.crop == geometry.crop:
+            name = candidate
+            break
+    return _build(geometry, w, b, padding=name)
+
+
+def _node_bias(node: Any, bias: Any) -> Tensor | None:
+    """The bias as a flat tensor, checked against the node's inputs."""
     inputs = [name for name in node.input]
     has_bias_input = len(inputs) > 2 and inputs[2] != ""
     if has_bias_input and bias is None:
         raise ValueError(f"the node has a bias input {inputs[2]!r}: pass bias=")
     if bias is not None and not has_bias_input:
         raise ValueError("bias was given, but the node has no bias input B")
-    b = None if bias is None else _to_tensor(bias, "bias").reshape(-1)
+    return None if bias is None else _to_tensor(bias, "bias").reshape(-1)
 
-    def ints(name: str, default: int, length: int = rank) -> tuple[int, ...]:
-        value = tuple(int(v) for v in attrs.get(name, (default,) * length))
-        if len(value) != length:
-            raise ShapeError(
-                f"{name}={list(value)} is invalid for a {rank}-D ConvTranspose: expected "
-                f"{length} values"
-            )
-        return value
 
-    kernel = tuple(int(v) for v in w.shape[2:])
-    if "kernel_shape" in attrs and tuple(attrs["kernel_shape"]) != kernel:
-        raise ShapeError(
-            f"kernel_shape={list(attrs['kernel_shape'])} disagrees with the weight's "
-            f"spatial shape {kernel}"
-        )
-    strides = ints("strides", 1)
-    dilations = ints("dilations", 1)
-    output_padding = ints("output_padding", 0)
-    group = int(attrs.get("group", 1))
-    auto_pad = str(attrs.get("auto_pad", "NOTSET"))
-    if auto_pad not in AUTO_PADS:
-        raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
-    if "pads" in attrs and auto_pad != "NOTSET":
-        raise ShapeError(
-            f"pads={list(attrs['pads'])} with auto_pad={auto_pad!r} is invalid: the ONNX spec "
-            "says pads cannot be used together with auto_pad (onnxruntime refuses it)"
-        )
-    if group < 1 or w.shape[0] % group:
-        raise ShapeError(
-            f"group={group} is invalid: the weight's input channels {w.shape[0]} must be a "
-            "multiple of group"
-        )
-    base = Geometry.create(kernel, strides, 0, output_padding, dilations, group, rank=rank)
-    if "output_shape" in attrs:
-        shape = tuple(int(v) for v in attrs["output_shape"])
-        if len(shape) not in (rank, rank + 2):
+@dataclass(frozen=True)
+class _NodeSettings:
+    """A ConvTranspose node's attributes, checked against its weight."""
+
+    attrs: dict[str, Any]
+    rank: int
+    kernel: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    group: int
+    auto_pad: str
+    base: Geometry  # no crop: the full output
+
+    @classmethod
+    def read(cls, node: Any, w: Tensor) -> _NodeSettings:
+        attrs = _node_attributes(node)
+        rank = w.dim() - 2
+        if rank not in (1, 2, 3):
             raise ShapeError(
-                f"output_shape={list(shape)} is invalid for a {rank}-D ConvTranspose: expected "
-                f"{rank} values (the spatial size)"
+                f"weight of shape {tuple(w.shape)} is invalid: tconv supports 1, 2 or 3 spatial "
+                "dimensions"
             )
-        module = _OUTPUT_SHAPE_CLASSES[rank](
-            int(w.shape[0]),
-            int(w.shape[1]) * group,
-            kernel,
-            strides,
-            output_padding,
-            group,
-            b is not None,
-            dilations,
-            dtype=w.dtype,
-            output_shape=shape[-rank:],
-            auto_pad=auto_pad,
+        kernel = tuple(int(v) for v in w.shape[2:])
+        if "kernel_shape" in attrs and tuple(attrs["kernel_shape"]) != kernel:
+            raise ShapeError(
+                f"kernel_shape={list(attrs['kernel_shape'])} disagrees with the weight's "
+                f"spatial shape {kernel}"
+            )
+        strides = _ints(attrs, "strides", 1, rank, rank)
+        dilations = _ints(attrs, "dilations", 1, rank, rank)
+        output_padding = _ints(attrs, "output_padding", 0, rank, rank)
+        group = int(attrs.get("group", 1))
+        auto_pad = str(attrs.get("auto_pad", "NOTSET"))
+        if auto_pad not in AUTO_PADS:
+            raise ValueError(f"auto_pad={auto_pad!r} is invalid: valid values are {AUTO_PADS}")
+        if "pads" in attrs and auto_pad != "NOTSET":
+            raise ShapeError(
+                f"pads={list(attrs['pads'])} with auto_pad={auto_pad!r} is invalid: the ONNX "
+                "spec says pads cannot be used together with auto_pad (onnxruntime refuses it)"
+            )
+        if group < 1 or w.shape[0] % group:
+            raise ShapeError(
+                f"group={group} is invalid: the weight's input channels {w.shape[0]} must be a "
+                "multiple of group"
+            )
+        base = Geometry.create(kernel, strides, 0, output_padding, dilations, group, rank=rank)
+        return cls(attrs, rank, kernel, strides, dilations, output_padding, group, auto_pad, base)
+
+
+def _ints(
+    attrs: dict[str, Any], name: str, default: int, length: int, rank: int
+) -> tuple[int, ...]:
+    """An int-list attribute of ``length`` values (``default`` each when absent)."""
+    value = tuple(int(v) for v in attrs.get(name, (default,) * length))
+    if len(value) != length:
+        raise ShapeError(
+            f"{name}={list(value)} is invalid for a {rank}-D ConvTranspose: expected "
+            f"{length} values"
         )
-        with torch.no_grad():
-            module.weight.copy_(w)
-            if b is not None and module.bias is not None:
-                module.bias.copy_(b)
-        return module
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+    return value
+
+
+def _output_shape_module(n: _NodeSettings, w: Tensor, b: Tensor | None) -> torch.nn.Module:
+    """The module of a node with ``output_shape``: its crop follows the input size."""
+    rank = n.rank
+    shape = tuple(int(v) for v in n.attrs["output_shape"])
+    if len(shape) not in (rank, rank + 2):
+        raise ShapeError(
+            f"output_shape={list(shape)} is invalid for a {rank}-D ConvTranspose: expected "
+            f"{rank} values (the spatial size)"
+        )
+    module = _OUTPUT_SHAPE_CLASSES[rank](
+        int(w.shape[0]),
+        int(w.shape[1]) * n.group,
+        n.kernel,
+        n.strides,
+        n.output_padding,
+        n.group,
+        b is not None,
+        n.dilations,
+        dtype=w.dtype,
+        output_shape=shape[-rank:],
+        auto_pad=n.auto_pad,
+    )
+    with torch.no_grad():
+        module.weight.copy_(w)
+        if b is not None and module.bias is not None:
+            module.bias.copy_(b)
+    return module
+
+
+def _node_crop(n: _NodeSettings) -> Crop:
+    """The fixed crop of a node without ``output_shape``: from auto_pad or pads."""
+    rank = n.rank
+    if n.auto_pad in ("SAME_UPPER", "SAME_LOWER"):
         # t = L + op - i * s does not depend on i: resolve it once (at i = 1)
-        same = Geometry.create(kernel, strides, "same", 0, dilations, rank=rank)
+        same = Geometry.create(n.kernel, n.strides, "same", 0, n.dilations, rank=rank)
         one = (1,) * rank
-        crop = tuple(
-            output_shape_crop(length, op, target, auto_pad)
+        return tuple(
+            output_shape_crop(length, op, target, n.auto_pad)
             for length, op, target in zip(
-                base.full_size(one), output_padding, same.output_size(one), strict=True
+                n.base.full_size(one), n.output_padding, same.output_size(one), strict=True
             )
         )
-    elif auto_pad == "VALID":
-        crop = base.crop
-    else:
-        pads = ints("pads", 0, 2 * rank)
-        crop = tuple((pads[j], pads[j + rank] - output_padding[j]) for j in range(rank))
-    geometry = base.with_crop(crop)
-    name = None
-    for candidate in ("same", "same_lower"):
-        named = Geometry.create(kernel, strides, candidate, 0, dilations, group, rank=rank)
-        if named.crop == geometry.crop:
-            name = candidate
-            break
-    return _build(geometry, w, b, padding=name)
+    if n.auto_pad == "VALID":
+        return n.base.crop
+    pads = _ints(n.attrs, "pads", 0, 2 * rank, rank)
+    return tuple((pads[j], pads[j + rank] - n.output_padding[j]) for j in range(rank))
 
 
 def from_model(model: Any) -> torch.nn.Module:

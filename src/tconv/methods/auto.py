@@ -242,14 +242,14 @@ def fallback(
 ) -> str:
     """The execution auto uses without measuring: a fixed rule, the same on every machine.
 
-    Rule (from the CPU benchmark catalog, docs/benchmarks.md), on CPU:
+    Rule (from the CPU benchmark catalog; docs/benchmarks.md has the figures), on CPU:
 
     - while tracing or compiling (``traced``): ``"native"``, torch's kernel with its bias fused
       (one node in an exported graph);
     - a grouped 2-D/3-D layer in bfloat16/float16: ``"subpixel"``, whose ordinary grouped
-      convolutions run 1.4-10x faster there than torch's transposed one;
+      convolutions run much faster there than torch's transposed one;
     - with a ``bias``, a grouped layer or one whose crop torch's arguments cannot say (a slice
-      follows: ``"same"``, asymmetric pairs): ``"native+bias"`` (torch's kernel is 1.5-5x slower
+      follows: ``"same"``, asymmetric pairs): ``"native+bias"`` (torch's kernel is much slower
       with a bias there, forward and backward);
     - everything else, and every other device: ``"native"``.
 

@@ -5,8 +5,8 @@ plus at most ``max(stride, dilation) - 1`` extra elements per side, sliced off a
 the call computes little more than it returns.
 
 :func:`forward_bias_after` is the same kernel called without the bias, the bias then added in
-place: on CPU (torch 2.13) the kernel with a bias is up to 2-5x slower on some layers
-(depthwise, 'same'-style crops, channels_last), and as fast or a little faster on others, so
+place: on CPU the kernel with a bias is much slower on some layers (depthwise, 'same'-style
+crops, channels_last) and as fast on others (docs/benchmarks.md measures it), so
 ``method="auto"`` measures both (execution ``"native+bias"``).
 """
 

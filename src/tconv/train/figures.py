@@ -25,6 +25,16 @@ def segmentation_examples(path: Path, runs: dict[str, Path], classes: int) -> No
         runs: run name -> its ``examples.npz`` (``image``, ``label``, ``pred``); missing files
             are left out, and nothing is drawn without any.
         classes: the number of classes (the colour scale of labels and predictions).
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     npz = Path(d) / "examples.npz"
+        ...     y = np.arange(64).reshape(1, 8, 8) % 3
+        ...     np.savez(npz, image=np.zeros((1, 8, 8)), label=y, pred=y)
+        ...     segmentation_examples(Path(d) / "examples.png", {"k3": npz}, classes=3)
+        ...     (Path(d) / "examples.png").stat().st_size > 1000
+        True
     """
     import matplotlib
 
@@ -63,9 +73,20 @@ def samples_and_spectra(path: Path, runs: dict[str, np.ndarray], real: Tensor) -
 
     Args:
         path: the PNG to write.
-        runs: run name -> its samples, ``(N, H, W)`` in ``[-1, 1]``.
-        real: held-out real patches, ``(N, 1, H, W)``; the first column and the reference of
-            the spectrum ratios.
+        runs: run name -> its samples in ``[-1, 1]``.
+        real: held-out real patches; the first column and the reference of the spectrum
+            ratios.
+
+    Shape:
+        - runs' samples: ``(N, H, W)``; real: ``(N, 1, H, W)``
+
+    Example:
+        >>> import tempfile, torch
+        >>> real = torch.rand(16, 1, 32, 32) * 2 - 1
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     samples_and_spectra(Path(d) / "s.png", {"k4": real[:, 0].numpy()}, real)
+        ...     (Path(d) / "s.png").stat().st_size > 1000
+        True
     """
     import matplotlib
 

@@ -44,8 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..blocks import Upsample
-from ..nn import ConvTranspose2d
+from .. import upsamplers
 from . import register_task
 from .data import PATCH_COLUMNS, TEXTURES, texture_patches
 from .figures import samples_and_spectra
@@ -65,14 +64,7 @@ class _Up(nn.Module):
 
     def __init__(self, name: str, cin: int, cout: int) -> None:
         super().__init__()
-        _, k, p, kind = UPSAMPLERS[name]
-        self.layer: nn.Module
-        if kind == "transposed":
-            self.layer = ConvTranspose2d(cin, cout, k, stride=2, padding=p)
-        elif kind == "interpolate":
-            self.layer = Upsample(cin, cout, 2, "interpolate", interpolation="linear")
-        else:
-            self.layer = Upsample(cin, cout, 2, kind)
+        self.layer = upsamplers.build(name, cin, cout, 2)
 
     def forward(self, x: Tensor) -> Tensor:
         size = tuple(2 * v for v in x.shape[-2:])
@@ -100,6 +92,7 @@ class Generator(nn.Module):
 
     def __init__(self, upsampler: str, width: int = 32) -> None:
         super().__init__()
+        upsampler = upsamplers.canonical(upsampler)
         if upsampler not in UPSAMPLERS:
             raise ValueError(
                 f"upsampler={upsampler!r} is invalid: valid upsamplers are {tuple(UPSAMPLERS)}"
@@ -208,6 +201,7 @@ class GanConfig:
     )
 
     def __post_init__(self) -> None:
+        self.upsampler = upsamplers.canonical(self.upsampler)  # an old spelling too
         if self.upsampler != "all" and self.upsampler not in UPSAMPLERS:
             raise ValueError(
                 f"upsampler={self.upsampler!r} is invalid: valid upsamplers are "
@@ -383,7 +377,7 @@ class GanTask(Task):
         )
         write_report(
             out_dir,
-            f"gan: {c.upsampler} ({UPSAMPLERS[c.upsampler][0]})",
+            f"gan: {c.upsampler} ({upsamplers.get(c.upsampler).description})",
             [
                 metrics_table(result["metrics"]),
                 f"Training: {result['epochs']} epochs, {result['train_seconds']:.0f} s, "

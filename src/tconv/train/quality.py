@@ -20,13 +20,12 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..artifacts import stride_share
 from ..shapes import ShapeError
 
 __all__ = [
@@ -37,10 +36,6 @@ __all__ = [
     "stride_energy",
     "swd",
 ]
-
-
-def _hann(n: int) -> Tensor:
-    return torch.sin(math.pi * torch.arange(n, dtype=torch.float64) / n) ** 2
 
 
 def stride_energy(images: Tensor, stride: int = 2) -> float:
@@ -86,24 +81,7 @@ def stride_energy(images: Tensor, stride: int = 2) -> float:
         )
     y = images[..., :mh, :mw].double().cpu()
     y = y - y.mean(dim=(-2, -1), keepdim=True)
-    y = y * _hann(mh)[:, None] * _hann(mw)[None, :]
-    energy = torch.fft.fft2(y).abs().square().sum(dim=(0, 1))
-    total = energy.sum()
-    if total == 0:
-        return 0.0
-
-    def lobes(m: int) -> Tensor:
-        b = torch.arange(m)
-        step = m // stride
-        nearest = torch.round(b / step).long() % stride
-        dist = (b - nearest * step).abs()
-        dist = torch.minimum(dist, m - dist)
-        return torch.where(dist <= 1, nearest, -1)
-
-    lh, lw = lobes(mh), lobes(mw)
-    in_lobe = (lh >= 0)[:, None] & (lw >= 0)[None, :]
-    at_dc = (lh == 0)[:, None] & (lw == 0)[None, :]
-    return float(energy[in_lobe & ~at_dc].sum() / total)
+    return stride_share(y, stride)
 
 
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16

@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Column", "config_note", "metrics_table", "table", "write_comparison", "write_report"]
+__all__ = [
+    "Column",
+    "config_note",
+    "metrics_table",
+    "results_table",
+    "table",
+    "write_comparison",
+    "write_report",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +66,32 @@ class Column:
         return self.fmt.format(*values)
 
 
-def _row(result: dict[str, Any]) -> dict[str, Any]:
-    """A run's metrics, with its training seconds when the metrics do not hold them."""
-    return {"train_seconds": result.get("train_seconds"), **result.get("metrics", {})}
+def results_table(
+    results: dict[str, dict[str, Any]], columns: Sequence[Column], label: str = "upsampler"
+) -> str:
+    """:func:`table` of runs: one row per :func:`tconv.train.fit` result (its metrics, and its
+    ``train_seconds`` where the metrics do not hold them).
+
+    Args:
+        results: run name -> :func:`tconv.train.fit`'s result.
+        columns: the columns after the name.
+        label: the header of the name column.
+
+    Returns:
+        The Markdown table, without a trailing newline.
+
+    Example:
+            >>> run = {"metrics": {"miou": 0.5}, "train_seconds": 3.2}
+        >>> print(results_table({"k3": run}, [Column("train s", ("train_seconds",), "{:.0f}")]))
+        | upsampler | train s |
+        |---|---|
+        | k3 | 3 |
+    """
+    rows = {
+        name: {"train_seconds": r.get("train_seconds"), **r.get("metrics", {})}
+        for name, r in results.items()
+    }
+    return table(rows, columns, label)
 
 
 def table(
@@ -75,6 +106,12 @@ def table(
 
     Returns:
         The table, without a trailing newline.
+
+    Example:
+        >>> print(table({"k4": {"swd": 238.81}}, [Column("SWD", ("swd",))], label="upsampler"))
+        | upsampler | SWD |
+        |---|---|
+        | k4 | 238.8 |
     """
     lines = [
         f"| {label} | " + " | ".join(c.title for c in columns) + " |",
@@ -88,10 +125,17 @@ def table(
 def metrics_table(metrics: dict[str, Any]) -> str:
     """A two-column Markdown table of every float metric (``| metric | value |``, 4 decimals).
 
-    >>> print(metrics_table({"epoch": 2, "miou": 0.5}))
-    | metric | value |
-    |---|---|
-    | miou | 0.5000 |
+    Args:
+        metrics: metric name -> value (values that are not floats are left out).
+
+    Returns:
+        The table, without a trailing newline.
+
+    Example:
+        >>> print(metrics_table({"epoch": 2, "miou": 0.5}))
+        | metric | value |
+        |---|---|
+        | miou | 0.5000 |
     """
     lines = ["| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4f} |" for k, v in metrics.items() if isinstance(v, float)]
@@ -185,8 +229,7 @@ def write_comparison(
         {'miou': 0.5}
     """
     out_dir = Path(out_dir)
-    rows = {variant: _row(r) for variant, r in results.items()}
-    text = table(rows, columns, variant_field)
+    text = results_table(results, columns, variant_field)
     heading = title if title is not None else f"{task}: {variant_field} comparison"
     (out_dir / "comparison.md").write_text(_markdown(heading, [*intro, text, *notes], figure))
     first = next(iter(results.values()), {})
@@ -205,7 +248,20 @@ def write_comparison(
 
 
 def config_note(results: dict[str, dict[str, Any]], variant_field: str = "upsampler") -> str:
-    """``Config (besides the <field>): `{...}`, N process(es).`` for a comparison's notes."""
+    """The line that gives a comparison's shared config, for :func:`write_comparison`'s notes.
+
+    Args:
+        results: variant -> :func:`tconv.train.fit`'s result (the first one's config is
+            shown).
+        variant_field: the config field the variants differ in (left out).
+
+    Returns:
+        ``Config (besides the <field>): `{...}`, N process(es).``
+
+    Example:
+        >>> config_note({"a": {"config": {"upsampler": "a", "seed": 0}, "world_size": 2}})
+        'Config (besides the upsampler): `{"seed": 0}`, 2 process(es).'
+    """
     first = next(iter(results.values()))
     config = {k: v for k, v in first["config"].items() if k != variant_field}
     return (

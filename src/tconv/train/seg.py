@@ -12,9 +12,10 @@ pixel is shared.
 Model (:class:`UNet`): ``depth`` levels of two 3x3 conv + GroupNorm + ReLU blocks; each level
 downsamples with a stride-2 convolution and the decoder upsamples with the upsampler under test
 (:data:`UPSAMPLERS`), then concatenates the skip connection. The skip sizes are exact for any
-input size (99x101 included) without padding: the transposed decoders are
-:func:`tconv.inverse_of` of their level's downsampling convolution (same kernel, stride and
-padding; the output size of the skip is passed as ``output_size``), the other decoders are
+input size (99x101 included) without padding: each level's downsampling convolution mirrors
+its upsampler (the entry's ``down`` kernel and padding in :mod:`tconv.upsamplers`), so a
+transposed decoder is the adjoint geometry (what :func:`tconv.inverse_of` gives; the output
+size of the skip is passed as ``output_size``), the other decoders are
 :class:`tconv.nn.Upsample` blocks after a k3 s2 p1 downsampling (``ceil(n / 2)``), called with
 ``output_size`` = the skip's size.
 
@@ -43,9 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import artifacts
-from ..blocks import Upsample
-from ..planning import inverse_of
+from .. import artifacts, upsamplers
 from . import register_task
 from .data import TEXTURE_COLUMNS, TEXTURES, composites
 from .figures import segmentation_examples
@@ -56,15 +55,15 @@ from .trainer import Task
 __all__ = ["UPSAMPLERS", "SegConfig", "SegTask", "UNet"]
 
 
-#: The decoder upsamplers: name -> (description, down kernel, down padding, how to upsample).
-UPSAMPLERS: dict[str, tuple[str, int, int, str]] = {
-    "transposed_k2": ("transposed k2 s2 (no overlap)", 2, 0, "transposed"),
-    "transposed_k3": ("transposed k3 s2 p1 op1 (uneven overlap)", 3, 1, "transposed"),
-    "transposed_k4": ("transposed k4 s2 p1 (even overlap)", 4, 1, "transposed"),
-    "subpixel": ("sub-pixel conv + ICNR", 3, 1, "subpixel"),
-    "resize_conv": ("nearest resize + 3x3 conv", 3, 1, "resize_conv"),
-    "bilinear": ("1x1 conv + bilinear interpolation", 3, 1, "interpolate"),
-}
+#: The decoder upsamplers compared (entries of :mod:`tconv.upsamplers`).
+UPSAMPLERS: tuple[str, ...] = (
+    "transposed_k2",
+    "transposed_k3",
+    "transposed_k4",
+    "subpixel",
+    "resize_conv",
+    "interpolate_bilinear",
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,19 +91,9 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 class _Up(nn.Module):
     """The upsampler under test; forward(x, size) returns exactly ``size``."""
 
-    def __init__(self, name: str, down: nn.Conv2d, size_hint: int) -> None:
+    def __init__(self, name: str, cin: int, cout: int) -> None:
         super().__init__()
-        kind = UPSAMPLERS[name][3]
-        cin, cout = down.out_channels, down.in_channels
-        self.layer: nn.Module
-        if kind == "transposed":
-            # the exact adjoint geometry of the downsampling conv (tconv.inverse_of): its
-            # output_size range always contains the skip's size
-            self.layer = inverse_of(down, (size_hint, size_hint)).to_module(cin, cout)
-        elif kind == "interpolate":
-            self.layer = Upsample(cin, cout, 2, "interpolate", interpolation="linear")
-        else:
-            self.layer = Upsample(cin, cout, 2, kind)
+        self.layer = upsamplers.build(name, cin, cout, 2)
 
     def forward(self, x: Tensor, size: tuple[int, int]) -> Tensor:
         return self.layer(x, output_size=size)
@@ -128,7 +117,7 @@ class UNet(nn.Module):
         ValueError: an unknown upsampler.
 
     Example:
-        >>> UNet("bilinear", width=4, depth=1)(torch.randn(2, 1, 9, 8)).shape
+        >>> UNet("interpolate_bilinear", width=4, depth=1)(torch.randn(2, 1, 9, 8)).shape
         torch.Size([2, 3, 9, 8])
     """
 
@@ -141,12 +130,13 @@ class UNet(nn.Module):
         depth: int = 2,
     ) -> None:
         super().__init__()
+        upsampler = upsamplers.canonical(upsampler)
         if upsampler not in UPSAMPLERS:
             raise ValueError(
                 f"upsampler={upsampler!r} is invalid: valid upsamplers are {tuple(UPSAMPLERS)}"
             )
         self.upsampler = upsampler
-        _, k, p, _ = UPSAMPLERS[upsampler]
+        k, p = upsamplers.get(upsampler).down
         chans = [width * 2**i for i in range(depth + 1)]
         self.stem = _block(in_channels, chans[0])
         self.downs = nn.ModuleList()
@@ -157,7 +147,7 @@ class UNet(nn.Module):
             down = nn.Conv2d(chans[i], chans[i + 1], k, stride=2, padding=p)
             self.downs.append(down)
             self.encoders.append(_block(chans[i + 1], chans[i + 1]))
-            self.ups.append(_Up(upsampler, down, 64 // 2**i))
+            self.ups.append(_Up(upsampler, chans[i + 1], chans[i]))
             self.decoders.append(_block(2 * chans[i], chans[i]))
         self.head = nn.Conv2d(chans[0], classes, 1)
 
@@ -229,6 +219,7 @@ class SegConfig:
     eval_count: int = dataclasses.field(default=48, metadata={"help": "held-out composites"})
 
     def __post_init__(self) -> None:
+        self.upsampler = upsamplers.canonical(self.upsampler)  # an old spelling too
         if self.upsampler != "all" and self.upsampler not in UPSAMPLERS:
             raise ValueError(
                 f"upsampler={self.upsampler!r} is invalid: valid upsamplers are "
@@ -412,7 +403,7 @@ class SegTask(Task):
         held_out = TEXTURE_COLUMNS["held_out"]
         write_report(
             out_dir,
-            f"seg: {c.upsampler} ({UPSAMPLERS[c.upsampler][0]})",
+            f"seg: {c.upsampler} ({upsamplers.get(c.upsampler).description})",
             [
                 f"Held-out: {c.eval_count} composites of {c.eval_height}x{c.eval_width} "
                 f"(textures {', '.join(TEXTURES)}, columns {held_out}).",

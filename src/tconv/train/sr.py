@@ -59,7 +59,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import nn as tnn
-from ..init import bilinear_
+from .. import upsamplers
 from . import register_task
 from .data import (
     HELD_OUT_PHOTOS,
@@ -71,6 +71,7 @@ from .data import (
     to_y,
 )
 from .patches import PatchSampler
+from .report import Column, results_table, write_comparison, write_report
 from .sr_models import ARCHS, CLASSIC_ARCHS, build_arch
 from .trainer import Task
 
@@ -97,6 +98,8 @@ UPSAMPLERS: tuple[str, ...] = (
     "bicubic",
 )
 SCALES: tuple[int, ...] = (2, 4)
+# the upsamplers that are one x2 stage of SRNet (the others are whole models)
+_STAGES = ("transposed_k3", "transposed_k4", "transposed_bilinear", "subpixel", "resize_conv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,22 +107,10 @@ SCALES: tuple[int, ...] = (2, 4)
 
 
 def _stage(kind: str, cin: int, cout: int) -> nn.Module:
-    """One x2 upsampling stage ``cin -> cout`` of the given kind."""
-    if kind == "transposed_k3":
-        return tnn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)
-    if kind == "transposed_k4":
-        return tnn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
-    if kind == "transposed_bilinear":
-        up = tnn.ConvTranspose2d(cout, cout, 4, stride=2, padding=1)
-        bilinear_(up.weight, 2)
-        assert up.bias is not None
-        nn.init.zeros_(up.bias)
-        return up if cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1), up)
-    if kind == "subpixel":
-        return tnn.Upsample(cin, cout, 2, "subpixel")
-    if kind == "resize_conv":
-        return tnn.Upsample(cin, cout, 2, "resize_conv")
-    raise ValueError(f"upsampler={kind!r} is invalid: valid upsamplers are {UPSAMPLERS}")
+    """One x2 upsampling stage ``cin -> cout`` of the given kind (:mod:`tconv.upsamplers`)."""
+    if kind not in _STAGES:
+        raise ValueError(f"upsampler={kind!r} is invalid: valid upsamplers are {UPSAMPLERS}")
+    return upsamplers.build(kind, cin, cout, 2)
 
 
 class SRNet(nn.Module):
@@ -486,6 +477,25 @@ class SRTask(Task):
     }
     VARIANT_FIELD: ClassVar[str | None] = "upsampler"
     VARIANTS: ClassVar[tuple[str, ...]] = UPSAMPLERS
+    COLUMNS: ClassVar[tuple[Column, ...]] = (
+        Column("PSNR Y (dB)", ("psnr_y",), "{:.2f}"),
+        Column("vs bicubic", ("psnr_gain_db",), "{:+.2f}"),
+        Column("SSIM Y", ("ssim_y",), "{:.4f}"),
+        Column(
+            "checkerboard score: output (branch)",
+            ("checkerboard_score", "checkerboard_score_branch"),
+            "{:.2g} ({:.2g})",
+        ),
+        Column(
+            "spectrum: output (branch)",
+            ("checkerboard_spectrum", "checkerboard_spectrum_branch"),
+            "{:.2g} ({:.2g})",
+        ),
+        Column("params", ("parameters",), "{:,}"),
+        Column("GMAC/out MP", ("macs_per_output_mp",), "{:.2f}", divide_by=1e9),
+        Column("train s", ("train_seconds",), "{:.0f}"),
+        Column("ms/out MP", ("inference_ms_per_output_mp",), "{:.0f}"),
+    )
     DESCRIPTION: ClassVar[str] = (
         "Super-resolution x2/x4 on scikit-image's bundled photos (split by image). Trains a "
         "small network with the upsampler under test and measures PSNR/SSIM on Y of the full "
@@ -670,18 +680,16 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         label = run_label(dataclasses.asdict(c))
         crops = {label: [self.upscale(lr) for _, _, lr in self.held_out]}
         figure = crop_figure(self.held_out, crops, c.scale, out_dir / "crops.png")
-        lines = [
-            f"# SR x{c.scale}: {label}",
-            "",
-            f"Command: `{result.get('command', '')}`" if result.get("command") else "",
-            f"Config: `{json.dumps(result['config'])}`",
-            "",
-            metrics_table({label: result}, c.scale),
-            "",
-            f"![crops]({figure.name})",
-            "",
-        ]
-        (out_dir / "report.md").write_text("\n".join(line for line in lines if line is not None))
+        command = f"Command: `{result['command']}`\n" if result.get("command") else ""
+        write_report(
+            out_dir,
+            f"SR x{c.scale}: {label}",
+            [
+                f"{command}Config: `{json.dumps(result['config'])}`",
+                results_table({label: result}, self.COLUMNS),
+            ],
+            ("crops", figure.name),
+        )
 
     @classmethod
     def compare(cls, out_dir: Path, results: dict[str, dict[str, Any]]) -> None:
@@ -689,10 +697,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         upsampler, from each run's ``model.pt``)."""
         any_result = next(iter(results.values()))
         scale = int(any_result["config"]["scale"])
-        table = metrics_table(results, scale)
         rows = {k: r["metrics"] for k, r in results.items()}
-        with open(out_dir / "comparison.json", "w") as f:
-            json.dump(rows, f, indent=1)
         # one figure: the same crops for every upsampler
         task = cls(
             SRConfig(**{**any_result["config"], "upsampler": "bicubic"}),
@@ -713,19 +718,19 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         best = max(
             (k for k in rows if k != "bicubic"), key=lambda k: rows[k]["psnr_y"], default=None
         )
-        text = [
-            f"# SR x{scale}: upsampler comparison",
-            "",
-            f"Held-out photos: {', '.join(HELD_OUT_PHOTOS)}; training photos: "
-            f"{', '.join(TRAIN_PHOTOS)} (scikit-image).",
-            f"Best PSNR(Y): **{best}**." if best else "",
-            "",
-            table,
-            "",
-            f"![comparison]({figure.name})",
-            "",
-        ]
-        (out_dir / "comparison.md").write_text("\n".join(text))
+        best_line = f"\nBest PSNR(Y): **{best}**." if best else ""
+        write_comparison(
+            out_dir,
+            cls.name,
+            results,
+            cls.COLUMNS,
+            title=f"SR x{scale}: upsampler comparison",
+            intro=[
+                f"Held-out photos: {', '.join(HELD_OUT_PHOTOS)}; training photos: "
+                f"{', '.join(TRAIN_PHOTOS)} (scikit-image).{best_line}"
+            ],
+            figure=("comparison", figure.name),
+        )
 
 
 class _Batches:
@@ -753,28 +758,6 @@ def _cpu_context() -> Any:
     from .trainer import Context
 
     return Context(torch.device("cpu"))
-
-
-def metrics_table(results: dict[str, dict[str, Any]], scale: int) -> str:
-    """A Markdown table of the SR metrics, one row per run."""
-    head = (
-        "| upsampler | PSNR Y (dB) | vs bicubic | SSIM Y | checkerboard score: output "
-        "(branch) | spectrum: output (branch) | params | GMAC/out MP | train s | ms/out MP |"
-    )
-    rows = [head, "|" + "---|" * 10]
-    nan = float("nan")
-    for name, r in results.items():
-        m = r["metrics"]
-        rows.append(
-            f"| {name} | {m['psnr_y']:.2f} | {m['psnr_gain_db']:+.2f} | {m['ssim_y']:.4f} "
-            f"| {m.get('checkerboard_score', nan):.2g} "
-            f"({m.get('checkerboard_score_branch', nan):.2g}) "
-            f"| {m.get('checkerboard_spectrum', nan):.2g} "
-            f"({m.get('checkerboard_spectrum_branch', nan):.2g}) "
-            f"| {m.get('parameters', 0):,} | {m.get('macs_per_output_mp', 0) / 1e9:.2f} "
-            f"| {m.get('train_seconds', 0):.0f} | {m.get('inference_ms_per_output_mp', 0):.0f} |"
-        )
-    return "\n".join(rows)
 
 
 def _crop_box(hr: Tensor, size: int) -> tuple[int, int]:

@@ -417,16 +417,20 @@ def explain_data(
     Returns:
         ``settings`` (a label), ``input_size``, ``kernel_size``, ``stride``, ``dilation``,
         ``crop``, ``full_size``, ``output_size``, ``formula`` (:meth:`Geometry.explain`),
-        ``weight``, ``input``, and the three views: ``matrix``, ``zero_insertion``,
-        ``scatter``.
+        ``coverage`` (:meth:`Geometry.coverage`: ``full``, ``uncovered`` cells, ``cells``,
+        ``warning``, None when every output cell receives input), ``weight``, ``input``, and
+        the three views: ``matrix``, ``zero_insertion``, ``scatter``.
 
     Example:
         >>> d = explain_data(Settings.create(16, 3, stride=2, padding=1, output_padding=1))
         >>> d["formula"], d["output_size"]
         (['(16 - 1)*2 - 1 - 0 + 1*(3 - 1) + 1 = 32'], [32])
+        >>> explain_data(Settings.create(4, 2, stride=2, output_padding=1))["coverage"]["uncovered"]
+        1
     """
     g = s.geometry
     w, v = s.example(weight, x)
+    coverage = g.coverage(s.input_size)
     return {
         "settings": s.describe(),
         "input_size": list(s.input_size),
@@ -437,6 +441,12 @@ def explain_data(
         "full_size": list(s.full_size),
         "output_size": list(s.output_size),
         "formula": list(g.explain(s.input_size)),
+        "coverage": {
+            "full": coverage.full,
+            "uncovered": coverage.uncovered,
+            "cells": coverage.cells,
+            "warning": coverage.describe() or None,
+        },
         "weight": w.tolist(),
         "input": v.tolist(),
         "matrix": matrix_data(s, weight, x),

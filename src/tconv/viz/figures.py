@@ -808,25 +808,26 @@ def _pad_image(im: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def default_upsamplers() -> dict[str, torch.nn.Module]:
-    """The four 2x upsamplers of the checkerboard picture, single channel, seeded.
+    """The four 2x upsamplers of the checkerboard picture (:mod:`tconv.upsamplers`), single
+    channel, seeded.
 
     ``k3 s2`` and ``k4 s2`` transposed convolutions (padding 1, output_padding 1 / 0) with every
     tap set to one constant (so only their overlap differs); a resize-convolution (nearest 2x,
     then 3x3 conv, torch's init); an ICNR-initialised sub-pixel convolution (3x3 conv + pixel
     shuffle).
     """
-    from .. import nn as tnn
-    from ..blocks import Upsample
+    from ..upsamplers import build
 
     with torch.random.fork_rng():  # seeded, without touching the caller's generator
         torch.manual_seed(0)
-        k3 = tnn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1, bias=False)
-        k4 = tnn.ConvTranspose2d(1, 1, 4, stride=2, padding=1, bias=False)
-        resize = Upsample(1, 1, 2, "resize_conv", bias=False)
-        subpixel = Upsample(1, 1, 2, "subpixel", bias=False)
+        k3, k4, resize, subpixel = (
+            build(name, 1, 1, 2, bias=False)
+            for name in ("transposed_k3", "transposed_k4", "resize_conv", "subpixel")
+        )
     with torch.no_grad():
-        k3.weight.fill_(4 / 9)  # average gain 1 per output (4 output cells per input)
-        k4.weight.fill_(4 / 16)
+        for layer, taps in ((k3, 9), (k4, 16)):  # average gain 1 per output (4 cells per input)
+            assert isinstance(layer.weight, Tensor)
+            layer.weight.fill_(4 / taps)
     return {
         "transposed k3 s2 (uneven overlap)": k3,
         "transposed k4 s2 (even overlap)": k4,

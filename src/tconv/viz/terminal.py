@@ -84,6 +84,9 @@ class _Cells:
     def head(self, text: str) -> str:
         return _STYLE["head"] + text + _RESET if self.color else text
 
+    def warn(self, text: str) -> str:
+        return _STYLE["extra"] + text + _RESET if self.color else text
+
 
 def _row(label: str, cells: Sequence[str], lw: int) -> str:
     return f"  {label.ljust(lw)} │ " + " ".join(cells)
@@ -109,7 +112,11 @@ def render(data: dict[str, Any], color: bool = False, position: int | None = Non
     """
     c = _Cells(color)
     lines = [c.head(data["settings"])]
-    lines += ["output size: " + "; ".join(data["formula"]), ""]
+    lines += ["output size: " + "; ".join(data["formula"])]
+    warning = data.get("coverage", {}).get("warning")
+    if warning:  # cells no input reaches: they hold only the bias
+        lines.append(c.warn(f"warning: {warning}"))
+    lines.append("")
     if len(data["input_size"]) == 1:
         lines += [*_scatter_1d(data, c), "", *_zero_1d(data, c, position), ""]
         lines += _matrix(data, c)

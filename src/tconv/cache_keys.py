@@ -1,0 +1,106 @@
+"""Hashable cache keys for call arguments: :func:`freeze_args` and its inverse :func:`thaw`.
+
+``Geometry.create`` (:mod:`tconv.shapes`) memoises on them, so a layer that builds its
+geometry on every call resolves its settings once. A key tells apart what Python's ``==``
+would merge: ``1.0`` and ``True`` never share an entry with ``1`` (they are TypeErrors there).
+Standard library only, like :mod:`tconv.shapes`, which imports it.
+
+Example:
+    >>> key = freeze_args((3, [2, 2], "same", None, 1.0))
+    >>> key == freeze_args((3, (2, 2), "same", None, 1)), thaw(key)
+    (False, (3, (2, 2), 'same', None, 1.0))
+    >>> freeze_args(({"a": 1},)) is UNHASHABLE
+    True
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from typing import Any, cast
+
+__all__ = ["UNHASHABLE", "freeze", "freeze_args", "thaw"]
+
+#: What :func:`freeze` returns for a value that cannot be part of a key (a dict, a list of them).
+UNHASHABLE = object()
+
+
+class _Leaf:
+    """A non-int argument in a cache key: equal only to the same type and value, so that
+    ``1.0`` and ``True`` never share a cache entry with ``1``."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Leaf)
+            and type(other.value) is type(self.value)
+            and other.value == self.value
+        )
+
+    def __hash__(self) -> int:
+        return hash((type(self.value), self.value))
+
+
+def _int_like(value: object) -> int | None:
+    """``value`` as an int when it is int-like (a numpy integer, a 0-d integer tensor), never
+    for a bool."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(cast(Any, value))
+    except TypeError:
+        return None
+
+
+def freeze(value: object) -> Any:
+    """A hashable key for one argument, or :data:`UNHASHABLE`.
+
+    ints (and int-likes) become ``int``; sequences become tuples; strings and None stay;
+    anything else hashable is wrapped so that it equals only the same type and value.
+    """
+    if type(value) is int or value is None or type(value) is str:
+        return value
+    if type(value) is tuple and all(type(v) is int for v in value):  # the common case
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        items = [freeze(v) for v in value]
+        return UNHASHABLE if any(v is UNHASHABLE for v in items) else tuple(items)
+    as_int = _int_like(value)
+    if as_int is not None:
+        return as_int
+    try:
+        hash(value)
+    except TypeError:
+        return UNHASHABLE
+    return _Leaf(value)
+
+
+def freeze_args(args: tuple[object, ...]) -> Any:
+    """:func:`freeze` of an argument tuple, with the common plain values handled inline (a
+    layer's forward builds its geometry on every call)."""
+    out = []
+    for v in args:
+        t = type(v)
+        plain = t is int or t is str or v is None
+        if plain or (t is tuple and all(type(e) is int for e in cast(tuple[object, ...], v))):
+            out.append(v)
+            continue
+        f = freeze(v)
+        if f is UNHASHABLE:
+            return UNHASHABLE
+        out.append(f)
+    return tuple(out)
+
+
+def thaw(key: Any) -> Any:
+    """The arguments a key was frozen from (int-likes come back as ints, sequences as
+    tuples)."""
+    if isinstance(key, _Leaf):
+        return key.value
+    if isinstance(key, tuple):
+        return tuple(thaw(v) for v in key)
+    return key
