@@ -125,12 +125,13 @@ def test_cli_file_folder_and_compare(tmp_path, capsys):
     assert read_image(tmp_path / "big.png").shape == (96, 80, 3)
     assert read_image(tmp_path / "big.bicubic.png").shape == (96, 80, 3)
     capsys.readouterr()
-    # a folder: every image, same names; the unsupported file is reported, not silently skipped
-    assert main(["upscale", str(src), "-o", str(tmp_path / "out"), "--scale", "4"]) == 2
+    # a folder: every image, same names; other files are skipped quietly, counted in a summary
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out"), "--scale", "4"]) == 0
     assert _files(tmp_path / "out") == {"cat.png", "grey.jpg"}
     assert read_image(tmp_path / "out" / "grey.jpg").shape == (192, 160)
     err = capsys.readouterr().err
-    assert "notes.txt" in err and "unsupported file type '.txt'" in err
+    assert err.splitlines()[-1] == "tconv upscale: 2 written, 1 skipped (not images), 0 failed"
+    assert "notes.txt" not in err and "Traceback" not in err
 
 
 def _fails(argv: list[str], match: str, capsys) -> None:
@@ -341,3 +342,140 @@ def test_a_truncated_16bit_colour_file_is_one_line(tmp_path, capsys, suffix):
         ["upscale", str(cut), "-o", str(tmp_path / "o.png")], "is corrupt or unsupported", capsys
     )
     assert not (tmp_path / "o.png").exists()
+
+
+def test_folders_summary_and_exit_status(tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    Image.fromarray(_photo(20, 24)).save(src / "a.png")
+    Image.fromarray(_photo(20, 24)[..., 1]).save(src / "b.jpg")
+    (src / "readme.txt").write_text("two photos")
+    (src / "sub").mkdir()
+    assert main(["upscale", str(src), "-o", str(out), "--no-progress"]) == 0
+    assert _files(out) == {"a.png", "b.jpg"}
+    captured = capsys.readouterr()
+    assert captured.err == "tconv upscale: 2 written, 2 skipped (not images), 0 failed\n"
+    assert captured.out.count(" -> ") == 2
+    # an image that fails: the others are still written, the failure is named, exit 2
+    (src / "c.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20)
+    assert main(["upscale", str(src), "-o", str(tmp_path / "out2"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "c.png" in err[0] and "corrupt" in err[0], err
+    assert err[1] == f"tconv upscale: 2 written, 2 skipped (not images), 1 failed: {src / 'c.png'}"
+    assert _files(tmp_path / "out2") == {"a.png", "b.jpg"}
+    # nothing to do is said, exit 2
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.md").write_text("no images")
+    _fails(["upscale", str(empty), "-o", str(tmp_path / "out3")], "holds no image", capsys)
+    assert not (tmp_path / "out3").exists()
+
+
+def test_memory_is_estimated_and_refused_before_any_work(tmp_path, capsys):
+    from tconv.upscale import memory_needed, parse_size, upscale_file
+
+    img = tmp_path / "cat.png"
+    Image.fromarray(_photo(64, 64)).save(img)
+    for out in ("big.tif", "big.png"):
+        _fails(
+            ["upscale", str(img), "-o", str(tmp_path / out), "--max-memory", "100k"],
+            "needs about",
+            capsys,
+        )
+    assert _files(tmp_path) == {"cat.png"}
+    with pytest.raises(MemoryError, match=r"x4 needs about .* more than the 1 MiB"):
+        upscale_file(img, tmp_path / "big.tif", 4, max_memory=2**20)
+    _fails(["upscale", str(img), "-o", str(tmp_path / "o.png"), "--max-memory", "-1"], "-1", capsys)
+    assert main(["upscale", str(img), "-o", str(tmp_path / "o.png"), "--max-memory", "1G"]) == 0
+    assert parse_size("1.5k") == 1536
+    # the case that failed after 44 s ("Unable to allocate 8.58 GiB"): a 12000 x 12000 grey PNG
+    # at x4 is streamed (under 1 GiB), a TIFF would hold the 2.1 GiB output and its copy
+    assert memory_needed(12000, 12000, 1, np.uint8, 4, "PNG") < 2**30
+    assert memory_needed(12000, 12000, 1, np.uint8, 4, "TIFF") > 2 * 48000**2
+
+
+@pytest.mark.parametrize("channels", [1, 2, 4])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_streamed_png_equals_the_whole_image(tmp_path, channels, dtype):
+    from tconv.upscale import upscale_file
+
+    rng = np.random.default_rng(channels)
+    top = np.iinfo(dtype).max
+    img = (rng.random((37, 45, channels)) * top).astype(dtype)
+    img = img[..., 0] if channels == 1 else img
+    write_image(img, tmp_path / "a.png")
+    upscale_file(tmp_path / "a.png", tmp_path / "b.png", 2, tile=16, compare=tmp_path / "c.png")
+    got = read_image(tmp_path / "b.png")
+    np.testing.assert_array_equal(got, upscale(img, 2, tile=16))
+    np.testing.assert_array_equal(read_image(tmp_path / "c.png"), bicubic_array(img, 2))
+    if channels in (2, 4):  # alpha, computed row of tiles by row of tiles, is torch's bicubic
+        alpha = torch.from_numpy(img[..., -1].astype(np.float32) / top)[None, None]
+        ref = F.interpolate(alpha, scale_factor=2, mode="bicubic", align_corners=False)
+        ref = np.rint(ref[0, 0].clamp(0, 1).numpy() * top)
+        assert np.abs(got[..., -1].astype(np.float64) - ref).max() <= 1
+
+
+def test_the_output_is_never_held_in_float(tmp_path):
+    """numpy's allocations (traced) stay below the output's size for PNG (streamed: one row of
+    tiles at a time) and below three times it for TIFF (held in uint8, and one copy) -- the
+    old code held the whole output as float32 and two float32 temporaries (12 times)."""
+    import tracemalloc
+
+    from tconv.upscale import upscale_file
+
+    rng = np.random.default_rng(0)
+    img = (rng.random((2400, 32)) * 255).astype(np.uint8)
+    write_image(img, tmp_path / "a.png")
+    out_bytes = 2400 * 32 * 16  # x4, uint8 grey
+    model = torch.nn.Upsample(scale_factor=4)  # a cheap stand-in: the memory is the point
+    for name, bound in (("b.png", out_bytes), ("b.tif", 3 * out_bytes)):
+        warm = tmp_path / ("warm" + name[1:])
+        upscale_file(tmp_path / "a.png", warm, 4, model=model, tile=24)
+        warm.unlink()  # the first call imports
+        tracemalloc.start()
+        upscale_file(tmp_path / "a.png", tmp_path / name, 4, model=model, tile=24)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < bound, (name, peak, out_bytes)
+    np.testing.assert_array_equal(read_image(tmp_path / "b.png"), np.kron(img, np.ones((4, 4))))
+
+
+def test_pillow_warnings_are_one_clean_line(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    img = tmp_path / "cat.png"
+    Image.fromarray(_photo(20, 20)).save(img)
+    real_open = Image.open
+
+    def warning_open(*args, **kwargs):
+        warnings.warn("Corrupt EXIF data.  Expecting to read 4 bytes but only got 2.", stacklevel=2)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", warning_open)
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        assert main(["upscale", str(img), "-o", str(tmp_path / "o.png"), "--no-progress"]) == 0
+    assert escaped == []
+    err = capsys.readouterr().err
+    message = "Corrupt EXIF data.  Expecting to read 4 bytes but only got 2."
+    assert err == f"tconv upscale: warning: {str(img)!r}: {message}\n"
+
+
+def test_a_tiny_tile_is_warned_about_with_the_estimate(tmp_path, capsys):
+    from tconv.upscale import tile_slowdown
+
+    img = tmp_path / "cat.png"
+    Image.fromarray(_photo(64, 64)).save(img)
+    assert (
+        main(["upscale", str(img), "-o", str(tmp_path / "o.png"), "--tile", "8", "--no-progress"])
+        == 0
+    )
+    err = capsys.readouterr().err
+    slow = tile_slowdown(64, 64, 8)
+    assert slow > 10
+    assert err.startswith(f"tconv upscale: warning: --tile 8 does about {slow:.0f}x the work"), err
+    assert (
+        main(["upscale", str(img), "-o", str(tmp_path / "p.png"), "--tile", "48", "--no-progress"])
+        == 0
+    )
+    assert "warning" not in capsys.readouterr().err

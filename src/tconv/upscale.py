@@ -43,14 +43,21 @@ from torch import Tensor, nn
 
 __all__ = [
     "DEEP_FORMATS",
+    "DEFAULT_TILE",
     "IMAGE_SUFFIXES",
     "SHIPPED_SCALES",
     "SelfEnsemble",
+    "available_memory",
     "check_depth",
+    "image_info",
     "load_sr_model",
+    "memory_needed",
+    "parse_size",
     "read_image",
     "shipped_checkpoint",
+    "tile_slowdown",
     "upscale",
+    "upscale_file",
     "write_image",
 ]
 
@@ -207,34 +214,16 @@ def _tiles(size: int, tile: int) -> list[tuple[int, int]]:
     return [(a, min(a + tile, size)) for a in range(0, size, tile)]
 
 
-def _run_tiled(
-    model: nn.Module, x: Tensor, scale: int, tile: int, overlap: int, progress: bool
-) -> Iterator[tuple[tuple[int, int, int, int], Tensor]]:
-    """Yield ``((y0, y1, x0, x1) in output pixels, output tile)`` for a ``(1, 3, H, W)`` input."""
-    h, w = x.shape[-2:]
-    boxes = [(r, c) for r in _tiles(h, tile) for c in _tiles(w, tile)]
-    bar: Any = None
-    if progress:
-        from tqdm.auto import tqdm
+def _progress_bar(total: int) -> Any:
+    """A tqdm bar over ``total`` tiles on stderr, or None when tqdm is not installed.
 
-        bar = tqdm(total=len(boxes), desc="tiles", unit="tile", leave=False)
+    tqdm comes with the 'image' extra; without it the work runs the same, without a bar.
+    """
     try:
-        for (r0, r1), (c0, c1) in boxes:
-            a0, a1 = max(r0 - overlap, 0), min(r1 + overlap, h)
-            b0, b1 = max(c0 - overlap, 0), min(c1 + overlap, w)
-            with torch.no_grad():
-                y = model(x[..., a0:a1, b0:b1])
-            y = y[
-                ...,
-                (r0 - a0) * scale : (r1 - a0) * scale,
-                (c0 - b0) * scale : (c1 - b0) * scale,
-            ]
-            yield (r0 * scale, r1 * scale, c0 * scale, c1 * scale), y
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="tiles", unit="tile", leave=False)
 
 
 def _to_float(arr: np.ndarray) -> tuple[np.ndarray, float]:
@@ -249,6 +238,95 @@ def _to_float(arr: np.ndarray) -> tuple[np.ndarray, float]:
     raise TypeError(
         f"image dtype {arr.dtype} is not supported: use uint8, uint16 or float in [0, 1]"
     )
+
+
+def _from_float(data: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """float32 in [0, 1] back to ``dtype`` (integers rounded and clipped; floats stay float32).
+
+    ``data`` may be overwritten.
+    """
+    if np.dtype(dtype) == np.bool_:
+        return data >= 0.5
+    for kind, top in ((np.uint8, 255.0), (np.uint16, 65535.0)):
+        if dtype == kind:  # in place: a band is large
+            np.multiply(data, top, out=data)
+            np.rint(data, out=data)
+            np.clip(data, 0, top, out=data)
+            return data.astype(kind)
+    return data
+
+
+def _bands(
+    image: np.ndarray,
+    model: nn.Module,
+    scale: int,
+    tile: int,
+    overlap: int,
+    progress: bool,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(first output row, band)`` top to bottom for an ``(H, W, C)`` image.
+
+    Each band is one row of tiles, ``tile * scale`` output rows (fewer at the bottom) by the
+    full output width, in the image's own dtype (floats as float32). Tiles are converted to
+    float one at a time, so memory is bounded by the input, one band and one tile's model
+    activations -- never by the whole output in float.
+    """
+    h, w, c = image.shape
+    size = tile if tile else max(h, w)
+    rows, cols = _tiles(h, size), _tiles(w, size)
+    bar = _progress_bar(len(rows) * len(cols)) if progress else None
+    device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    try:
+        for r0, r1 in rows:
+            band = np.empty(((r1 - r0) * scale, w * scale, c), dtype=np.float32)
+            for c0, c1 in cols:
+                a0, a1 = max(r0 - overlap, 0), min(r1 + overlap, h)
+                b0, b1 = max(c0 - overlap, 0), min(c1 + overlap, w)
+                data, _ = _to_float(image[a0:a1, b0:b1])
+                colour = data[..., :3] if c >= 3 else np.repeat(data[..., :1], 3, axis=2)
+                x = torch.from_numpy(np.ascontiguousarray(colour.transpose(2, 0, 1)))[None]
+                with torch.no_grad():
+                    y = model(x.to(device)).cpu()
+                y = y[
+                    0,
+                    :,
+                    (r0 - a0) * scale : (r1 - a0) * scale,
+                    (c0 - b0) * scale : (c1 - b0) * scale,
+                ]
+                piece = y.clamp(0, 1).permute(1, 2, 0).numpy()
+                if c >= 3:
+                    band[:, c0 * scale : c1 * scale, :3] = piece
+                else:
+                    band[:, c0 * scale : c1 * scale, 0] = piece.mean(axis=2)
+                if bar is not None:
+                    bar.update(1)
+            if c in (2, 4):  # alpha by bicubic interpolation (4 taps: 2 rows of context)
+                band[..., c - 1] = _bicubic_rows(image[..., c - 1 :], scale, r0, r1)[..., 0]
+            yield r0 * scale, _from_float(band, image.dtype)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _bicubic_rows(image: np.ndarray, scale: int, r0: int, r1: int) -> np.ndarray:
+    """Rows ``r0 * scale`` to ``r1 * scale`` of the bicubic upscaling of ``(H, W, C)``, float32.
+
+    Computed from input rows ``r0 - 3`` to ``r1 + 3`` only: the four taps of these output rows
+    lie inside, and torch's mapping moves by whole rows with the slab.
+    """
+    h = image.shape[0]
+    a0, a1 = max(r0 - 3, 0), min(r1 + 3, h)
+    data, _ = _to_float(image[a0:a1])
+    x = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)))[None]
+    y = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
+    out: np.ndarray = y[0, :, (r0 - a0) * scale : (r1 - a0) * scale].clamp(0, 1).numpy()
+    return out.transpose(1, 2, 0)
+
+
+def _bicubic_bands(image: np.ndarray, scale: int, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Like :func:`_bands`, for bicubic interpolation (the ``--compare`` baseline)."""
+    for r0, r1 in _tiles(image.shape[0], rows):
+        yield r0 * scale, _from_float(_bicubic_rows(image, scale, r0, r1), image.dtype)
 
 
 def upscale(
@@ -271,15 +349,19 @@ def upscale(
         scale: 2 or 4 (the shipped models), or the scale of ``checkpoint``/``model``.
         checkpoint: a ``tconv train sr`` checkpoint to use instead of the shipped model.
         model: a module mapping ``(1, 3, h, w)`` to ``(1, 3, h * scale, w * scale)``.
-        tile: input tile size in pixels (memory is bounded by it); ``0`` = one tile.
+        tile: input tile size in pixels (the model's memory is bounded by it); ``0`` = one
+            tile.
         overlap: context pixels on each side of a tile.
-        progress: a progress bar over the tiles (stderr).
+        progress: a progress bar over the tiles (stderr; needs tqdm, in the 'image' extra --
+            without it there is no bar).
         ensemble: average the model over the 8 flips/rotations of each tile
             (:class:`SelfEnsemble`; 8 times the work).
 
     Returns:
-        The same kind and dtype as ``image`` (integers rounded and clipped), ``scale`` times
-        larger in each spatial dimension.
+        The same kind and dtype as ``image`` (integers rounded and clipped; float arrays as
+        float32), ``scale`` times larger in each spatial dimension. Besides the input and the
+        result, memory holds one row of tiles in float; :func:`upscale_file` does not even
+        hold the result for PNG (it streams the rows to the file).
 
     Shape:
         - array: ``(H, W)`` or ``(H, W, C)`` -> ``(H * scale, W * scale[, C])``
@@ -295,29 +377,48 @@ def upscale(
         >>> upscale(torch.rand(1, 3, 8, 9), 4).shape
         torch.Size([1, 3, 32, 36])
     """
-    from .shapes import ShapeError
-
-    if not isinstance(tile, int) or tile < 0:
-        raise ValueError(f"tile={tile!r} is invalid: it must be an int >= 0 (0 = no tiling)")
-    if not isinstance(overlap, int) or overlap < 0:
-        raise ValueError(f"overlap={overlap!r} is invalid: it must be an int >= 0")
+    _check_tiling(tile, overlap)
     if model is None:
         model, scale, _ = load_sr_model(scale, checkpoint)
     if ensemble:
         model = SelfEnsemble(model)
     if isinstance(image, Tensor):
-        if image.dim() not in (3, 4) or image.shape[-3] not in (1, 3, 4):
-            raise ShapeError(
-                f"image tensor of shape {tuple(image.shape)} is invalid: expected (C, H, W) or "
-                "(N, C, H, W) with C in 1, 3 or 4"
-            )
-        if not image.is_floating_point():
-            raise TypeError(f"image tensor dtype {image.dtype} is invalid: use a float tensor")
+        _check_tensor(image)
         batch = image if image.dim() == 4 else image[None]
         arrays = [b.permute(1, 2, 0).detach().cpu().float().numpy() for b in batch]
-        outs = [_upscale_array(a, model, scale, tile, overlap, progress) for a in arrays]
+        outs = [_assemble(a, model, scale, tile, overlap, progress) for a in arrays]
         out = torch.from_numpy(np.stack(outs)).permute(0, 3, 1, 2).to(image.dtype)
         return out if image.dim() == 4 else out[0]
+    _check_array(image)
+    squeeze = image.ndim == 2
+    result = _assemble(
+        image[..., None] if squeeze else image, model, scale, tile, overlap, progress
+    )
+    return result[..., 0] if squeeze else result
+
+
+def _check_tiling(tile: Any, overlap: Any) -> None:
+    if not isinstance(tile, int) or isinstance(tile, bool) or tile < 0:
+        raise ValueError(f"tile={tile!r} is invalid: it must be an int >= 0 (0 = no tiling)")
+    if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0:
+        raise ValueError(f"overlap={overlap!r} is invalid: it must be an int >= 0")
+
+
+def _check_tensor(image: Tensor) -> None:
+    from .shapes import ShapeError
+
+    if image.dim() not in (3, 4) or image.shape[-3] not in (1, 3, 4):
+        raise ShapeError(
+            f"image tensor of shape {tuple(image.shape)} is invalid: expected (C, H, W) or "
+            "(N, C, H, W) with C in 1, 3 or 4"
+        )
+    if not image.is_floating_point():
+        raise TypeError(f"image tensor dtype {image.dtype} is invalid: use a float tensor")
+
+
+def _check_array(image: Any) -> None:
+    from .shapes import ShapeError
+
     if not isinstance(image, np.ndarray):
         raise TypeError(
             f"image of type {type(image).__name__} is invalid: pass a NumPy array or a tensor"
@@ -329,36 +430,18 @@ def upscale(
         )
     if image.shape[0] < 1 or image.shape[1] < 1:
         raise ShapeError(f"image of shape {image.shape} is invalid: it is empty")
-    squeeze = image.ndim == 2
-    arr = image[..., None] if squeeze else image
-    data, top = _to_float(arr)
-    result: np.ndarray = _upscale_array(data, model, scale, tile, overlap, progress)
-    if top and image.dtype != bool and not np.issubdtype(image.dtype, np.floating):
-        result = np.clip(np.rint(result * top), 0, top).astype(image.dtype)
-    elif image.dtype == bool:
-        result = result >= 0.5
-    return result[..., 0] if squeeze else result
+    _to_float(image[:0, :0])  # the dtype check
 
 
-def _upscale_array(
-    data: np.ndarray, model: nn.Module, scale: int, tile: int, overlap: int, progress: bool
+def _assemble(
+    image: np.ndarray, model: nn.Module, scale: int, tile: int, overlap: int, progress: bool
 ) -> np.ndarray:
-    """``(H, W, C)`` float32 in [0, 1] -> ``(H * s, W * s, C)`` float32 in [0, 1]."""
-    h, w, c = data.shape
-    colour = data[..., :3] if c >= 3 else np.repeat(data[..., :1], 3, axis=2)
-    x = torch.from_numpy(np.ascontiguousarray(colour.transpose(2, 0, 1)))[None]
-    out = np.empty((h * scale, w * scale, c), dtype=np.float32)
-    size = tile if tile else max(h, w)
-    for (y0, y1, x0, x1), y in _run_tiled(model, x, scale, size, overlap, progress):
-        piece = y[0].clamp(0, 1).permute(1, 2, 0).numpy()
-        if c >= 3:
-            out[y0:y1, x0:x1, :3] = piece
-        else:
-            out[y0:y1, x0:x1, 0] = piece.mean(axis=2)
-    if c in (2, 4):  # alpha by bicubic interpolation
-        alpha = torch.from_numpy(np.ascontiguousarray(data[..., c - 1]))[None, None]
-        a = F.interpolate(alpha, scale_factor=scale, mode="bicubic", align_corners=False)
-        out[..., c - 1] = a[0, 0].clamp(0, 1).numpy()
+    """The whole ``(H * s, W * s, C)`` output of :func:`_bands`, in the image's dtype."""
+    h, w, c = image.shape
+    dtype = np.float32 if np.issubdtype(image.dtype, np.floating) else image.dtype
+    out = np.empty((h * scale, w * scale, c), dtype=dtype)
+    for y0, band in _bands(image, model, scale, tile, overlap, progress):
+        out[y0 : y0 + band.shape[0]] = band
     return out
 
 
@@ -368,14 +451,14 @@ def bicubic_array(image: np.ndarray, scale: int) -> np.ndarray:
     >>> bicubic_array(np.zeros((4, 5), np.uint8), 2).shape
     (8, 10)
     """
+    _check_array(image)
     squeeze = image.ndim == 2
     arr = image[..., None] if squeeze else image
-    data, top = _to_float(arr)
-    x = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)))[None]
-    y = F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
-    out = y[0].clamp(0, 1).permute(1, 2, 0).numpy()
-    if top and not np.issubdtype(image.dtype, np.floating):
-        out = np.clip(np.rint(out * top), 0, top).astype(image.dtype)
+    h, w, c = arr.shape
+    dtype = np.float32 if np.issubdtype(arr.dtype, np.floating) else arr.dtype
+    out = np.empty((h * scale, w * scale, c), dtype=dtype)
+    for y0, band in _bicubic_bands(arr, scale, 256):
+        out[y0 : y0 + band.shape[0]] = band
     return out[..., 0] if squeeze else out
 
 
@@ -383,7 +466,7 @@ def bicubic_array(image: np.ndarray, scale: int) -> np.ndarray:
 # files
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], *, limit_pixels: bool = True) -> np.ndarray:
     """Read an image file with Pillow into ``(H, W)`` or ``(H, W, C)`` uint8/uint16.
 
     Palette and other modes are converted to RGB/RGBA (L/LA for grey ones). 16-bit images
@@ -392,6 +475,9 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
 
     Args:
         path: a PNG, JPEG, TIFF, WebP (or any other Pillow-readable) file.
+        limit_pixels: keep Pillow's guard against decompression bombs (an image of more
+            than ``PIL.Image.MAX_IMAGE_PIXELS`` pixels warns, twice that is refused); False
+            for a caller that checked the memory the size needs (as :func:`upscale_file`).
 
     Returns:
         The pixels: ``(H, W)`` grey, ``(H, W, 2)`` grey + alpha, ``(H, W, 3)`` RGB or
@@ -418,7 +504,7 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     if deep is not None:
         return deep
     try:
-        with Image.open(p) as im:
+        with _pixel_limit(Image, limit_pixels), Image.open(p) as im:
             im.load()
             mode = im.mode
             if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
@@ -440,6 +526,18 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         if isinstance(err, (FileNotFoundError, PermissionError)):
             raise
         raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
+
+
+@contextlib.contextmanager
+def _pixel_limit(Image: Any, keep: bool) -> Iterator[None]:
+    """Pillow's decompression-bomb limit as it is (``keep``), or lifted for the block."""
+    saved = Image.MAX_IMAGE_PIXELS
+    if not keep:
+        Image.MAX_IMAGE_PIXELS = None
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 # 16-bit colour: Pillow has no 16-bit RGB/RGBA mode (it reduces such files to 8 bits), so PNG
@@ -630,6 +728,18 @@ def write_image(array: np.ndarray, path: str | os.PathLike[str], *, to_8bit: boo
         arr = arr[..., :-1] if arr.shape[2] == 4 else arr[..., 0]
     deep = arr.dtype == np.uint16 and arr.ndim == 3
     im = None if deep else Image.fromarray(np.ascontiguousarray(arr))
+
+    def save(f: Any) -> None:
+        if im is None:
+            _save_16bit_colour(np.ascontiguousarray(arr), fmt, f)
+        else:
+            im.save(f, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+
+    _write_atomically(p, save)
+
+
+def _write_atomically(p: Path, save: Any) -> None:
+    """``save(binary file)`` into a temporary file beside ``p``, renamed to ``p`` when done."""
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
@@ -638,10 +748,7 @@ def write_image(array: np.ndarray, path: str | os.PathLike[str], *, to_8bit: boo
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
-            if im is None:
-                _save_16bit_colour(np.ascontiguousarray(arr), fmt, f)
-            else:
-                im.save(f, format=fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+            save(f)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
@@ -650,3 +757,364 @@ def write_image(array: np.ndarray, path: str | os.PathLike[str], *, to_8bit: boo
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+# ---------------------------------------------------------------------------------------------
+# whole files within a memory budget
+
+#: the tile size the time estimate of :func:`tile_slowdown` compares with (the CLI's default)
+DEFAULT_TILE = 256
+_GiB = 1024**3
+
+
+def image_info(path: str | os.PathLike[str]) -> tuple[int, int, int, np.dtype[Any]]:
+    """``(height, width, channels, dtype)`` of an image file from its header, decoding nothing.
+
+    The values :func:`read_image` will return (``channels`` 1 for grey), so the memory a run
+    needs is known before the work.
+
+    Raises:
+        OSError: missing or unreadable file.
+        ValueError: not an image Pillow can decode.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_image(np.zeros((3, 4, 4), np.uint8), Path(folder) / "a.png")
+    ...     image_info(Path(folder) / "a.png")
+    (3, 4, 4, dtype('uint8'))
+    """
+    Image = _pil()
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"image {str(p)!r} does not exist")
+    if p.is_dir():
+        raise IsADirectoryError(f"image {str(p)!r} is a folder")
+    with open(p, "rb") as f:
+        head = f.read(26)
+    ihdr = _png_ihdr(p)
+    if ihdr is not None and ihdr[0] == 16 and ihdr[1] in (2, 4, 6):
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        return height, width, {2: 3, 4: 2, 6: 4}[ihdr[1]], np.dtype(np.uint16)
+    if head[:4] in _TIFF_SIGNATURES:
+        deep = _tiff_16bit_colour_info(p)
+        if deep is not None:
+            return deep
+    try:
+        with _pixel_limit(Image, False), Image.open(p) as im:
+            mode, (width, height) = im.mode, im.size
+            alpha_palette = mode == "P" and "transparency" in im.info
+    except Image.UnidentifiedImageError as err:
+        raise ValueError(f"image {str(p)!r} cannot be read: {err}") from None
+    except (SyntaxError, ValueError, OSError) as err:
+        if isinstance(err, (FileNotFoundError, PermissionError)):
+            raise
+        raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        return height, width, 1, np.dtype(np.uint16)
+    if mode == "F":
+        return height, width, 1, np.dtype(np.float32)
+    channels = {"1": 1, "L": 1, "LA": 2, "La": 2, "RGBA": 4, "RGBa": 4}.get(mode, 3)
+    return height, width, 4 if alpha_palette else channels, np.dtype(np.uint8)
+
+
+def _tiff_16bit_colour_info(p: Path) -> tuple[int, int, int, np.dtype[Any]] | None:
+    try:
+        import tifffile
+    except ImportError:  # pragma: no cover - tifffile is in the 'image' and 'train' extras
+        raise ImportError(
+            "reading 16-bit colour TIFF needs tifffile: pip install 'tconv[image]'"
+        ) from None
+    try:
+        with tifffile.TiffFile(p) as tif:
+            page = tif.pages[0]
+            if page.dtype != np.uint16 or page.samplesperpixel not in (2, 3, 4):
+                return None
+            return (
+                int(page.imagelength),
+                int(page.imagewidth),
+                int(page.samplesperpixel),
+                (np.dtype(np.uint16)),
+            )
+    except (tifffile.TiffFileError, ValueError, KeyError, IndexError) as err:
+        raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable, capped by a cgroup limit), or None.
+
+    >>> available_memory() is None or available_memory() > 0
+    True
+    """
+    found: list[int] = []
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    with contextlib.suppress(OSError, ValueError):
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit != "max":
+            found.append(max(int(limit) - int(used), 0))
+    if not found:
+        with contextlib.suppress(ValueError, OSError, AttributeError):
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    return min(found) if found else None
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``"8G"``, ``"500M"``, ``"1.5GiB"``, ``"2048k"`` or plain ``"1000000"``.
+
+    Units are powers of 1024 (K, M, G, T; an optional ``B``/``iB``).
+
+    >>> parse_size("8G"), parse_size("512m"), parse_size("1000")
+    (8589934592, 536870912, 1000)
+    """
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kmgt]?)(?:i?b)?\s*", str(text).lower())
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(
+            f"memory size {text!r} is invalid: expected a positive number with an optional "
+            "unit K, M, G or T (powers of 1024), e.g. 8G or 500M"
+        )
+    return int(float(match.group(1)) * 1024 ** " kmgt".index(match.group(2) or " "))
+
+
+def _gib(n: float) -> str:
+    return f"{n / _GiB:.2f} GiB" if n >= 0.1 * _GiB else f"{n / 1024**2:.0f} MiB"
+
+
+def memory_needed(
+    height: int,
+    width: int,
+    channels: int,
+    dtype: Any,
+    scale: int,
+    fmt: str,
+    *,
+    tile: int = DEFAULT_TILE,
+    overlap: int = 16,
+    features: int = 64,
+    streamed: bool | None = None,
+) -> int:
+    """Estimated peak bytes :func:`upscale_file` needs beyond the running interpreter.
+
+    The input (twice while it is decoded), one row of tiles in float and in the output dtype,
+    one tile's model activations (``features`` channels), and the whole output in its own
+    dtype with the encoder's copy -- except for PNG, which is streamed to the file row of
+    tiles by row of tiles (``streamed``, default: PNG), so the output is never held.
+
+    >>> memory_needed(12000, 12000, 1, np.uint8, 4, "PNG") < 2 * 1024**3
+    True
+    >>> memory_needed(12000, 12000, 1, np.uint8, 4, "TIFF") > 2 * 48000**2
+    True
+    """
+    item = np.dtype(dtype).itemsize
+    pixels = height * width
+    size = tile if tile else max(height, width)
+    band_rows = min(size, height) * scale
+    band_px = band_rows * width * scale
+    th, tw = min(size, height) + 2 * overlap, min(size, width) + 2 * overlap
+    model = th * tw * 4 * (4 * features + 3 * 3 * scale * scale)
+    alpha = (band_rows + 6 * scale) * width * scale * 4 * 2 if channels in (2, 4) else 0
+    out_item = 2 if item == 2 else 1  # what is written: uint16, else 8 bits
+    band = band_px * channels * (4 + item) + alpha
+    if streamed is None:
+        streamed = fmt == "PNG"
+    if streamed:
+        write = band_px * channels * out_item * 3
+        return pixels * channels * item + model + band + write
+    out = pixels * scale * scale * channels
+    whole = out * item
+    save = out * 4 + out * out_item  # the encoder's copy (4 bytes a pixel) and a contiguous one
+    work = max(model + band, save)
+    return max(2 * pixels * channels * item, pixels * channels * item + whole + work)
+
+
+def tile_slowdown(
+    height: int, width: int, tile: int, overlap: int = 16, default: int = DEFAULT_TILE
+) -> float:
+    """How many times the model's work with ``tile`` is that with the ``default`` tile.
+
+    Each tile is run with ``overlap`` pixels of context on each side, so small tiles repeat
+    much of the work (plus a fixed cost per tile, counted as 32 x 32 pixels).
+
+    >>> round(tile_slowdown(1000, 1000, 8), 1)
+    33.3
+    >>> tile_slowdown(1000, 1000, 256)
+    1.0
+    """
+
+    def work(size: int) -> float:
+        size = size if size else max(height, width)
+
+        def span(n: int) -> int:
+            return sum(min(b + overlap, n) - max(a - overlap, 0) for a, b in _tiles(n, size))
+
+        tiles = len(_tiles(height, size)) * len(_tiles(width, size))
+        return float(span(height) * span(width) + tiles * 32 * 32)
+
+    return work(tile) / work(default)
+
+
+def _features(model: nn.Module) -> int:
+    """The widest layer's channels (for the memory estimate)."""
+    weights = [getattr(m, "weight", None) for m in model.modules()]
+    widths = [int(w.shape[0]) for w in weights if isinstance(w, Tensor) and w.dim() >= 2]
+    return max(widths, default=64)
+
+
+def upscale_file(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    scale: int = 2,
+    *,
+    checkpoint: str | os.PathLike[str] | None = None,
+    model: nn.Module | None = None,
+    tile: int = DEFAULT_TILE,
+    overlap: int = 16,
+    progress: bool = False,
+    to_8bit: bool = False,
+    compare: str | os.PathLike[str] | None = None,
+    max_memory: int | None = None,
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Upscale the image file ``src`` into ``dst``, within a memory budget checked first.
+
+    Before any decoding, the peak memory is estimated from the header (:func:`memory_needed`)
+    and a run that would need more than ``max_memory`` (default: the memory available now) is
+    refused. PNG output is streamed to the file one row of tiles at a time, so memory is
+    bounded by the input and one row of tiles; other formats hold the output in its own dtype
+    (never in float). Writing goes through a temporary file renamed into place.
+
+    Args:
+        src: the image file.
+        dst: the output file; its suffix picks the format.
+        scale, checkpoint, model, tile, overlap, progress: as in :func:`upscale`.
+        to_8bit: allow a 16-bit image in a JPEG/WebP file (see :func:`check_depth`).
+        compare: also write the bicubic upscaling there (the baseline).
+        max_memory: the budget in bytes (``None``: the available memory, when known).
+
+    Returns:
+        ``(input shape, output shape)`` as :func:`read_image` and :func:`upscale` give them.
+
+    Raises:
+        MemoryError: the estimate exceeds the budget (nothing was read or written).
+        OSError, ValueError, TypeError: as :func:`read_image`, :func:`write_image`,
+            :func:`upscale`.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     write_image(np.zeros((40, 30, 3), np.uint8), Path(folder) / "a.png")
+        ...     upscale_file(Path(folder) / "a.png", Path(folder) / "b.png", 2, tile=16)
+        ((40, 30, 3), (80, 60, 3))
+    """
+    _check_tiling(tile, overlap)
+    if model is None:
+        model, scale, _ = load_sr_model(scale, checkpoint)
+    src, dst = Path(src), Path(dst)
+    outputs = [dst] if compare is None else [dst, Path(compare)]
+    height, width, channels, dtype = image_info(src)
+    for out in outputs:
+        check_depth(dtype, out, to_8bit=to_8bit)
+    limit = available_memory() if max_memory is None else max_memory
+    need = max(
+        memory_needed(
+            height,
+            width,
+            channels,
+            dtype,
+            scale,
+            image_format(out),
+            tile=tile,
+            overlap=overlap,
+            features=_features(model),
+        )
+        for out in outputs
+    )
+    if limit is not None and need > limit:
+        where = "the limit set by --max-memory" if max_memory is not None else "available"
+        streamed = memory_needed(
+            height,
+            width,
+            channels,
+            dtype,
+            scale,
+            "PNG",
+            tile=tile,
+            overlap=overlap,
+            features=_features(model),
+        )
+        hint = "" if need == streamed else f"; PNG output is streamed (needs {_gib(streamed)})"
+        raise MemoryError(
+            f"upscaling {str(src)!r} ({width}x{height}) x{scale} needs about {_gib(need)} of "
+            f"memory, more than the {_gib(limit)} {where}{hint}; set the limit with "
+            "--max-memory (max_memory=) or use a smaller image"
+        )
+    image = read_image(src, limit_pixels=False)
+    arr = image[..., None] if image.ndim == 2 else image
+    jobs: list[tuple[Path, Any]] = [
+        (dst, lambda: _bands(arr, model, scale, tile, overlap, progress))
+    ]
+    if compare is not None:
+        jobs.append((Path(compare), lambda: _bicubic_bands(arr, scale, tile or height)))
+    for out, bands in jobs:
+        if image_format(out) == "PNG":
+            _write_atomically(out, functools.partial(_write_png_bands, arr.shape, scale, bands()))
+        else:
+            h, w, c = arr.shape
+            kind = np.float32 if np.issubdtype(arr.dtype, np.floating) else arr.dtype
+            whole = np.empty((h * scale, w * scale, c), dtype=kind)
+            for y0, band in bands():
+                whole[y0 : y0 + band.shape[0]] = band
+            write_image(whole if image.ndim == 3 else whole[..., 0], out, to_8bit=to_8bit)
+            del whole
+    return image.shape, (image.shape[0] * scale, image.shape[1] * scale, *image.shape[2:])
+
+
+def _write_png_bands(
+    shape: tuple[int, ...], scale: int, bands: Iterator[tuple[int, np.ndarray]], f: Any
+) -> None:
+    """Write the bands of an ``(H, W, C)`` image upscaled ``scale`` times as a PNG to ``f``.
+
+    8 bits for uint8/bool/float (floats rounded), 16 bits for uint16; each row with PNG's
+    "Up" filter, compressed as it comes (zlib level 6, like Pillow's default).
+    """
+    import struct
+
+    h, w, c = shape[0] * scale, shape[1] * scale, shape[2]
+
+    def chunk(kind: bytes, data: bytes | memoryview) -> None:
+        f.write(struct.pack(">I", len(data)) + kind)
+        f.write(data)
+        f.write(struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)) & 0xFFFFFFFF))
+
+    first = True
+    prev: np.ndarray | None = None
+    z = zlib.compressobj(6)
+    rows = 0
+    for _, band in bands:
+        if band.dtype == bool:
+            band = band.astype(np.uint8) * 255
+        elif np.issubdtype(band.dtype, np.floating):
+            band = _from_float(band, np.dtype(np.uint8))
+        depth = 16 if band.dtype == np.uint16 else 8
+        if first:
+            f.write(_PNG_SIGNATURE)
+            colour = {1: 0, 2: 4, 3: 2, 4: 6}[c]
+            chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, colour, 0, 0, 0))
+            first = False
+        raw = np.ascontiguousarray(band, dtype=">u2" if depth == 16 else np.uint8)
+        raw = raw.reshape(band.shape[0], -1).view(np.uint8)
+        up = np.empty((raw.shape[0], raw.shape[1] + 1), np.uint8)
+        up[:, 0] = 2  # filter type "Up": each byte minus the one above (mod 256)
+        np.subtract(raw[0], 0 if prev is None else prev, out=up[0, 1:])
+        np.subtract(raw[1:], raw[:-1], out=up[1:, 1:])
+        prev = raw[-1].copy()
+        rows += raw.shape[0]
+        data = z.compress(up.tobytes())
+        if data:
+            chunk(b"IDAT", data)
+    assert rows == h, (rows, h)
+    chunk(b"IDAT", z.flush())
+    chunk(b"IEND", b"")

@@ -16,7 +16,13 @@ Upscale a photo (or every image in a folder) with the shipped super-resolution m
 checkpoint of 'tconv train sr'. PNG, JPEG, TIFF and WebP; grey, RGB and RGBA (alpha by
 bicubic); 8- and 16-bit (16-bit in, 16-bit out: PNG and TIFF keep all 16 bits, also in
 colour; JPEG and WebP hold 8 bits, so a 16-bit image is refused for them unless --to-8-bit);
-any size (processed in overlapping tiles, so memory stays bounded).
+any size (processed in overlapping tiles; PNG output is written to the file one row of tiles
+at a time, so memory stays bounded by the input and one row of tiles; other formats hold the
+output in its own 8 or 16 bits). The peak memory is estimated before any work and a run that
+needs more than is available (or than --max-memory) is refused.
+In a folder, every image is upscaled, other files are skipped, and a summary line counts what
+was written, skipped and failed; the exit status is 2 when an image failed or the folder held
+no image.
 Outputs are written to a temporary file and renamed into place; existing files are refused
 without --force and an input is never overwritten.
 """
@@ -27,6 +33,7 @@ examples:
   tconv upscale photo.jpg -o big.png --scale 4 --compare   # also writes big.bicubic.png
   tconv upscale photos/ -o big/                       # every image; same names under big/
   tconv upscale scan.tif -o big.tif --tile 128        # smaller tiles: less memory
+  tconv upscale huge.png -o big.png --max-memory 8G   # refused up front if it needs more
   tconv upscale scan16.png -o big.jpg --to-8-bit      # 16-bit in, 8-bit JPEG out (asked for)
   tconv upscale photo.png -o big.png --ensemble       # 8 flips/rotations averaged: 8x the time
   tconv upscale photo.png -o big.png --checkpoint runs/sr-x2/model.pt
@@ -77,12 +84,19 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="allow writing a 16-bit image as 8-bit JPEG/WebP (refused otherwise; PNG and "
         "TIFF always keep 16 bits)",
     )
+    p.add_argument(
+        "--max-memory",
+        default=None,
+        metavar="SIZE",
+        help="refuse an image whose estimated peak memory is larger, e.g. 8G or 500M "
+        "(default: the memory available now); PNG output is streamed to the file",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
 def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list[str]]:
-    """(input, output) pairs and the lines about skipped files; checks before any work."""
+    """(input, output) pairs and the files that are not images; checks before any work."""
 
     from ..upscale import IMAGE_SUFFIXES, image_format
 
@@ -97,15 +111,15 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
             raise ValueError(f"-o {str(dst)!r} is the input folder: inputs are never overwritten")
         jobs = []
         for f in sorted(src.iterdir()):
-            if f.is_dir():
-                skipped.append(f"skipped {str(f)!r}: a folder (not recursed into)")
-            elif f.suffix.lower() not in IMAGE_SUFFIXES:
-                skipped.append(
-                    f"skipped {str(f)!r}: unsupported file type {f.suffix or '(no suffix)'!r} "
-                    f"(supported: {', '.join(sorted(IMAGE_SUFFIXES))})"
-                )
+            if f.is_dir() or f.suffix.lower() not in IMAGE_SUFFIXES:
+                skipped.append(str(f))  # not an image: skipped quietly, counted in the summary
             else:
                 jobs.append((f, dst / f.name))
+        if not jobs:
+            raise ValueError(
+                f"folder {str(src)!r} holds no image, nothing to do (upscaled are "
+                f"{', '.join(sorted(IMAGE_SUFFIXES))}; sub-folders are not entered)"
+            )
     else:
         if dst.is_dir():
             dst = dst / src.name
@@ -128,48 +142,87 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
     return jobs, skipped
 
 
+def _one_line(text: object) -> str:
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return "; ".join(lines) or "(no message)"
+
+
 def run(args: argparse.Namespace) -> int:
-    from ..upscale import (
-        bicubic_array,
-        check_depth,
-        load_sr_model,
-        read_image,
-        upscale,
-        write_image,
-    )
+    from ..upscale import SelfEnsemble, load_sr_model, parse_size
+    from . import USER_ERRORS
 
     require("PIL")  # reading and writing images: said before any work
+    max_memory = None if args.max_memory is None else parse_size(args.max_memory)
     model, scale, _ = load_sr_model(args.scale, args.checkpoint)
+    if args.ensemble:
+        model = SelfEnsemble(model)
     jobs, skipped = _upscale_jobs(args)
-    single = not os.path.isdir(args.image)
-    failed = list(skipped)
+    if not os.path.isdir(args.image):
+        (src, dst), *_ = jobs
+        _upscale_one(src, dst, scale, model, args, max_memory)
+        return 0
+    failed: list[str] = []
     for src, dst in jobs:
         try:
-            image = read_image(src)
-            check_depth(image.dtype, dst, to_8bit=args.to_8_bit)  # before the long work
-        except (OSError, ValueError) as err:
-            if single:
-                raise
-            failed.append(f"skipped {str(src)!r}: {err}")
-            continue
-        t0 = time.perf_counter()
-        out = upscale(
-            image,
-            scale,
-            model=model,
-            tile=args.tile,
-            progress=not args.no_progress,
-            ensemble=args.ensemble,
-        )
-        seconds = time.perf_counter() - t0
-        write_image(out, dst, to_8bit=args.to_8_bit)
-        shape = "x".join(str(v) for v in image.shape[:2][::-1])
-        big = "x".join(str(v) for v in out.shape[:2][::-1])
-        print(f"{src} ({shape}) -> {dst} ({big}) in {seconds:.2f} s")
-        if args.compare:
-            cmp = dst.with_name(dst.stem + ".bicubic" + dst.suffix)
-            write_image(bicubic_array(image, scale), cmp, to_8bit=args.to_8_bit)
-            print(f"  bicubic -> {cmp}")
-    for line in failed:
-        print(f"{PROG} upscale: {line}", file=sys.stderr)
+            _upscale_one(src, dst, scale, model, args, max_memory)
+        except USER_ERRORS as err:
+            failed.append(str(src))
+            oom = "out of memory: " if isinstance(err, MemoryError) else ""
+            print(f"{PROG} upscale: error: {oom}{_one_line(err)}", file=sys.stderr)
+    written = len(jobs) - len(failed)
+    summary = (
+        f"{PROG} upscale: {written} written, {len(skipped)} skipped (not images), "
+        f"{len(failed)} failed"
+    )
+    print(summary + (": " + ", ".join(failed) if failed else ""), file=sys.stderr)
     return 2 if failed else 0
+
+
+def _upscale_one(
+    src: Any, dst: Any, scale: int, model: Any, args: argparse.Namespace, max_memory: int | None
+) -> None:
+    """One image, with Pillow's warnings (e.g. a decompression-bomb size, corrupt EXIF data)
+    as one line each on stderr instead of Python's two-line warning format."""
+    import warnings
+
+    from ..upscale import image_info, tile_slowdown, upscale_file
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            height, width, *_ = image_info(src)
+            slow = tile_slowdown(height, width, args.tile)
+            if slow > 3:
+                print(
+                    f"{PROG} upscale: warning: --tile {args.tile} does about {slow:.0f}x the "
+                    f"work of the default --tile 256 on {str(src)!r} ({width}x{height}; each "
+                    "tile is run with 16 pixels of context per side): expect it to take about "
+                    f"{slow:.0f}x longer",
+                    file=sys.stderr,
+                )
+            compare = dst.with_name(dst.stem + ".bicubic" + dst.suffix) if args.compare else None
+            t0 = time.perf_counter()
+            before, after = upscale_file(
+                src,
+                dst,
+                scale,
+                model=model,
+                tile=args.tile,
+                progress=not args.no_progress,
+                to_8bit=args.to_8_bit,
+                compare=compare,
+                max_memory=max_memory,
+            )
+            seconds = time.perf_counter() - t0
+        finally:
+            seen = set()
+            for w in caught:
+                line = f"{PROG} upscale: warning: {str(src)!r}: {_one_line(w.message)}"
+                if line not in seen:
+                    seen.add(line)
+                    print(line, file=sys.stderr)
+    shape = "x".join(str(v) for v in before[:2][::-1])
+    big = "x".join(str(v) for v in after[:2][::-1])
+    print(f"{src} ({shape}) -> {dst} ({big}) in {seconds:.2f} s")
+    if compare is not None:
+        print(f"  bicubic -> {compare}")
