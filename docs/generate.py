@@ -73,7 +73,21 @@ def upsampler_scores() -> str:
     return "\n".join(rows)
 
 
+def plan_example() -> str:
+    """What `tconv plan 16 100` prints, from the command itself."""
+    import contextlib
+    import io
+
+    from tconv.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["plan", "16", "100"])
+    return "```console\n$ tconv plan 16 100\n" + out.getvalue() + "```"
+
+
 BLOCKS = {
+    "plan-16-100": plan_example,
     "same-table": same_table,
     "same-unexpressible": unexpressible_list,
     "upsampler-scores": upsampler_scores,

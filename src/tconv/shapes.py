@@ -781,6 +781,14 @@ class Geometry:
         1
         >>> Geometry.create(3, stride=2).coverage(16).full
         True
+
+        The work grows with ``min(kernel, stride / gcd(stride, dilation))`` per dimension (and,
+        for a non-zeros ``padding_mode``, with the crop), never with the input or output size.
+
+        Raises:
+            ShapeError: for settings :meth:`output_size` or :meth:`check_padding_mode` refuse.
+            ValueError: when that work exceeds :data:`MAX_COVERAGE_CLASSES` (a kernel and a
+                stride both above a million).
         """
         return _coverage(self, input_size)
 
@@ -1050,43 +1058,63 @@ def output_padding_for(
 # ---------------------------------------------------------------------------------------------
 # coverage: which output cells the kernel taps reach (no input reaches the others)
 #
-# Input cell n with kernel tap j lands on full-output cell x = n * s + j * d. Grouped by the
-# residue r = j * d mod s, the taps of one residue cover intervals of q = (x - r) / s, so every
-# count below is interval arithmetic: the work grows with the kernel, never with the sizes.
+# Input cell n with kernel tap j lands on full-output cell x = n * s + j * d. Taps j and
+# j + p, p = s / gcd(s, d), land in the same residue class r = j * d mod s, shifted by
+# D = d / gcd(s, d) in q = (x - r) / s; so each of the min(k, p) classes covers M intervals
+# [q0 + m * D, q0 + m * D + i - 1] of q, and every count below is arithmetic on those: the
+# work grows with min(kernel, stride), never with the input or output length.
 
 _DIM_NAMES = {1: ("positions",), 2: ("rows", "columns"), 3: ("planes", "rows", "columns")}
+#: at most this many residue classes per dimension are counted (beyond it, a ValueError)
+MAX_COVERAGE_CLASSES = 1_000_000
+
+_Taps = dict[int, tuple[int, int, int, int]]  # residue -> (q0, D, M, i)
 
 
-def _tap_intervals(i: int, k: int, s: int, d: int) -> dict[int, list[tuple[int, int]]]:
-    """Residue ``r`` -> sorted disjoint ``[q0, q1]`` with every ``r + q * s`` reached by a tap."""
-    by_residue: dict[int, list[tuple[int, int]]] = {}
-    for j in range(k):
-        q0, r = divmod(j * d, s)
-        by_residue.setdefault(r, []).append((q0, q0 + i - 1))
-    merged: dict[int, list[tuple[int, int]]] = {}
-    for r, spans in by_residue.items():
-        out: list[tuple[int, int]] = []
-        for a, b in sorted(spans):
-            if out and a <= out[-1][1] + 1:
-                out[-1] = (out[-1][0], max(out[-1][1], b))
-            else:
-                out.append((a, b))
-        merged[r] = out
-    return merged
+def _tap_classes(i: int, k: int, s: int, d: int) -> _Taps:
+    """Residue ``r`` -> ``(q0, D, M, i)``: the q intervals ``[q0 + m*D, q0 + m*D + i - 1]``,
+    ``0 <= m < M``, whose cells ``r + q * s`` some tap reaches."""
+    g = math.gcd(s, d)
+    p, step = s // g, d // g
+    classes = min(k, p)
+    if classes > MAX_COVERAGE_CLASSES:
+        raise ValueError(
+            f"coverage of kernel_size={k}, stride={s}, dilation={d} is not counted: it takes "
+            f"min(kernel, stride / gcd(stride, dilation)) = {classes} steps, above "
+            f"{MAX_COVERAGE_CLASSES}"
+        )
+    taps: _Taps = {}
+    for j0 in range(classes):
+        q0, r = divmod(j0 * d, s)
+        taps[r] = (q0, step, (k - 1 - j0) // p + 1, i)
+    return taps
 
 
-def _covered_between(taps: dict[int, list[tuple[int, int]]], s: int, a: int, b: int) -> int:
+def _covered_q(tap: tuple[int, int, int, int], qa: int, qb: int) -> int:
+    """How many q in ``[qa, qb]`` one residue class covers."""
+    q0, step, m, i = tap
+    if step <= i or m == 1:  # the intervals touch or overlap: one interval
+        return max(0, min(qb, q0 + (m - 1) * step + i - 1) - max(qa, q0) + 1)
+
+    def below(t: int) -> int:  # covered t' = q - q0 in [0, t)
+        t = min(max(t, 0), m * step)
+        return (t // step) * i + min(t % step, i)
+
+    return max(0, below(qb - q0 + 1) - below(qa - q0))
+
+
+def _covered_between(taps: _Taps, s: int, a: int, b: int) -> int:
     """How many full-output cells in ``[a, b)`` some tap reaches."""
     total = 0
-    for r, spans in taps.items():
+    for r, tap in taps.items():
         qa, qb = -((r - a) // s), -((r - b) // s) - 1  # r + q * s in [a, b)
-        total += sum(max(0, min(q1, qb) - max(q0, qa) + 1) for q0, q1 in spans)
+        total += _covered_q(tap, qa, qb)
     return total
 
 
-def _is_covered(taps: dict[int, list[tuple[int, int]]], s: int, x: int) -> bool:
+def _is_covered(taps: _Taps, s: int, x: int) -> bool:
     q, r = divmod(x, s)
-    return any(q0 <= q <= q1 for q0, q1 in taps.get(r, ()))
+    return r in taps and _covered_q(taps[r], q, q) == 1
 
 
 def _fold_source(t: int, n: int, mode: str) -> int:
@@ -1222,7 +1250,7 @@ class Coverage:
             reasons = []
             holes = u - e0 - e1
             if holes:
-                reached = len(_tap_intervals(1, k, s, d))
+                reached = min(k, s // math.gcd(s, d))  # residue classes the taps reach
                 taps = f"kernel {k}" + (f" with dilation {d}" if d > 1 else "")
                 plural = "hole" if holes == 1 else "holes"
                 if reached < s:
@@ -1272,7 +1300,7 @@ def _coverage(geom: Geometry, input_size: IntOrTuple) -> Coverage:
     for ii, k, s, d, (lo, hi), n in zip(
         i, geom.kernel_size, geom.stride, geom.dilation, geom.crop, out
     ):
-        taps = _tap_intervals(ii, k, s, d)
+        taps = _tap_classes(ii, k, s, d)
         full_len = (ii - 1) * s + d * (k - 1) + 1
         a, b = lo, full_len - hi  # the output is full[a:b], zeros outside the full output
         e0 = max(0, min(0, b) - a)
@@ -1280,6 +1308,11 @@ def _coverage(geom: Geometry, input_size: IntOrTuple) -> Coverage:
         inside = max(0, min(b, full_len) - max(a, 0))
         u = inside - _covered_between(taps, s, max(a, 0), min(b, full_len)) + e0 + e1
         if geom.padding_mode != "zeros" and u:  # the cropped border folds back in
+            if max(lo, 0) + max(hi, 0) > MAX_COVERAGE_CLASSES:
+                raise ValueError(
+                    f"coverage of crop {(lo, hi)} with padding_mode={geom.padding_mode!r} is not "
+                    f"counted: folding it takes more than {MAX_COVERAGE_CLASSES} steps"
+                )
             hit = set()
             for t in (*range(-max(lo, 0), 0), *range(n, n + max(hi, 0))):
                 if _is_covered(taps, s, t + lo):
