@@ -15,11 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pathlib
 import re
 import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from tconv.shapes import Geometry
+from tconv.viz import data as D
+from tconv.viz import figures as F
 
 DOCS = pathlib.Path(__file__).resolve().parent
 
@@ -55,7 +62,7 @@ def unexpressible_list() -> str:
 
 def upsampler_scores() -> str:
     """The checkerboard picture's layers and their scores (tconv.viz.figures)."""
-    from tconv.viz.figures import checkerboard_data
+    from tconv.viz.data import checkerboard_data
 
     rows = [
         "| upsampler (2x, 12x12 input) | checkerboard_score | checkerboard_spectrum |",
@@ -66,7 +73,21 @@ def upsampler_scores() -> str:
     return "\n".join(rows)
 
 
+def plan_example() -> str:
+    """What `tconv plan 16 100` prints, from the command itself."""
+    import contextlib
+    import io
+
+    from tconv.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["plan", "16", "100"])
+    return "```console\n$ tconv plan 16 100\n" + out.getvalue() + "```"
+
+
 BLOCKS = {
+    "plan-16-100": plan_example,
     "same-table": same_table,
     "same-unexpressible": unexpressible_list,
     "upsampler-scores": upsampler_scores,
@@ -79,15 +100,129 @@ BLOCKS = {
 FIGURES_DIR = DOCS / "figures"
 
 
+# ---------------------------------------------------------------------------------------------
+# composite figures drawn only for the docs (on tconv.viz's data and drawing helpers)
+
+
+def two_views_figure(s: Any, weight: Any = None, x: Any = None) -> Any:
+    """The seed article's two views of one layer side by side (1-D): zero insertion + a
+    convolution (left) and every input painting its kernel footprint (right).
+
+    Args:
+        s: the 1-D settings.
+        weight: the kernel drawn (default ``1, 2, 3, ...``).
+        x: the input drawn (default ``1, 2, 3, ...``).
+
+    Shape:
+        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
+        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
+
+    Raises:
+        ValueError: for a setting that is not 1-D.
+
+    Returns:
+        the figure and ``{"zero_insertion": ..., "scatter": ...}``; both outputs are the
+        transposed convolution.
+
+    """
+    if s.rank != 1:
+        raise ValueError(f"two_views_figure draws 1-D settings; got rank {s.rank}")
+    z = D.zero_insertion_data(s, weight, x)
+    sc = D.scatter_data(s, weight, x)
+    position = math.prod(s.output_size) // 2
+    z["position"] = position
+    cols = max(len(z["padded"]), sc["full_size"][0])
+    fig = F._figure(2 * max(6.0, 0.42 * cols + 2.5), 1.6 + 0.42 * (len(sc["x"]) + 5))
+    left, right = fig.subfigures(1, 2, wspace=0.04)  # type: ignore[misc]
+    F._draw_zero_insertion(s, z, position, into=left)
+    F._draw_scatter(s, sc, None, into=right)
+    left.suptitle("view 1: insert zeros, pad, convolve with the flipped kernel", fontsize=11)
+    right.suptitle("view 2: each input paints x[j]·w into the output (the transpose)", fontsize=11)
+    fig.suptitle(
+        f"two views, one result: {s.describe()}\n" + "; ".join(s.geometry.explain(s.input_size)),
+        fontsize=11,
+    )
+    return F.Drawing(fig, {"zero_insertion": z, "scatter": sc})
+
+
+def sizes_figure(cases: Sequence[Any], title: str = "") -> Any:
+    """Output lengths of 1-D settings, each as its full output with the crop marked.
+
+    One row per setting: the full output's cells (numbered), the cropped cells shaded, the
+    cells that output_padding adds outlined, and the filled-in formula. Made for the seed
+    article's example 2 (16 -> 32, not 33).
+
+    Args:
+        cases: the 1-D settings, one row each.
+        title: the figure's title.
+
+    Raises:
+        ValueError: for a setting that is not 1-D.
+
+    Returns:
+        the figure and ``{"cases": [...]}``: per setting ``settings``, ``full_size``,
+        ``crop``, ``extra``, ``output_size`` and ``formula``.
+
+    """
+    if any(s.rank != 1 for s in cases):
+        raise ValueError("sizes_figure draws 1-D settings")
+    rows = []
+    for s in cases:
+        sc = D.scatter_data(s)
+        rows.append(
+            {
+                "settings": s.describe(),
+                "full_size": sc["full_size"],
+                "crop": sc["crop"],
+                "extra": sc["extra"],
+                "output_size": list(s.output_size),
+                "formula": list(s.geometry.explain(s.input_size)),
+                "_scatter": sc,
+                "_s": s,
+            }
+        )
+    cols = max(r["full_size"][0] - min(0, r["crop"][0][0], r["crop"][0][1]) for r in rows)
+    fig = F._figure(max(8.0, 0.3 * cols + 1.5), 0.75 * len(rows) + 1.1)
+    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
+    for ax, r in zip(axes, rows):
+        sc, st = r.pop("_scatter"), r.pop("_s")
+        L = sc["full_size"][0]
+        idx = np.arange(L, dtype=float)
+        labels = np.array([[str(i) for i in range(L)]])
+        colors = np.tile(np.array([0.85, 0.92, 1.0, 1.0]), (1, L, 1))
+        F._grid(ax, F._as2d(idx), colors=colors, labels=labels, fontsize=7, ticks=False)
+        F._mark_crop(ax, st, sc)
+        F._extended_limits(ax, sc, [0])
+        ax.set_title(f"{r['settings']}:   {r['formula'][0]}", fontsize=9, loc="left")
+    from matplotlib.patches import Patch
+
+    axes[-1].legend(
+        handles=[
+            Patch(fc=F.CROPPED, alpha=0.6, label="cropped by padding"),
+            Patch(fill=False, ec=F.EXTRA, lw=2, label="given back by output_padding"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(0, -0.2),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(
+        (title + "\n" if title else "")
+        + "the full output (cells numbered), then the crop (lo, hi)",
+        fontsize=10,
+    )
+    return F.Drawing(fig, {"cases": rows})
+
+
 def _figure_makers() -> dict:
     from tconv.viz import Settings
-    from tconv.viz import figures as F
 
     return {
         # seed example 1: kernel 2, stride 2 doubles the size; every input paints its own block
         "seed-1-k2-s2": lambda: F.scatter_figure(Settings.create((4, 4), 2, stride=2)),
         # seed example 2: 16 -> 32, not 33
-        "seed-2-why-32": lambda: F.sizes_figure(
+        "seed-2-why-32": lambda: sizes_figure(
             [
                 Settings.create(16, 3, stride=2),
                 Settings.create(16, 3, stride=2, padding=1),
@@ -99,7 +234,7 @@ def _figure_makers() -> dict:
         # seed example 3: the model's upsampling layer (k2 s2) as a matrix, y = Cᵀx
         "seed-3-matrix": lambda: F.matrix_figure(Settings.create(4, 2, stride=2)),
         # the seed article's two views side by side
-        "two-views": lambda: F.two_views_figure(
+        "two-views": lambda: two_views_figure(
             Settings.create(4, 3, stride=2, padding=1, output_padding=1)
         ),
         "overlap-k3-s2": lambda: F.scatter_figure(
@@ -125,7 +260,6 @@ def figures(check: bool, directory: pathlib.Path = FIGURES_DIR) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
-    from tconv.viz import figures as F
 
     sidecar = directory / "figures.json"
     old = json.loads(sidecar.read_text()) if sidecar.exists() else {}

@@ -160,6 +160,19 @@ def test_shape_warns_about_output_cells_no_input_reaches(
     assert result["warning"] == (warning and warning.removeprefix("warning: "))
 
 
+def test_shape_with_huge_values_counts_coverage_or_says_it_did_not(capsys):
+    big = str(10**25)
+    status, out, err = run(capsys, "shape", "--input", "4", "--kernel", big, "--stride", "1")
+    assert status == 0 and err == "" and out.splitlines()[-1].startswith("output: ")
+    status, out, err = run(capsys, "shape", "--input", "4", "--kernel", big, "--stride", big)
+    assert status == 0 and err == ""
+    assert out.splitlines()[-1].startswith("note: coverage of kernel_size=")
+    status, out, _ = run(capsys, "shape", "--json", "--input", "4", "--kernel", big,
+                         "--stride", big)  # fmt: skip
+    result = json.loads(out)
+    assert result["full_coverage"] is None and "not counted" in result["warning"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

@@ -67,6 +67,24 @@ def test_advice_for_weights_gaps_and_clean_models():
     assert report.advice == ["no upsampling layers found"]
 
 
+def test_advice_names_output_cells_no_input_reaches():
+    """k2 s2 output_padding 1 has an even overlap, yet its last row and column receive no input:
+    torch's own output (all-ones input and kernel, no bias) is zero there."""
+    layer = torch.nn.ConvTranspose2d(1, 1, 2, stride=2, output_padding=1, bias=False)
+    torch.nn.init.ones_(layer.weight)
+    y = layer(torch.ones(1, 1, 16, 16))
+    assert int((y == 0).sum()) == 65
+    report = inspect_model(torch.nn.Sequential(layer), (1, 1, 16, 16))
+    assert report.layers[0].uniform is True
+    (advice,) = report.advice
+    assert advice.startswith("0: k2 s2: 1 of 33 rows and 1 of 33 columns receive no input")
+    assert "65 of 1089 output cells (6.0%) hold only the bias" in advice
+    assert json.loads(report.to_json())["layers"][0]["empty"] in advice
+    covered = torch.nn.ConvTranspose2d(1, 1, 4, stride=2, padding=1, output_padding=1)
+    report = inspect_model(torch.nn.Sequential(covered), (1, 1, 16, 16))
+    assert report.layers[0].empty is None and "no input" not in " ".join(report.advice)
+
+
 def test_conv_pixel_shuffle_pair_is_scored_together():
     conv = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
     icnr_(conv.weight, 2)

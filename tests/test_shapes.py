@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
@@ -258,6 +259,26 @@ def test_coverage_needs_no_memory_for_huge_sizes():
     cov = Geometry.create(3, stride=10**20).coverage(10**21)
     assert cov.uncovered == cov.output_size[0] - 3 * 10**21
     assert Geometry.create(4, stride=2, padding=1).coverage(10**30).full
+    assert Geometry.create(10**25, stride=1).coverage(4).full  # one residue class
+    # taps every 10**25 cells, inputs every 3 * 10**25: 10**25 + 3 distinct cells reached
+    cov = Geometry.create(10**25, stride=3 * 10**25, dilation=10**25).coverage(2)
+    assert cov.uncovered == cov.output_size[0] - (10**25 + 3)
+    with pytest.raises(ValueError, match=r"is not counted: it takes min\(kernel, stride"):
+        Geometry.create(10**25, stride=10**25).coverage(4)
+
+
+def test_coverage_arithmetic_equals_the_cell_counts_on_a_grid():
+    """Every small geometry (dilation above the stride, kernels several strides long, crops and
+    extensions at both ends): the counts without per-cell work equal the per-cell counts."""
+    for i, k, s, d in itertools.product(range(1, 6), range(1, 8), range(1, 6), range(1, 5)):
+        for crop in ((0, 0), (1, 2), (-2, 1), (3, -3), (0, -1)):
+            g = Geometry.create(k, s, (crop,), 0, d)
+            try:
+                cov = g.coverage(i)
+            except ShapeError:
+                continue
+            (counts,) = cov.counts()
+            assert cov.uncovered == counts.count(0), (i, k, s, d, crop)
 
 
 def test_coverage_validates_like_output_size():

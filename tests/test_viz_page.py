@@ -21,6 +21,7 @@ import pytest
 import torch
 
 from tconv import ShapeError
+from tconv.shapes import Geometry
 from tconv.viz import Settings, matrix_data, scatter_data
 from tconv.viz.page import RANGES, write_page
 
@@ -36,6 +37,7 @@ const cells = (sel) => Array.from(document.querySelectorAll(sel)).map(
 return {
   size: document.getElementById('out-size').textContent,
   error: document.getElementById('error').textContent,
+  coverage: document.getElementById('coverage').textContent,
   errorShown: getComputedStyle(document.getElementById('error')).display !== 'none',
   overlap: cells('#overlap tr'),
   scatter: cells('#scatter tr'),
@@ -140,9 +142,22 @@ def _grid_values(rows: list[list[dict]], skip_ext: bool = True) -> list[list[flo
     ]
 
 
+def _coverage_text(s: Settings) -> str:
+    """The warning the page shows: per dimension, the output cells no input reaches."""
+    g, lines = s.geometry, []
+    for d in range(g.rank):
+        one = Geometry(g.kernel_size[d : d + 1], g.stride[d : d + 1], g.dilation[d : d + 1],
+                       g.crop[d : d + 1])  # fmt: skip
+        text = one.coverage(s.input_size[d : d + 1]).describe()
+        if text:
+            lines.append("warning: " + (f"dim {d}: " if g.rank == 2 else "") + text)
+    return "\n".join(lines)
+
+
 def _check_valid(shown: dict, s: Settings, w=None, x=None) -> None:
     assert not shown["errorShown"], shown["error"]
     assert shown["size"] == " × ".join(map(str, s.output_size))
+    assert shown["coverage"] == _coverage_text(s)
     sc = scatter_data(s, w, x)
     counts = np.array(sc["counts"])
     # the overlap map: every full-output cell's tap count (1-D: one row; 2-D: the grid)
@@ -188,7 +203,7 @@ def test_page_in_browser(browser, tmp_path):
     WebDriverWait(browser, 30).until(
         lambda d: d.find_element("tag name", "body").get_attribute("data-ready") == "1"
     )
-    checked = invalid = 0
+    checked = invalid = warned = 0
     # 1-D: the seed article's layer, 'same' with a stride, a dilation, then random settings
     fixed = [
         {"input": 4, "kernel": 3, "stride": 2, "padding": 1, "output_padding": 1, "dilation": 1},
@@ -198,6 +213,8 @@ def test_page_in_browser(browser, tmp_path):
          "dilation": 2},
         {"input": 6, "kernel": 5, "stride": 1, "padding": "same_lower", "output_padding": 0,
          "dilation": 2},
+        {"input": 4, "kernel": 2, "stride": 2, "padding": 0, "output_padding": 1,
+         "dilation": 1},  # the last output cell receives no input: a warning
     ]  # fmt: skip
     for v in fixed + _grid_of_settings(14, seed=9):
         shown = _set(browser, [v])
@@ -210,6 +227,7 @@ def test_page_in_browser(browser, tmp_path):
             continue
         _check_valid(shown, s)
         checked += 1
+        warned += bool(shown["coverage"])
     # 2-D: pairs of per-dimension settings
     pairs = list(zip(_grid_of_settings(10, seed=10), _grid_of_settings(10, seed=11)))
     pairs.insert(0, (fixed[0], fixed[0]))
@@ -231,6 +249,7 @@ def test_page_in_browser(browser, tmp_path):
     assert shown["errorShown"] and shown["error"] == f"ShapeError: {err.value}"
     assert "output_padding" in shown["error"]
     assert checked >= 12 and invalid >= 3  # (16 and 13 with these seeds)
+    assert warned >= 1
     # back to the seed article's layer for the screenshot
     _set(browser, [fixed[0], fixed[0]])
     out = ROOT / "out"

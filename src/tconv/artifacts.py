@@ -37,7 +37,13 @@ from torch import Tensor
 
 from .shapes import IntOrTuple, ShapeError, as_tuple, rank_of, spatial_index
 
-__all__ = ["checkerboard_score", "checkerboard_spectrum", "overlap", "stride_share"]
+__all__ = [
+    "checkerboard_score",
+    "checkerboard_spectrum",
+    "evaluating",
+    "overlap",
+    "stride_share",
+]
 
 
 ModuleOrFn: TypeAlias = torch.nn.Module | Callable[[Tensor], Tensor]
@@ -102,8 +108,24 @@ def overlap(kernel_size: IntOrTuple, stride: IntOrTuple, dilation: IntOrTuple = 
 
 
 @contextmanager
-def _evaluating(fn: ModuleOrFn) -> Iterator[None]:
-    """No autograd; a module in eval mode (its training flags restored afterwards)."""
+def evaluating(fn: ModuleOrFn) -> Iterator[None]:
+    """Run ``fn`` as a measurement does: no autograd, a module in eval mode (its training
+    flags restored afterwards).
+
+    Args:
+        fn: a module or a plain function (which only loses autograd).
+
+    Returns:
+        A context manager.
+
+    Example:
+        >>> m = torch.nn.Dropout(0.5)
+        >>> with evaluating(m):
+        ...     print(m.training, torch.is_grad_enabled())
+        False False
+        >>> m.training
+        True
+    """
     modes = None
     if isinstance(fn, torch.nn.Module):
         modes = [(m, m.training) for m in fn.modules()]
@@ -222,7 +244,7 @@ def checkerboard_score(
     """
     shape = _check_input_shape(input_shape)
     dt, device = _dtype_device(module_or_fn, dtype)
-    with _evaluating(module_or_fn):
+    with evaluating(module_or_fn):
         r = _response(module_or_fn, torch.ones(shape, dtype=dt, device=device), shape)
     r = r.double()
     out = tuple(r.shape[2:])
@@ -347,7 +369,7 @@ def checkerboard_spectrum(
     shape = _check_input_shape(input_shape)
     dt, device = _dtype_device(module_or_fn, dtype)
     x = smooth_input(shape, seed).to(dtype=dt, device=device)
-    with _evaluating(module_or_fn):
+    with evaluating(module_or_fn):
         y = _response(module_or_fn, x, shape)
     y = y.double().cpu()
     out = tuple(y.shape[2:])

@@ -187,7 +187,7 @@ class SubpixelConvTranspose(torch.nn.Module):
         x = input if batched else input.unsqueeze(0)
         crop = self.crop
         if output_size is not None:
-            x, crop = self._grow(x, output_size)
+            x, crop = self._grow(x, spatial_size(output_size, rank, batched=batched))
         y = self.shuffle(self.conv(x))
         if any(a or b for a, b in crop):
             y = y[
@@ -198,7 +198,7 @@ class SubpixelConvTranspose(torch.nn.Module):
     def _grow(self, x: Tensor, output_size: IntOrTuple) -> tuple[Tensor, Crop]:
         """Input padding and crops for an ``output_size`` (only the end crop changes)."""
         rank = len(self.scale)
-        target = spatial_size(output_size, rank)
+        target = spatial_size(output_size, rank)  # the spatial size already
         spatial = tuple(x.shape[2:])
         base = self.geometry
         if self.source is not None and not issubclass(

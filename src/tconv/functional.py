@@ -6,16 +6,34 @@ Every method computes the same thing, ``full[lo : L - hi]`` of the geometry in
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from . import methods as _methods
 from .methods import METHODS, Method
-from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeError, spatial_size
+from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeRuntimeError, spatial_size
 from .shuffle import pixel_shuffle, pixel_unshuffle
 
-__all__ = ["METHODS", "Method", "conv_transpose", "pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["METHODS", "DtypeError", "Method", "conv_transpose", "pixel_shuffle", "pixel_unshuffle"]
+
+
+class DtypeError(TypeError, RuntimeError):
+    """Input, weight and bias of different dtypes.
+
+    A ``TypeError`` in tconv's taxonomy (a wrong type), and a ``RuntimeError`` as torch raises
+    it for the same call (``expected scalar type Double but found Float``), so code written
+    against torch keeps catching it. The message names each tensor's dtype.
+
+    Example:
+        >>> try:
+        ...     conv_transpose(torch.zeros(1, 2, 5, dtype=torch.float64), torch.zeros(2, 3, 3))
+        ... except RuntimeError as err:
+        ...     print(type(err).__name__, isinstance(err, TypeError))
+        DtypeError True
+    """
 
 
 def conv_transpose(
@@ -53,9 +71,10 @@ def conv_transpose(
             ``max(stride, dilation)``.
         groups: blocked connections from input to output channels, as in PyTorch.
         dilation: spacing between kernel taps, an int or one per spatial dimension.
-        output_size: the exact spatial output size: ``rank`` entries, or ``rank + 2`` (``(N, C,
-            *spatial)``, of which the spatial ones are used) as PyTorch's modules accept, or
-            one int for every spatial dimension; chooses the output_padding (replacing the
+        output_size: the exact spatial output size: ``rank`` entries, or the whole output
+            shape (``(N, C, *spatial)``, or ``(C, *spatial)`` for an unbatched input, of which
+            the spatial ones are used) as PyTorch's modules accept, or one int for every
+            spatial dimension; chooses the output_padding (replacing the
             ``output_padding`` argument, as PyTorch's modules do), or with ``allow_crop=True``
             crops/extends the end.
         padding_mode: ``"zeros"``, ``"circular"``, ``"reflect"`` or ``"replicate"``; a non-zeros
@@ -79,7 +98,11 @@ def conv_transpose(
         ShapeError: on invalid settings or shapes, naming the bad value and the valid range.
         ValueError: an unknown ``method``, ``padding_mode`` or padding name.
         TypeError: an argument of the wrong type (``padding=1.5``, ``stride="a"``), or
-            tensors of different dtypes (naming them).
+            tensors of different dtypes (naming them; a :class:`DtypeError`).
+        RuntimeError: where torch's ``conv_transpose{1,2,3}d`` would raise one for the same
+            call (wrong input rank or channels, non-positive stride, dtypes...), the error
+            above is also a ``RuntimeError`` (:class:`~tconv.shapes.ShapeRuntimeError`,
+            :class:`DtypeError`).
 
     Example:
         >>> x = torch.randn(1, 3, 16, 16)
@@ -101,7 +124,7 @@ def conv_transpose(
     _methods.check(method)
     rank = weight.dim() - 2
     if rank not in (1, 2, 3):
-        raise ShapeError(
+        raise ShapeRuntimeError(
             f"weight of shape {tuple(weight.shape)} is invalid: expected 3, 4 or 5 dimensions "
             "(in_channels, out_channels // groups, *kernel_size) for 1-, 2- or 3-D"
         )
@@ -118,9 +141,11 @@ def conv_transpose(
         rank=rank,
     )
     if output_size is not None:
-        target = spatial_size(output_size, rank)
-        bias_shape = None if bias is None else tuple(bias.shape)
-        _, spatial = geom.check_call(input.shape, weight.shape, bias_shape, check_output=False)
+        if torch.jit.is_tracing():  # sizes computed from traced shapes are 0-d tensors
+            output_size = _example_ints(output_size)
+        target = spatial_size(output_size, rank, batched=input.dim() == rank + 2)
+        shapes = shapes_of(input, weight, bias)
+        _, spatial = geom.check_call(shapes[0], shapes[1], shapes[2], check_output=False)
         geom = geom.with_output_size(spatial, target, allow_crop=allow_crop)
     return _run(input, weight, bias, geom, method)
 
@@ -154,21 +179,60 @@ def run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, meth
 
 def _run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
     """:func:`run` after the type, dtype and method checks."""
-    bias_shape = None if bias is None else bias.shape
-    batched, _ = geom.check_call(input.shape, weight.shape, bias_shape)
+    shapes = shapes_of(input, weight, bias)
+    batched, _ = geom.check_call(shapes[0], shapes[1], shapes[2])
     x = input if batched else input.unsqueeze(0)
     y = apply(x, weight, bias, geom, method)
     return y if batched else y.squeeze(0)
 
 
+def shapes_of(*tensors: Tensor | None) -> tuple[Any, ...]:
+    """The shape of each tensor as a tuple of ints (None for None).
+
+    Also while ``torch.jit.trace`` (and the ONNX exporter that uses it) records: the tracer
+    hands out each size as a 0-d tensor, so that checking them would record nothing but warn
+    ("Converting a tensor to a Python boolean ..."); the checks then validate the example's
+    sizes, as they do in eager mode.
+
+    >>> shapes_of(torch.zeros(1, 2, 5), torch.zeros(2, 3, 3), None) == ((1, 2, 5), (2, 3, 3), None)
+    True
+    """
+    if torch.jit.is_tracing():
+        with _NotRecording():
+            return tuple(None if t is None else tuple(t.shape) for t in tensors)
+    return tuple(None if t is None else t.shape for t in tensors)  # torch.Size: ints
+
+
+def _example_ints(output_size: Any) -> Any:
+    """``output_size`` with 0-d tensor entries (sizes a jit trace computed) read as the
+    example's ints without recording them: the trace holds that output size, as it would
+    after ``int()``, without the tracer's warning."""
+    if not isinstance(output_size, (list, tuple)):
+        return output_size
+    with _NotRecording():
+        return tuple(int(v) if isinstance(v, Tensor) and v.dim() == 0 else v for v in output_size)
+
+
+class _NotRecording:
+    """Pauses ``torch.jit.trace``'s recording: the sizes read inside are the example's ints,
+    and the trace records nothing for them (nor warns)."""
+
+    def __enter__(self) -> None:
+        self.state = torch._C._get_tracing_state()
+        torch._C._set_tracing_state(None)  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        torch._C._set_tracing_state(self.state)  # type: ignore[attr-defined]
+
+
 def _check_dtypes(input: Tensor, weight: Tensor, bias: Tensor | None) -> None:
-    """TypeError naming the tensors unless input, weight (and bias) share one dtype."""
+    """:class:`DtypeError` naming the tensors unless input, weight (and bias) share one dtype."""
     if input.dtype == weight.dtype and (bias is None or bias.dtype == weight.dtype):
         return
     names = f"input ({input.dtype}), weight ({weight.dtype})"
     if bias is not None:
         names += f", bias ({bias.dtype})"
-    raise TypeError(
+    raise DtypeError(
         f"{names} must all have the same dtype; convert them first, e.g. input.to(weight.dtype)"
     )
 

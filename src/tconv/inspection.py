@@ -89,6 +89,7 @@ class LayerReport:
     score_error: str | None = None  # why the score could not be measured, when it could not
     macs: int | None = None
     advice: str | None = None
+    empty: str | None = None  # which output cells no input reaches (they hold only the bias)
 
 
 @dataclass
@@ -659,6 +660,7 @@ def _describe(call: _Call, previous: _Call | None) -> LayerReport:
     geom = _geometry(m)
     if geom is not None:
         _set_overlap(row, geom)
+        _set_coverage(row, geom, call.input_shape)
         channels = int(m.weight.shape[0]) if _is_transposed(m) else (call.input_shape or (0, 0))[1]  # type: ignore[index]
         _score(row, m, channels, geom.rank, m, geom.stride)
     elif (
@@ -690,6 +692,16 @@ def _set_overlap(row: LayerReport, geom: Geometry) -> None:
     row.kernel_size, row.stride, row.dilation = geom.kernel_size, geom.stride, geom.dilation
 
 
+def _set_coverage(row: LayerReport, geom: Geometry, shape: tuple[int, ...] | None) -> None:
+    """Output cells of this call that no input reaches (holes, or cells past the full output)."""
+    if shape is None or len(shape) < geom.rank + 1:
+        return
+    try:
+        row.empty = geom.coverage(shape[-geom.rank :]).describe() or None
+    except ValueError:  # a ShapeError (not this input's geometry) or too large to count
+        return
+
+
 def _advice(rows: list[LayerReport]) -> list[str]:
     advice: list[str] = []
     upsampling = [r for r in rows if r.score is not None or r.uniform is not None]
@@ -710,6 +722,17 @@ def _advice(rows: list[LayerReport]) -> list[str]:
                     f"{r.name}: {label}: uneven overlap ({_taps(r.overlap)} taps per "
                     f"output phase), consider k{_short(even)} s{_short(st)} or resize-conv"
                 )
+            r.advice = text
+            advice.append(text)
+            if r.empty and "gaps" not in text:  # border cells only: say which
+                r.advice = text = f"{r.name}: {label}: {r.empty}"
+                advice.append(text)
+        elif r.empty and r.kernel_size and r.stride:
+            label = f"k{_short(r.kernel_size)} s{_short(r.stride)}"
+            text = (
+                f"{r.name}: {label}: {r.empty}; `tconv plan` lists settings that reach this "
+                "size with every output cell covered"
+            )
             r.advice = text
             advice.append(text)
         elif r.score is not None and r.score > SCORE_THRESHOLD:

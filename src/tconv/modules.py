@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from . import methods as _methods
-from .functional import conv_transpose, run
+from .functional import conv_transpose, run, shapes_of
 from .methods import Method
 from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeError
 from .shuffle import pixel_shuffle, pixel_unshuffle
@@ -189,12 +189,13 @@ class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
         return geom
 
     def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
-        """The transposed convolution of ``input``; ``output_size`` (``rank`` or ``rank + 2``
-        entries, or one int for every spatial dimension) picks the output_padding."""
+        """The transposed convolution of ``input``; ``output_size`` (the spatial size, or the
+        whole output shape as torch takes it: ``(N, C, *spatial)``, or ``(C, *spatial)`` for
+        an unbatched input; or one int for every spatial dimension) picks the output_padding."""
         weight = self.weight
         if output_size is None:
             geom = self._kept_geometry()
-            if geom.kernel_size == weight.shape[2:]:
+            if geom.kernel_size == shapes_of(weight)[0][2:]:
                 return run(input, weight, self.bias, geom, self.method)
         return conv_transpose(
             input,

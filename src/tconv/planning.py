@@ -66,13 +66,15 @@ class Plan:
         uniform_overlap: whether every output phase gets the same number of kernel taps (no
             checkerboard from overlap).
         macs_per_output: multiply-adds per output element, per input/output channel pair.
-        uncovered: (computed, not an argument) how many output cells no input reaches: they
-            hold only the bias whatever the weights (see :attr:`coverage`); 0 for a plan with
-            full coverage.
         groups: channel groups.
         padding_mode: as in tconv's modules.
         defaults: constructor arguments :meth:`to_module` uses when not given (channels, for
             :func:`inverse_of`).
+
+    Attributes:
+        uncovered: computed from the settings, not an argument: how many output cells no input
+            reaches (they hold only the bias, whatever the weights; see :attr:`coverage`); 0
+            for a plan with full coverage.
 
     Example:
         >>> p = plan(16, 33, kernel_sizes=[4], strides=[2])[0]
@@ -84,7 +86,7 @@ class Plan:
         (0, True)
         >>> q = plan(16, 33, kernel_sizes=[2], strides=[2])[0]  # the last cell is beyond the taps
         >>> str(q), q.uncovered
-        ('kernel 2, stride 2, padding 0, output_padding 1 (1 of 33 output cells get no input)', 1)
+        ('kernel 2, stride 2, padding 0, output_padding 1; 1 of 33 output cells get no input', 1)
     """
 
     input_size: tuple[int, ...]
@@ -209,7 +211,7 @@ class Plan:
             parts.append(f"dilation {one(self.dilation)}")
         text = ", ".join(parts)
         if self.uncovered:
-            text += f" ({self.uncovered} of {math.prod(self.target)} output cells get no input)"
+            text += f"; {self.uncovered} of {math.prod(self.target)} output cells get no input"
         return text
 
 
@@ -382,8 +384,8 @@ def plan(
         >>> [str(p) for p in plan(16, 33, kernel_sizes=[3, 4], strides=[2])]
         ['kernel 4, stride 2, padding 1, output_padding 1', 'kernel 3, stride 2, padding 0']
         >>> [str(p) for p in plan(16, 33, kernel_sizes=[2, 3], strides=[2])]  # covered first
-        ['kernel 3, stride 2, padding 0', 'kernel 2, stride 2, padding 0, output_padding 1 (1 of
-        33 output cells get no input)']
+        ['kernel 3, stride 2, padding 0', 'kernel 2, stride 2, padding 0, output_padding 1; 1 of 33
+        output cells get no input']
         >>> [str(p) for p in plan(16, 32, kernel_sizes=[3], strides=[2], allow_crop=True)]
         ['kernel 3, stride 2, padding 1, output_padding 1']
     """

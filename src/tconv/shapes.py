@@ -44,6 +44,7 @@ __all__ = [
     "PaddingMode",
     "PaddingSpec",
     "ShapeError",
+    "ShapeRuntimeError",
     "conv_output_size",
     "conv_padding",
     "full_size",
@@ -76,6 +77,25 @@ class ShapeError(ValueError):
         ... except ShapeError as err:
         ...     print(err)
         output_padding=(2,) is invalid for stride=(2,), dilation=(1,): ... valid values are 0..1 ...
+    """
+
+
+class ShapeRuntimeError(ShapeError, RuntimeError):
+    """A :class:`ShapeError` where torch would raise ``RuntimeError`` for the same call.
+
+    torch.nn's transposed convolutions refuse at the call, with ``RuntimeError``, an input of
+    the wrong rank or channels, a weight or bias of the wrong shape, a non-positive stride,
+    dilation, kernel size or groups, a negative padding, an output_padding out of range and an
+    empty output. tconv's error for these is both: a ShapeError (so a ``ValueError``, with
+    tconv's message) and a ``RuntimeError``, so code written against torch keeps catching it.
+    (torch raises ``ValueError`` itself for a bad ``output_size``: that stays a ShapeError.)
+
+    Example:
+        >>> try:
+        ...     output_size(16, 3, stride=0)
+        ... except RuntimeError as err:  # as torch's F.conv_transpose1d(..., stride=0)
+        ...     print(type(err).__name__, isinstance(err, ValueError), err)
+        ShapeRuntimeError True stride=(0,) is invalid: each stride must be >= 1
     """
 
 
@@ -128,7 +148,7 @@ def as_tuple(value: IntOrTuple, rank: int, name: str) -> tuple[int, ...]:
         if len(items) == 1 and rank > 1:
             items = items * rank
         if len(items) != rank:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"{name}={value!r} is invalid: expected an int or {_ints(rank)} (one per spatial "
                 f"dimension), got {len(items)}"
             )
@@ -161,7 +181,7 @@ def rank_of(*values: object) -> int:
 
 def _check_at_least(value: tuple[int, ...], low: int, name: str) -> None:
     if any(v < low for v in value):
-        raise ShapeError(f"{name}={value} is invalid: each {name} must be >= {low}")
+        raise ShapeRuntimeError(f"{name}={value} is invalid: each {name} must be >= {low}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,7 +328,7 @@ def _pairs(padding: object, rank: int) -> Crop:
                 items = items * rank
             if len(items) == rank and all(len(v) == 2 for v in items):
                 return tuple((int(v[0]), int(v[1])) for v in items)
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"padding={padding!r} is invalid: expected {rank} (begin, end) pairs, one per "
                 "spatial dimension"
             )
@@ -392,17 +412,21 @@ def conv_padding(
     return pads
 
 
-def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") -> tuple[int, ...]:
+def spatial_size(
+    output_size: IntOrTuple, rank: int, name: str = "output_size", batched: bool = True
+) -> tuple[int, ...]:
     """The spatial part of a requested ``output_size``, as torch's modules read it.
 
-    An int is the size of every spatial dimension; a sequence must hold ``rank`` entries (the
-    spatial size) or ``rank + 2`` (``(N, C, *spatial)``, as ``tuple(y.shape)``), as
-    ``torch.nn.ConvTranspose{1,2,3}d`` requires.
+    An int is the size of every spatial dimension; a sequence holds ``rank`` entries (the
+    spatial size) or the input's non-spatial dimensions in front: ``rank + 2`` entries ``(N,
+    C, *spatial)`` for a batched input, ``rank + 1`` entries ``(C, *spatial)`` for an unbatched
+    one (as ``tuple(y.shape)``), as ``torch.nn.ConvTranspose{1,2,3}d`` requires.
 
     Args:
-        output_size: an int, ``rank`` ints, or ``rank + 2`` ints ``(N, C, *spatial)``.
+        output_size: an int, ``rank`` ints, or the whole output shape.
         rank: number of spatial dimensions.
         name: the argument's name in error messages.
+        batched: whether the input has a batch dimension.
 
     Returns:
         The spatial size, ``rank`` ints.
@@ -415,6 +439,8 @@ def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") 
         >>> spatial_size(32, 2)
         (32, 32)
         >>> spatial_size((1, 8, 32, 30), 2)
+        (32, 30)
+        >>> spatial_size((8, 32, 30), 2, batched=False)
         (32, 30)
         >>> spatial_size((4, 32, 30), 2)
         Traceback (most recent call last):
@@ -429,10 +455,12 @@ def spatial_size(output_size: IntOrTuple, rank: int, name: str = "output_size") 
             f"{type(output_size).__name__}"
         )
     items = tuple(output_size)
-    if len(items) not in (rank, rank + 2):
+    front = 2 if batched else 1
+    if len(items) not in (rank, rank + front):
+        whole = "(N, C, *spatial)" if batched else "(C, *spatial) for an unbatched input"
         raise ShapeError(
             f"{name}={items} is invalid for {rank} spatial dimension{'s' * (rank > 1)}: "
-            f"expected {rank} entries (the spatial size) or {rank + 2} (N, C, *spatial), as "
+            f"expected {rank} entries (the spatial size) or {rank + front} {whole}, as "
             f"torch's modules accept; got {len(items)}"
         )
     return as_tuple(items[-rank:], rank, name)
@@ -588,14 +616,14 @@ class Geometry:
                 f"groups={groups!r} is invalid: groups must be an int, got {type(groups).__name__}"
             )
         if int(groups) < 1:
-            raise ShapeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
+            raise ShapeRuntimeError(f"groups={groups!r} is invalid: groups must be an int >= 1")
         if padding_mode not in PADDING_MODES:
             raise ValueError(
                 f"padding_mode={padding_mode!r} is invalid: valid modes are {PADDING_MODES}"
             )
         limit = tuple(max(ss, dd) for ss, dd in zip(s, d))
         if any(o < 0 or o >= m for o, m in zip(op, limit)):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"output_padding={op} is invalid for stride={s}, dilation={d}: each "
                 f"output_padding must be smaller than max(stride, dilation), so valid values are "
                 + ", ".join(f"0..{m - 1}" for m in dict.fromkeys(limit))
@@ -620,7 +648,7 @@ class Geometry:
                 _is_int(v) for v in cast(Sequence[object], padding)
             )
             if not explicit_pairs and any(lo < 0 for lo, _ in crop):
-                raise ShapeError(
+                raise ShapeRuntimeError(
                     f"padding={padding!r} is invalid: an int padding must be >= 0 (it crops both "
                     "ends); use (begin, end) pairs with negative values to extend with zeros"
                 )
@@ -647,7 +675,7 @@ class Geometry:
     def _raw_output_size(self, input_size: IntOrTuple) -> tuple[int, ...]:
         i = as_tuple(input_size, self.rank, "input_size")
         if any(v < 1 for v in i):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input spatial size {i} is invalid: every spatial length must be >= 1"
             )
         return tuple(L - lo - hi for L, (lo, hi) in zip(self.full_size(i), self.crop))
@@ -661,7 +689,7 @@ class Geometry:
         out = self._raw_output_size(input_size)
         if any(o < 1 for o in out):
             i = as_tuple(input_size, self.rank, "input_size")
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"output size {out} is invalid: every length must be >= 1, but input {i} with "
                 f"kernel_size={self.kernel_size}, stride={self.stride}, dilation={self.dilation} "
                 f"gives full length {self.full_size(i)} and the crop {self.crop} removes "
@@ -781,6 +809,14 @@ class Geometry:
         1
         >>> Geometry.create(3, stride=2).coverage(16).full
         True
+
+        The work grows with ``min(kernel, stride / gcd(stride, dilation))`` per dimension (and,
+        for a non-zeros ``padding_mode``, with the crop), never with the input or output size.
+
+        Raises:
+            ShapeError: for settings :meth:`output_size` or :meth:`check_padding_mode` refuse.
+            ValueError: when that work exceeds :data:`MAX_COVERAGE_CLASSES` (a kernel and a
+                stride both above a million).
         """
         return _coverage(self, input_size)
 
@@ -821,16 +857,16 @@ class Geometry:
         r = self.rank
         input_shape, weight_shape = tuple(input_shape), tuple(weight_shape)  # not torch.Size
         if len(weight_shape) != r + 2:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"weight of shape {weight_shape} is invalid: expected {r + 2} dimensions "
                 f"(in_channels, out_channels // groups, *kernel_size) for a rank-{r} geometry"
             )
         if tuple(weight_shape[2:]) != self.kernel_size:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"weight of shape {weight_shape} does not match kernel_size={self.kernel_size}"
             )
         if len(input_shape) not in (r + 1, r + 2):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input of shape {input_shape} is invalid: a {r}-D transposed convolution expects "
                 f"{r + 2}-D (N, C, *spatial) or {r + 1}-D unbatched (C, *spatial) input"
             )
@@ -839,12 +875,12 @@ class Geometry:
         spatial = tuple(input_shape[-r:])
         g = self.groups
         if weight_shape[0] < 1 or weight_shape[1] < 1:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"weight of shape {weight_shape} is invalid: in_channels (weight.shape[0]) and "
                 "out_channels // groups (weight.shape[1]) must both be >= 1"
             )
         if weight_shape[0] % g:
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"in_channels={weight_shape[0]} (weight.shape[0]) is not divisible by groups={g}"
             )
         if channels != weight_shape[0]:
@@ -856,17 +892,17 @@ class Geometry:
                     f"does: for a batch add the batch dimension ({r + 2}-D (N, "
                     f"{', '.join(names)})), e.g. input.unsqueeze(0)"
                 )
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input has {channels} channels but the weight of shape {weight_shape} expects "
                 f"in_channels={weight_shape[0]} (weight.shape[0]){read_as}"
             )
         if any(v < 1 for v in spatial):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"input of shape {input_shape} is invalid: spatial size {spatial} is empty; "
                 "every spatial length must be >= 1"
             )
         if bias_shape is not None and tuple(bias_shape) != (weight_shape[1] * g,):
-            raise ShapeError(
+            raise ShapeRuntimeError(
                 f"bias of shape {tuple(bias_shape)} is invalid: expected ({weight_shape[1] * g},) "
                 f"= out_channels (weight.shape[1] * groups)"
             )
@@ -1050,43 +1086,63 @@ def output_padding_for(
 # ---------------------------------------------------------------------------------------------
 # coverage: which output cells the kernel taps reach (no input reaches the others)
 #
-# Input cell n with kernel tap j lands on full-output cell x = n * s + j * d. Grouped by the
-# residue r = j * d mod s, the taps of one residue cover intervals of q = (x - r) / s, so every
-# count below is interval arithmetic: the work grows with the kernel, never with the sizes.
+# Input cell n with kernel tap j lands on full-output cell x = n * s + j * d. Taps j and
+# j + p, p = s / gcd(s, d), land in the same residue class r = j * d mod s, shifted by
+# D = d / gcd(s, d) in q = (x - r) / s; so each of the min(k, p) classes covers M intervals
+# [q0 + m * D, q0 + m * D + i - 1] of q, and every count below is arithmetic on those: the
+# work grows with min(kernel, stride), never with the input or output length.
 
 _DIM_NAMES = {1: ("positions",), 2: ("rows", "columns"), 3: ("planes", "rows", "columns")}
+#: at most this many residue classes per dimension are counted (beyond it, a ValueError)
+MAX_COVERAGE_CLASSES = 1_000_000
+
+_Taps = dict[int, tuple[int, int, int, int]]  # residue -> (q0, D, M, i)
 
 
-def _tap_intervals(i: int, k: int, s: int, d: int) -> dict[int, list[tuple[int, int]]]:
-    """Residue ``r`` -> sorted disjoint ``[q0, q1]`` with every ``r + q * s`` reached by a tap."""
-    by_residue: dict[int, list[tuple[int, int]]] = {}
-    for j in range(k):
-        q0, r = divmod(j * d, s)
-        by_residue.setdefault(r, []).append((q0, q0 + i - 1))
-    merged: dict[int, list[tuple[int, int]]] = {}
-    for r, spans in by_residue.items():
-        out: list[tuple[int, int]] = []
-        for a, b in sorted(spans):
-            if out and a <= out[-1][1] + 1:
-                out[-1] = (out[-1][0], max(out[-1][1], b))
-            else:
-                out.append((a, b))
-        merged[r] = out
-    return merged
+def _tap_classes(i: int, k: int, s: int, d: int) -> _Taps:
+    """Residue ``r`` -> ``(q0, D, M, i)``: the q intervals ``[q0 + m*D, q0 + m*D + i - 1]``,
+    ``0 <= m < M``, whose cells ``r + q * s`` some tap reaches."""
+    g = math.gcd(s, d)
+    p, step = s // g, d // g
+    classes = min(k, p)
+    if classes > MAX_COVERAGE_CLASSES:
+        raise ValueError(
+            f"coverage of kernel_size={k}, stride={s}, dilation={d} is not counted: it takes "
+            f"min(kernel, stride / gcd(stride, dilation)) = {classes} steps, above "
+            f"{MAX_COVERAGE_CLASSES}"
+        )
+    taps: _Taps = {}
+    for j0 in range(classes):
+        q0, r = divmod(j0 * d, s)
+        taps[r] = (q0, step, (k - 1 - j0) // p + 1, i)
+    return taps
 
 
-def _covered_between(taps: dict[int, list[tuple[int, int]]], s: int, a: int, b: int) -> int:
+def _covered_q(tap: tuple[int, int, int, int], qa: int, qb: int) -> int:
+    """How many q in ``[qa, qb]`` one residue class covers."""
+    q0, step, m, i = tap
+    if step <= i or m == 1:  # the intervals touch or overlap: one interval
+        return max(0, min(qb, q0 + (m - 1) * step + i - 1) - max(qa, q0) + 1)
+
+    def below(t: int) -> int:  # covered t' = q - q0 in [0, t)
+        t = min(max(t, 0), m * step)
+        return (t // step) * i + min(t % step, i)
+
+    return max(0, below(qb - q0 + 1) - below(qa - q0))
+
+
+def _covered_between(taps: _Taps, s: int, a: int, b: int) -> int:
     """How many full-output cells in ``[a, b)`` some tap reaches."""
     total = 0
-    for r, spans in taps.items():
+    for r, tap in taps.items():
         qa, qb = -((r - a) // s), -((r - b) // s) - 1  # r + q * s in [a, b)
-        total += sum(max(0, min(q1, qb) - max(q0, qa) + 1) for q0, q1 in spans)
+        total += _covered_q(tap, qa, qb)
     return total
 
 
-def _is_covered(taps: dict[int, list[tuple[int, int]]], s: int, x: int) -> bool:
+def _is_covered(taps: _Taps, s: int, x: int) -> bool:
     q, r = divmod(x, s)
-    return any(q0 <= q <= q1 for q0, q1 in taps.get(r, ()))
+    return r in taps and _covered_q(taps[r], q, q) == 1
 
 
 def _fold_source(t: int, n: int, mode: str) -> int:
@@ -1222,7 +1278,7 @@ class Coverage:
             reasons = []
             holes = u - e0 - e1
             if holes:
-                reached = len(_tap_intervals(1, k, s, d))
+                reached = min(k, s // math.gcd(s, d))  # residue classes the taps reach
                 taps = f"kernel {k}" + (f" with dilation {d}" if d > 1 else "")
                 plural = "hole" if holes == 1 else "holes"
                 if reached < s:
@@ -1272,7 +1328,7 @@ def _coverage(geom: Geometry, input_size: IntOrTuple) -> Coverage:
     for ii, k, s, d, (lo, hi), n in zip(
         i, geom.kernel_size, geom.stride, geom.dilation, geom.crop, out
     ):
-        taps = _tap_intervals(ii, k, s, d)
+        taps = _tap_classes(ii, k, s, d)
         full_len = (ii - 1) * s + d * (k - 1) + 1
         a, b = lo, full_len - hi  # the output is full[a:b], zeros outside the full output
         e0 = max(0, min(0, b) - a)
@@ -1280,6 +1336,11 @@ def _coverage(geom: Geometry, input_size: IntOrTuple) -> Coverage:
         inside = max(0, min(b, full_len) - max(a, 0))
         u = inside - _covered_between(taps, s, max(a, 0), min(b, full_len)) + e0 + e1
         if geom.padding_mode != "zeros" and u:  # the cropped border folds back in
+            if max(lo, 0) + max(hi, 0) > MAX_COVERAGE_CLASSES:
+                raise ValueError(
+                    f"coverage of crop {(lo, hi)} with padding_mode={geom.padding_mode!r} is not "
+                    f"counted: folding it takes more than {MAX_COVERAGE_CLASSES} steps"
+                )
             hit = set()
             for t in (*range(-max(lo, 0), 0), *range(n, n + max(hi, 0))):
                 if _is_covered(taps, s, t + lo):

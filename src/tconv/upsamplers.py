@@ -132,23 +132,13 @@ _ENTRIES = (
         "1x1 conv + bilinear interpolation",
         _mode("interpolate", interpolation="linear"),
     ),
-    UpsamplerSpec(
-        "transposed_k2",
-        "transposed k2 s2 (no overlap)",
-        _transposed("transposed_k2", 2, 0, 0),
-        down=(2, 0),
-    ),
-    UpsamplerSpec(
-        "transposed_k3",
-        "transposed k3 s2 p1 op1 (uneven overlap)",
-        _transposed("transposed_k3", 3, 1, 1),
-        down=(3, 1),
-    ),
-    UpsamplerSpec(
-        "transposed_k4",
-        "transposed k4 s2 p1 (even overlap)",
-        _transposed("transposed_k4", 4, 1, 0),
-        down=(4, 1),
+    *(
+        UpsamplerSpec(name, description, _transposed(name, k, p, op), down=(k, p))
+        for name, k, p, op, description in (
+            ("transposed_k2", 2, 0, 0, "transposed k2 s2 (no overlap)"),
+            ("transposed_k3", 3, 1, 1, "transposed k3 s2 p1 op1 (uneven overlap)"),
+            ("transposed_k4", 4, 1, 0, "transposed k4 s2 p1 (even overlap)"),
+        )
     ),
     UpsamplerSpec(
         "transposed_bilinear",

@@ -61,6 +61,17 @@ def command(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{name}")
 
 
+_EPILOG = """\
+examples:
+  tconv shape --input 16 16 --kernel 4 --stride 2 --padding 1
+  tconv plan 16 33
+  tconv explain --input 5 --kernel 3 --stride 2 --padding 1 --output-padding 1
+  tconv upscale photo.png -o big.png
+
+Run 'tconv COMMAND --help' for a command's flags and examples.
+"""
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with usage errors as one line (``tconv <cmd>: error: ...``) and exit status 2."""
 
@@ -83,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = _Parser(
         prog=PROG,
         description="tconv: upsampling with transposed convolution, done right.",
-        epilog="Run 'tconv COMMAND --help' for a command's flags and examples.",
+        epilog=_EPILOG,
         formatter_class=Formatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

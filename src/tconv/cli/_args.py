@@ -158,7 +158,8 @@ def size_type(text: str) -> tuple[int, ...]:
     return lengths(text, 1)
 
 
-_PAIR = re.compile(r"[-+0-9,x ]+")
+#: a token of numbers (ints, LO,HI pairs, joined by x); anything else is read as a name
+_NUMERIC = re.compile(r"[-+0-9,x ]+")
 
 #: how ``--padding`` is spelled, for every subcommand's help
 PADDING_SPELLINGS = (
@@ -190,7 +191,7 @@ def parse_padding(values: int | str | Sequence[str]) -> PaddingSpec:
     said = " ".join(tokens)
     items: list[int | tuple[int, int] | str] = []
     for token in tokens:
-        if not _PAIR.fullmatch(token):
+        if not _NUMERIC.fullmatch(token):
             items.append(token)  # a name: the geometry says which names are valid
             continue
         for part in token.split("x"):

@@ -177,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
 def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> list[str]:
     """Figures, animations, the checkerboard picture and the numbers, into --out."""
     from ..viz import figures
+    from ..viz.data import with_layer
 
     os.makedirs(args.out, exist_ok=True)
     wrote = []
@@ -198,6 +199,6 @@ def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> li
             figures.animate(view, s, path)
             wrote.append(path)
     path = os.path.join(args.out, "checkerboard.png")
-    figures.save(figures.checkerboard_figure(figures.with_layer(s)), path)
+    figures.save(figures.checkerboard_figure(with_layer(s)), path)
     wrote.append(path)
     return wrote

@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from ..shapes import Geometry, as_tuple
+from ..shapes import Coverage, Geometry, as_tuple
 from ._args import Formatter, Subparsers, add_geometry, parse_padding
 
 _SHAPE_DESCRIPTION = """\
@@ -59,7 +59,11 @@ def run(args: argparse.Namespace) -> int:
     )
     size = tuple(args.input)
     out = geom.output_size(size)
-    coverage = geom.coverage(size)
+    try:
+        coverage: Coverage | None = geom.coverage(size)
+        not_counted = ""
+    except ValueError as err:  # a kernel and a stride both above a million: not counted
+        coverage, not_counted = None, str(err)
     if args.json:
         torch_padding = geom.torch_padding()
         result = {
@@ -75,9 +79,9 @@ def run(args: argparse.Namespace) -> int:
             "torch": None
             if torch_padding is None
             else {"padding": list(torch_padding[0]), "output_padding": list(torch_padding[1])},
-            "full_coverage": coverage.full,
-            "uncovered": coverage.uncovered,
-            "warning": coverage.describe() or None,
+            "full_coverage": None if coverage is None else coverage.full,
+            "uncovered": None if coverage is None else coverage.uncovered,
+            "warning": not_counted or (coverage and coverage.describe()) or None,
         }
         print(json.dumps(result))
         return 0
@@ -91,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
     for j, line in enumerate(geom.explain(size)):
         print(f"dim {j}: {line}")
     print("output: " + " x ".join(str(o) for o in out))
-    if not coverage.full:
+    if coverage is None:
+        print(f"note: {not_counted}")
+    elif not coverage.full:
         print(f"warning: {coverage.describe()}")
     return 0
 

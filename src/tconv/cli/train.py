@@ -55,7 +55,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
             help=cls.DESCRIPTION.split(". ")[0],
             description=cls.DESCRIPTION,
             epilog=cls.EXAMPLES,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=Formatter,
         )
         t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
         t.add_argument(

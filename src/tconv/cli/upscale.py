@@ -35,6 +35,7 @@ examples:
   tconv upscale scan.tif -o big.tif --tile 128        # smaller tiles: less memory
   tconv upscale huge.png -o big.png --max-memory 8G   # refused up front if it needs more
   tconv upscale scan16.png -o big.jpg --to-8-bit      # 16-bit in, 8-bit JPEG out (asked for)
+  tconv upscale photo.png -o big.png --ensemble       # 8 flips/rotations averaged: 8x the time
   tconv upscale photo.png -o big.png --checkpoint runs/sr-x2/model.pt
 """
 
@@ -62,6 +63,12 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--compare", action="store_true", help="also write the bicubic result (NAME.bicubic.EXT)"
+    )
+    p.add_argument(
+        "--ensemble",
+        action="store_true",
+        help="average the model over the 8 flips/rotations of the input (8x the time; a "
+        "small gain, see docs/results.md)",
     )
     p.add_argument(
         "--tile",
@@ -141,12 +148,14 @@ def _one_line(text: object) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..upscale import load_sr_model, parse_size
+    from ..upscale import SelfEnsemble, load_sr_model, parse_size
     from . import USER_ERRORS
 
     require("PIL")  # reading and writing images: said before any work
     max_memory = None if args.max_memory is None else parse_size(args.max_memory)
     model, scale, _ = load_sr_model(args.scale, args.checkpoint)
+    if args.ensemble:
+        model = SelfEnsemble(model)
     jobs, skipped = _upscale_jobs(args)
     if not os.path.isdir(args.image):
         (src, dst), *_ = jobs

@@ -191,6 +191,11 @@ def conv_matrix(
     )
 
 
+# The sparse matrix's pattern comes from data-dependent ops (nonzero, a sparse COO tensor) that
+# torch.compile cannot trace: under compile this method runs eagerly between the compiled parts
+# of the model (Dynamo tracing into it split it into many small graphs, each compiled again for
+# every shape: minutes for a small model).
+@torch.compiler.disable
 def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
     """Transposed convolution as ``y = Cᵀ x``, ``C`` = :func:`conv_matrix` (module docstring).
 

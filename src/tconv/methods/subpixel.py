@@ -209,10 +209,9 @@ def _packed_overhead(
     dilation: tuple[int, ...],
     crop: tuple[tuple[int, int], ...],
 ) -> float:
-    packed = math.prod(
-        s * _layout(k, s, d, lo, hi)[1]
-        for k, s, d, (lo, hi) in zip(kernel, stride, dilation, crop, strict=True)
-    )
+    packed = 1  # a loop, not math.prod(generator): torch.compile traces it without a break
+    for k, s, d, (lo, hi) in zip(kernel, stride, dilation, crop, strict=True):
+        packed *= s * _layout(k, s, d, lo, hi)[1]
     return packed / math.prod(kernel)
 
 
@@ -261,7 +260,14 @@ def _packed_weight(weight: Tensor, geom: Geometry) -> _Packed:
     The entry is found by the weight's identity (a weak reference: a freed weight is never
     matched by another tensor that reuses its address) and checked against its version
     counter, which every in-place change (an optimizer step, ``load_state_dict``) bumps.
+
+    While torch.compile or torch.export traces, the weight is packed inside the graph (the
+    compiler keeps what it can): a packed tensor from this cache would enter the graph as an
+    outside input of its own, whose sizes the compiler then treats as dynamic (inductor failed
+    on them: "Exponent must be non-negative").
     """
+    if torch.compiler.is_compiling() or torch.jit.is_tracing():
+        return subpixel_weight(weight, geom)
     if (torch.is_grad_enabled() and weight.requires_grad) or weight.is_inference():
         return subpixel_weight(weight, geom)  # differentiated (needs the graph) or unversioned
     key = (id(weight), geom)

@@ -45,6 +45,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import math
@@ -53,7 +54,6 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -70,16 +70,20 @@ from .data import (
     load_photo,
     to_y,
 )
+from .patches import PatchSampler
 from .report import Column, results_table, write_comparison, write_report
+from .sr_models import ARCHS, CLASSIC_ARCHS, build_arch
 from .trainer import Task
 
 __all__ = [
+    "ARCHS",
     "SCALES",
     "UPSAMPLERS",
     "SRConfig",
     "SRNet",
     "SRTask",
     "build_model",
+    "model_from_config",
     "psnr_ssim",
 ]
 
@@ -198,18 +202,23 @@ class Bicubic(nn.Module):
         return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
 
 
-def build_model(upsampler: str, scale: int, width: int = 32, depth: int = 3) -> nn.Module:
-    """The SR model with ``upsampler`` for ``scale`` (2 or 4).
+def build_model(
+    upsampler: str, scale: int, width: int = 32, depth: int = 3, arch: str = "srnet"
+) -> nn.Module:
+    """The SR model with ``upsampler`` for ``scale`` (2 or 4), or the classic network ``arch``.
 
-    ``"bicubic"`` is bicubic interpolation as a module (no parameters), ``"example3"`` the
-    seed article's example-3 model (``width`` and ``depth`` unused); the others are an
-    :class:`SRNet`.
+    With ``arch="srnet"`` (the default): ``"bicubic"`` is bicubic interpolation as a module
+    (no parameters), ``"example3"`` the seed article's example-3 model (``width`` and
+    ``depth`` unused); the others are an :class:`SRNet`. Another ``arch`` (one of
+    :data:`tconv.train.sr_models.CLASSIC_ARCHS`) is that paper's network, with its own
+    upsampler and sizes (``upsampler``, ``width`` and ``depth`` unused).
 
     Args:
         upsampler: one of :data:`UPSAMPLERS`.
         scale: 2 or 4 (:data:`SCALES`).
         width: channels of the body (:class:`SRNet` only).
         depth: convolutions in the body (:class:`SRNet` only).
+        arch: one of :data:`ARCHS`.
 
     Returns:
         The model, freshly initialised, with ``upsampler`` and ``scale`` attributes.
@@ -219,8 +228,8 @@ def build_model(upsampler: str, scale: int, width: int = 32, depth: int = 3) -> 
         - Output: ``(N, 3, H * scale, W * scale)``
 
     Raises:
-        ValueError: an unknown upsampler, a scale other than 2 and 4, or ``width`` or
-            ``depth`` below 1.
+        ValueError: an unknown upsampler or arch, a scale other than 2 and 4, or ``width``
+            or ``depth`` below 1.
 
     Example:
         >>> import torch
@@ -228,9 +237,15 @@ def build_model(upsampler: str, scale: int, width: int = 32, depth: int = 3) -> 
         0
         >>> build_model("resize_conv", 4, width=8, depth=1)(torch.rand(1, 3, 5, 5)).shape
         torch.Size([1, 3, 20, 20])
+        >>> type(build_model("subpixel", 2, arch="fsrcnn")).__name__
+        'FSRCNN'
     """
     if scale not in SCALES:
         raise ValueError(f"scale={scale!r} is invalid: valid scales are {SCALES}")
+    if arch != "srnet":
+        if arch not in ARCHS:
+            raise ValueError(f"arch={arch!r} is invalid: valid networks are {ARCHS}")
+        return build_arch(arch, scale)
     if upsampler not in UPSAMPLERS:
         raise ValueError(f"upsampler={upsampler!r} is invalid: valid upsamplers are {UPSAMPLERS}")
     if upsampler == "bicubic":
@@ -240,6 +255,31 @@ def build_model(upsampler: str, scale: int, width: int = 32, depth: int = 3) -> 
     if width < 1 or depth < 1:
         raise ValueError(f"width={width} and depth={depth} are invalid: each must be >= 1")
     return SRNet(upsampler, scale, width, depth)
+
+
+def model_from_config(config: dict[str, Any]) -> nn.Module:
+    """The (untrained) model of a checkpoint's ``config`` dict.
+
+    Checkpoints written before the ``arch`` setting existed are ``"srnet"`` ones.
+
+    Example:
+        >>> cfg = {"upsampler": "subpixel", "scale": 4, "width": 8, "depth": 2}
+        >>> model_from_config(cfg).scale, model_from_config({**cfg, "arch": "edsr"}).arch
+        (4, 'edsr')
+    """
+    return build_model(
+        config["upsampler"],
+        int(config["scale"]),
+        int(config["width"]),
+        int(config["depth"]),
+        str(config.get("arch", "srnet")),
+    )
+
+
+def run_label(config: dict[str, Any]) -> str:
+    """The name of a run in tables: its upsampler for ``srnet``, else the network's name."""
+    arch = str(config.get("arch", "srnet"))
+    return str(config["upsampler"]) if arch == "srnet" else arch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,17 +295,24 @@ class SRConfig:
     Attributes:
         scale: upscaling factor, 2 or 4.
         upsampler: the upsampler under test (one of :data:`UPSAMPLERS`), or ``"all"`` to
-            train each of them.
-        width: channels of the body.
-        depth: convolutions in the body.
+            train each of them (``arch="srnet"`` only).
+        width: channels of the body (``arch="srnet"`` only).
+        depth: convolutions in the body (``arch="srnet"`` only).
         patch: side of the low-resolution training patches (pixels).
+        patch_max: when above ``patch``, the patch side grows linearly over the epochs
+            from ``patch`` to ``patch_max`` (in steps of 4 pixels); 0 keeps it fixed.
         batch_size: patches per optimizer step.
-        patches_per_epoch: training patches drawn per epoch.
-        epochs: epochs (a cosine learning-rate schedule spans them).
-        lr: Adam's initial learning rate.
+        patches_per_epoch: training patches drawn per epoch (the held-out photos are
+            measured after each epoch: the learning curve).
+        epochs: epochs (one cosine learning-rate schedule spans all their steps, after a
+            linear warm-up over the first 2 %).
+        lr: Adam's peak learning rate.
         seed: random seed (weights and patches).
         eval_size: held-out metrics on the centre crop of this high-resolution size; 0 for
             the full photos.
+        arch: the network (one of :data:`ARCHS`): ``"srnet"`` is :class:`SRNet` (or the
+            two models without a body, by ``upsampler``); the others are the classic networks
+            of :mod:`tconv.train.sr_models`.
 
     Example:
         >>> config = SRConfig(scale=4, upsampler="transposed_k4")
@@ -276,11 +323,21 @@ class SRConfig:
     scale: int = dataclasses.field(default=2, metadata={"help": "upscaling factor: 2 or 4"})
     upsampler: str = dataclasses.field(
         default="subpixel",
-        metadata={"help": "the upsampler under test, or 'all': " + ", ".join(UPSAMPLERS)},
+        metadata={
+            "help": "the upsampler under test (srnet only), or 'all': " + ", ".join(UPSAMPLERS)
+        },
     )
-    width: int = dataclasses.field(default=32, metadata={"help": "channels of the body"})
-    depth: int = dataclasses.field(default=3, metadata={"help": "convolutions in the body"})
+    width: int = dataclasses.field(
+        default=32, metadata={"help": "channels of the body (srnet only)"}
+    )
+    depth: int = dataclasses.field(
+        default=3, metadata={"help": "convolutions in the body (srnet only)"}
+    )
     patch: int = dataclasses.field(default=32, metadata={"help": "LR training patch size"})
+    patch_max: int = dataclasses.field(
+        default=0,
+        metadata={"help": "grow the patch linearly over the epochs up to this size (0 = fixed)"},
+    )
     batch_size: int = dataclasses.field(default=16, metadata={"help": "patches per step"})
     patches_per_epoch: int = dataclasses.field(
         default=3200, metadata={"help": "training patches drawn per epoch"}
@@ -292,39 +349,13 @@ class SRConfig:
         default=0,
         metadata={"help": "held-out: centre crop of this HR size (0 = the full photos)"},
     )
-
-
-class PatchDataset(torch.utils.data.Dataset[tuple[Tensor, Tensor]]):
-    """Random aligned (LR, HR) patches; item ``i`` of epoch ``e`` is fixed by ``(seed, e, i)``.
-
-    Images are drawn with probability proportional to their area; each patch gets one of the
-    8 flips/rotations. Determinism per index makes ``--resume`` repeat exactly.
-    """
-
-    def __init__(
-        self, hr: list[Tensor], lr: list[Tensor], scale: int, patch: int, length: int, seed: int
-    ) -> None:
-        self.hr, self.lr, self.scale, self.patch = hr, lr, scale, patch
-        self.length, self.seed, self.epoch = length, seed, 0
-        areas = np.array([x.shape[-1] * x.shape[-2] for x in lr], dtype=np.float64)
-        self.weights = areas / areas.sum()
-
-    def __len__(self) -> int:
-        return self.length
-
-    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
-        rng = np.random.default_rng([self.seed, self.epoch, index])
-        k = int(rng.choice(len(self.lr), p=self.weights))
-        lr, hr, p, s = self.lr[k], self.hr[k], self.patch, self.scale
-        y = int(rng.integers(0, lr.shape[-2] - p + 1))
-        x = int(rng.integers(0, lr.shape[-1] - p + 1))
-        a = lr[:, y : y + p, x : x + p]
-        b = hr[:, y * s : (y + p) * s, x * s : (x + p) * s]
-        t = int(rng.integers(0, 8))
-        if t & 4:
-            a, b = a.flip(-1), b.flip(-1)
-        a, b = a.rot90(t & 3, (-2, -1)), b.rot90(t & 3, (-2, -1))
-        return a.contiguous(), b.contiguous()
+    arch: str = dataclasses.field(
+        default="srnet",
+        metadata={
+            "help": "the network: srnet (the body + --upsampler + bicubic skip) or a classic "
+            "one with its paper's upsampler and sizes: " + ", ".join(CLASSIC_ARCHS)
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,13 +418,24 @@ def macs_per_megapixel(model: nn.Module, scale: int) -> float:
 
 
 def inference_ms_per_megapixel(model: nn.Module, lr: Tensor, repeat: int = 3) -> float:
-    """Median milliseconds per output megapixel of ``model(lr)`` (no autograd)."""
+    """Median milliseconds per output megapixel of ``model(lr)`` (no autograd), on the
+    model's device (``lr`` is moved there; CUDA is synchronised around each call)."""
     times = []
+    param = next(iter(model.parameters()), None)
+    device = param.device if param is not None else lr.device
+    lr = lr.to(device)
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     with torch.no_grad():
         model(lr[..., :32, :32])
         for _ in range(repeat):
+            sync()
             t0 = time.perf_counter()
             out = model(lr)
+            sync()
             times.append(time.perf_counter() - t0)
     return statistics.median(times) * 1e3 / (out.shape[-1] * out.shape[-2] / 1e6)
 
@@ -465,6 +507,8 @@ examples:
   tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
   tconv train sr --upsampler all --quick --out runs/sr-compare     # the comparison, minutes
   tconv train sr --scale 4 --upsampler transposed_k3 --epochs 5 --out runs/k3-x4
+  tconv train sr --arch fsrcnn --patch 24 --patch-max 48 --batch-size 32 --lr 0.001 \
+      --epochs 40 --patches-per-epoch 2944 --device cuda --out runs/fsrcnn-x2   # a classic net
   tconv train sr --out runs/sr-x2 --resume                          # continue an interrupted run
 
 Each run writes DIR/last.pt (every epoch), DIR/model.pt, DIR/metrics.json, DIR/report.md and
@@ -488,10 +532,20 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
                 f"upsampler={c.upsampler!r} is invalid: valid upsamplers are {UPSAMPLERS} "
                 "(or 'all')"
             )
+        if c.arch not in ARCHS:
+            raise ValueError(f"arch={c.arch!r} is invalid: valid networks are {ARCHS}")
+        if c.arch != "srnet" and c.upsampler != "subpixel":
+            raise ValueError(
+                f"upsampler={c.upsampler!r} is invalid with arch={c.arch!r}: the classic "
+                "networks have their papers' upsamplers (fsrcnn: a 9x9 transposed "
+                "convolution, espcn and edsr: sub-pixel); leave --upsampler at 'subpixel'"
+            )
         for name in ("patch", "batch_size", "patches_per_epoch", "width", "depth"):
             if getattr(c, name) < 1:
                 raise ValueError(f"{name}={getattr(c, name)} is invalid: it must be >= 1")
-        self.model = self.ctx.wrap(build_model(c.upsampler, c.scale, c.width, c.depth))
+        if c.patch_max < 0:
+            raise ValueError(f"patch_max={c.patch_max} is invalid: it must be >= 0")
+        self.model = self.ctx.wrap(build_model(c.upsampler, c.scale, c.width, c.depth, c.arch))
         self.trainable = any(p.requires_grad for p in self.model.parameters())
         if self.trainable:
             self.models = {"model": self.model}
@@ -499,13 +553,14 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             self.optimizers = {"model": opt}
             hr = [crop_to_multiple(load_photo(n), c.scale) for n in TRAIN_PHOTOS]
             lr = [degrade(x, c.scale) for x in hr]
-            self.dataset = PatchDataset(hr, lr, c.scale, c.patch, c.patches_per_epoch, c.seed)
-            sampler = self.ctx.sampler(self.dataset, shuffle=False, seed=c.seed)
-            if sampler is not None:
-                self.samplers = [sampler]
-            self.loader = torch.utils.data.DataLoader(
-                self.dataset, batch_size=c.batch_size, sampler=sampler, drop_last=True
+            self.patches = PatchSampler(hr, lr, c.scale, c.seed, self.ctx.device)
+            # each rank draws its own patches: patches_per_epoch in all per epoch
+            self.steps_per_epoch = max(
+                1, c.patches_per_epoch // (c.batch_size * self.ctx.world_size)
             )
+            # the largest patch must fit a training photo: say so now, not epochs later
+            next(self.patches.batches(0, 1, 1, self.patch_size(max(c.epochs - 1, 0))))
+        self._bicubic: list[tuple[float, float]] | None = None
         self.held_out: list[tuple[str, Tensor, Tensor]] = []
         for n in HELD_OUT_PHOTOS:
             truth = crop_to_multiple(load_photo(n), c.scale)
@@ -516,21 +571,34 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
                 truth = truth[:, top : top + e, left : left + e]
             self.held_out.append((n, truth, degrade(truth, c.scale)))
 
+    def patch_size(self, epoch: int) -> int:
+        """The LR patch side in ``epoch`` (0-based): ``patch``, growing linearly to
+        ``patch_max`` at the last epoch in steps of 4 pixels when ``patch_max > patch``."""
+        c = self.config
+        if c.patch_max <= c.patch or c.epochs <= 1:
+            return c.patch
+        grown = round((c.patch_max - c.patch) * epoch / (c.epochs - 1) / 4) * 4
+        return min(c.patch + grown, c.patch_max)
+
+    def learning_rate(self, step: int) -> float:
+        """Adam's learning rate at global ``step`` (0-based): a linear warm-up over the first
+        2 % of the steps, then one cosine decay to 0 over all of them. A function of the step
+        alone, so ``--resume`` repeats it."""
+        c = self.config
+        total = max(c.epochs * self.steps_per_epoch, 1)
+        warm = max(total // 50, 1)
+        return c.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / total))
+
     def train_batches(self, epoch: int) -> Any:
-        """The DataLoader of ``epoch``'s (LR, HR) patches, after setting the epoch's cosine
-        learning rate; nothing for bicubic."""
+        """``epoch``'s (LR, HR) patch batches (:class:`~tconv.train.patches.PatchSampler`),
+        each after setting its step's learning rate; nothing for bicubic."""
         if not self.trainable:
             return []
-        self.dataset.epoch = epoch
-        # cosine schedule per epoch: a function of the epoch alone, so --resume repeats it
-        c = self.config
-        for group in self.optimizers["model"].param_groups:
-            group["lr"] = c.lr * 0.5 * (1 + math.cos(math.pi * epoch / max(c.epochs, 1)))
-        return self.loader
+        return _Batches(self, epoch)
 
     def train_step(self, batch: Any) -> dict[str, float]:
         """One Adam step on the L1 loss of an ``(lr, hr)`` patch batch; ``{"l1": loss}``."""
-        lr, hr = (t.to(self.ctx.device) for t in batch)
+        lr, hr = (t.to(self.ctx.device, non_blocking=True) for t in batch)
         opt = self.optimizers["model"]
         opt.zero_grad(set_to_none=True)
         loss = F.l1_loss(self.model(lr), hr)
@@ -548,14 +616,17 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         """PSNR and SSIM on Y over the held-out photos (mean and per photo), bicubic's, and the
         gains over bicubic. The trainer calls it under ``torch.no_grad()``."""
         s = self.config.scale
-        psnrs, ssims, base_p, base_s = [], [], [], []
+        if self._bicubic is None:  # the baseline does not change: measured once
+            self._bicubic = [
+                psnr_ssim(bicubic(lr[None], s)[0], hr, s) for _, hr, lr in self.held_out
+            ]
+        psnrs, ssims = [], []
         for _, hr, lr in self.held_out:
             p, q = psnr_ssim(self.upscale(lr), hr, s)
-            bp, bq = psnr_ssim(bicubic(lr[None], s)[0], hr, s)
             psnrs.append(p)
             ssims.append(q)
-            base_p.append(bp)
-            base_s.append(bq)
+        base_p = [p for p, _ in self._bicubic]
+        base_s = [q for _, q in self._bicubic]
         out = {
             "psnr_y": statistics.fmean(psnrs),
             "ssim_y": statistics.fmean(ssims),
@@ -585,7 +656,9 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         from ..artifacts import checkerboard_score, checkerboard_spectrum
 
         c = self.config
-        model = self.module("model") if self.trainable else self.model
+        # the measures run on a CPU copy, whatever the training device: the same numbers
+        # from a GPU run, and CPU inference speed
+        model = copy.deepcopy(self.module("model") if self.trainable else self.model).cpu()
         model.eval()
         shape = (1, 3, 48, 48)
         m = result["metrics"]
@@ -604,15 +677,16 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         lr = max((x for _, _, x in self.held_out), key=lambda t: t.numel())
         m["inference_ms_per_output_mp"] = float(inference_ms_per_megapixel(model, lr[None]))
         m["threads"] = torch.get_num_threads()
-        crops = {c.upsampler: [self.upscale(lr) for _, _, lr in self.held_out]}
+        label = run_label(dataclasses.asdict(c))
+        crops = {label: [self.upscale(lr) for _, _, lr in self.held_out]}
         figure = crop_figure(self.held_out, crops, c.scale, out_dir / "crops.png")
         command = f"Command: `{result['command']}`\n" if result.get("command") else ""
         write_report(
             out_dir,
-            f"SR x{c.scale}: {c.upsampler}",
+            f"SR x{c.scale}: {label}",
             [
                 f"{command}Config: `{json.dumps(result['config'])}`",
-                results_table({c.upsampler: result}, self.COLUMNS),
+                results_table({label: result}, self.COLUMNS),
             ],
             ("crops", figure.name),
         )
@@ -634,7 +708,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         for name in results:
             ckpt = torch.load(out_dir / name / "model.pt", weights_only=True)
             cfg = ckpt["config"]
-            model = build_model(cfg["upsampler"], cfg["scale"], cfg["width"], cfg["depth"])
+            model = model_from_config(cfg)
             if "model" in ckpt["models"]:
                 model.load_state_dict(ckpt["models"]["model"])
             model.eval()
@@ -657,6 +731,27 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             ],
             figure=("comparison", figure.name),
         )
+
+
+class _Batches:
+    """One epoch of training batches; sets each step's learning rate before yielding it."""
+
+    def __init__(self, task: SRTask, epoch: int) -> None:
+        self.task, self.epoch = task, epoch
+
+    def __len__(self) -> int:
+        return self.task.steps_per_epoch
+
+    def __iter__(self) -> Any:
+        task, c = self.task, self.task.config
+        n = task.steps_per_epoch
+        patch = task.patch_size(self.epoch)
+        groups = task.optimizers["model"].param_groups
+        batches = task.patches.batches(self.epoch, n, c.batch_size, patch, task.ctx.rank)
+        for i, batch in enumerate(batches):
+            for group in groups:
+                group["lr"] = task.learning_rate(self.epoch * n + i)
+            yield batch
 
 
 def _cpu_context() -> Any:

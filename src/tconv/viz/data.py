@@ -23,26 +23,37 @@ Example:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..artifacts import overlap
+from ..artifacts import (
+    checkerboard_score,
+    checkerboard_spectrum,
+    evaluating,
+    overlap,
+    smooth_input,
+)
 from ..functional import conv_transpose
 from ..methods import dilate
 from ..methods.matrix import conv_matrix
+from ..modules import ConvTranspose2d
 from ..shapes import Geometry, IntOrTuple, PaddingSpec, ShapeError, as_tuple
+from ..upsamplers import build
 
 __all__ = [
     "MAX_CELLS",
     "MAX_INPUT",
     "Settings",
+    "checkerboard_data",
+    "default_upsamplers",
     "explain_data",
     "matrix_data",
     "scatter_data",
+    "with_layer",
     "zero_insertion_data",
 ]
 
@@ -453,3 +464,103 @@ def explain_data(
         "zero_insertion": zero_insertion_data(s, weight, x),
         "scatter": scatter_data(s, weight, x),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# checkerboards: the upsamplers of the picture and their measured responses
+
+
+def default_upsamplers() -> dict[str, torch.nn.Module]:
+    """The four 2x upsamplers of the checkerboard picture (:mod:`tconv.upsamplers`), single
+    channel, seeded.
+
+    ``k3 s2`` and ``k4 s2`` transposed convolutions (padding 1, output_padding 1 / 0) with every
+    tap set to one constant (so only their overlap differs); a resize-convolution (nearest 2x,
+    then 3x3 conv, torch's init); an ICNR-initialised sub-pixel convolution (3x3 conv + pixel
+    shuffle).
+    """
+    with torch.random.fork_rng():  # seeded, without touching the caller's generator
+        torch.manual_seed(0)
+        k3, k4, resize, subpixel = (
+            build(name, 1, 1, 2, bias=False)
+            for name in ("transposed_k3", "transposed_k4", "resize_conv", "subpixel")
+        )
+    with torch.no_grad():
+        for layer, taps in ((k3, 9), (k4, 16)):  # average gain 1 per output (4 cells per input)
+            assert isinstance(layer.weight, Tensor)
+            layer.weight.fill_(4 / taps)
+    return {
+        "transposed k3 s2 (uneven overlap)": k3,
+        "transposed k4 s2 (even overlap)": k4,
+        "resize-conv (nearest + 3x3)": resize,
+        "sub-pixel, ICNR init": subpixel,
+    }
+
+
+def with_layer(s: Settings) -> dict[str, torch.nn.Module]:
+    """:func:`default_upsamplers` and the layer of ``s`` (2-D; a 1-D setting on both
+    dimensions), every tap set to one constant so that only its overlap shows.
+
+    Args:
+        s: the settings of the layer to add.
+
+    Returns:
+        name -> module, for :func:`checkerboard_figure`.
+
+    Example:
+        >>> list(with_layer(Settings.create(4, 3, stride=2)))[0]
+        'this layer: kernel 3, stride 2, crop (0, 0)'
+    """
+    g = s.geometry
+    pick = (lambda t: t) if g.rank == 2 else (lambda t: (t[0], t[0]))
+    k, st, d = pick(g.kernel_size), pick(g.stride), pick(g.dilation)
+    crop = pick(g.crop)
+    layer = ConvTranspose2d(1, 1, k, stride=st, padding=crop, dilation=d, bias=False)
+    with torch.no_grad():
+        layer.weight.fill_(math.prod(st) / math.prod(k))
+    name = (
+        f"this layer: kernel {_dims(g.kernel_size)}, stride {_dims(g.stride)}, "
+        f"crop {', '.join(str(c) for c in g.crop)}"
+    )
+    if any(v != 1 for v in g.dilation):
+        name += f", dilation {_dims(g.dilation)}"
+    return {name: layer, **default_upsamplers()}
+
+
+def _dims(v: Sequence[int]) -> str:
+    return "x".join(map(str, v)) if len(set(v)) > 1 else str(v[0])
+
+
+def checkerboard_data(
+    modules: Mapping[str, torch.nn.Module | Callable[[Tensor], Tensor]] | None = None,
+    size: int | Sequence[int] = 12,
+) -> dict[str, Any]:
+    """Each module's response to a constant input and to a smooth image, and its scores.
+
+    Args:
+        modules: name -> module or function of ``(N, 1, *S)`` (default
+            :func:`default_upsamplers`).
+        size: the input's spatial size (an int: square 2-D).
+
+    Returns:
+        per name: ``constant`` and ``smooth`` (the responses, 2-D lists), ``score``
+        (:func:`tconv.artifacts.checkerboard_score`) and ``spectrum``
+        (:func:`tconv.artifacts.checkerboard_spectrum`).
+    """
+    chosen: dict[str, Any] = dict(default_upsamplers() if modules is None else modules)
+    spatial = (size, size) if isinstance(size, int) else tuple(size)
+    shape = (1, 1, *spatial)
+    result: dict[str, Any] = {"input_size": list(spatial), "layers": {}}
+    smooth = smooth_input(shape, seed=0, dtype=torch.float32)
+    for name, m in chosen.items():
+        with evaluating(m):
+            const = m(torch.ones(shape)) - m(torch.zeros(shape))
+            smooth_y = m(smooth) - m(torch.zeros(shape))
+        result["layers"][name] = {
+            "constant": const[0, 0].double().tolist(),
+            "smooth": smooth_y[0, 0].double().tolist(),
+            "score": checkerboard_score(m, shape),
+            "spectrum": checkerboard_spectrum(m, shape),
+        }
+    result["smooth_input"] = smooth[0, 0].double().tolist()
+    return result

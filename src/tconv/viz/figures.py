@@ -23,7 +23,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .data import Settings, explain_data, matrix_data, scatter_data, zero_insertion_data
+from .data import (
+    Settings,
+    checkerboard_data,
+    matrix_data,
+    scatter_data,
+    zero_insertion_data,
+)
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,12 +41,8 @@ __all__ = [
     "animate",
     "checkerboard_figure",
     "matrix_figure",
-    "overview_figure",
     "save",
     "scatter_figure",
-    "sizes_figure",
-    "two_views_figure",
-    "with_layer",
     "zero_insertion_figure",
 ]
 
@@ -652,29 +654,6 @@ def _count_colors(counts: np.ndarray) -> np.ndarray:
 # all views at once, saving, animations
 
 
-def overview_figure(s: Settings, weight: Tensor | None = None, x: Tensor | None = None) -> Drawing:
-    """The three views of one layer as three figures' data; the figure is the scatter view.
-
-    Args:
-        s: the settings (:meth:`Settings.create`).
-        weight: the kernel drawn (default ``1, 2, 3, ...``).
-        x: the input drawn (default ``1, 2, 3, ...``).
-
-    Shape:
-        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
-        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
-
-    Returns:
-        the scatter figure and :func:`~tconv.viz.data.explain_data` (every view's numbers).
-
-    Example:
-        >>> overview_figure(Settings.create(16, 3, 2, 1, 1)).data["output_size"]
-        [32]
-    """
-    data = explain_data(s, weight, x)
-    return Drawing(_draw_scatter(s, data["scatter"], None), data)
-
-
 def save(drawing: Drawing | Figure, path: str | os.PathLike[str]) -> str:
     """Write a figure to ``path`` (PNG or SVG by its suffix) without timestamps in the file.
 
@@ -807,108 +786,6 @@ def _pad_image(im: np.ndarray, height: int, width: int) -> np.ndarray:
 # checkerboards
 
 
-def default_upsamplers() -> dict[str, torch.nn.Module]:
-    """The four 2x upsamplers of the checkerboard picture (:mod:`tconv.upsamplers`), single
-    channel, seeded.
-
-    ``k3 s2`` and ``k4 s2`` transposed convolutions (padding 1, output_padding 1 / 0) with every
-    tap set to one constant (so only their overlap differs); a resize-convolution (nearest 2x,
-    then 3x3 conv, torch's init); an ICNR-initialised sub-pixel convolution (3x3 conv + pixel
-    shuffle).
-    """
-    from ..upsamplers import build
-
-    with torch.random.fork_rng():  # seeded, without touching the caller's generator
-        torch.manual_seed(0)
-        k3, k4, resize, subpixel = (
-            build(name, 1, 1, 2, bias=False)
-            for name in ("transposed_k3", "transposed_k4", "resize_conv", "subpixel")
-        )
-    with torch.no_grad():
-        for layer, taps in ((k3, 9), (k4, 16)):  # average gain 1 per output (4 cells per input)
-            assert isinstance(layer.weight, Tensor)
-            layer.weight.fill_(4 / taps)
-    return {
-        "transposed k3 s2 (uneven overlap)": k3,
-        "transposed k4 s2 (even overlap)": k4,
-        "resize-conv (nearest + 3x3)": resize,
-        "sub-pixel, ICNR init": subpixel,
-    }
-
-
-def with_layer(s: Settings) -> dict[str, torch.nn.Module]:
-    """:func:`default_upsamplers` and the layer of ``s`` (2-D; a 1-D setting on both
-    dimensions), every tap set to one constant so that only its overlap shows.
-
-    Args:
-        s: the settings of the layer to add.
-
-    Returns:
-        name -> module, for :func:`checkerboard_figure`.
-
-    Example:
-        >>> list(with_layer(Settings.create(4, 3, stride=2)))[0]
-        'this layer: kernel 3, stride 2, crop (0, 0)'
-    """
-    from .. import nn as tnn
-
-    g = s.geometry
-    pick = (lambda t: t) if g.rank == 2 else (lambda t: (t[0], t[0]))
-    k, st, d = pick(g.kernel_size), pick(g.stride), pick(g.dilation)
-    crop = pick(g.crop)
-    layer = tnn.ConvTranspose2d(1, 1, k, stride=st, padding=crop, dilation=d, bias=False)
-    with torch.no_grad():
-        layer.weight.fill_(math.prod(st) / math.prod(k))
-    name = (
-        f"this layer: kernel {_dims(g.kernel_size)}, stride {_dims(g.stride)}, "
-        f"crop {', '.join(str(c) for c in g.crop)}"
-    )
-    if any(v != 1 for v in g.dilation):
-        name += f", dilation {_dims(g.dilation)}"
-    return {name: layer, **default_upsamplers()}
-
-
-def _dims(v: Sequence[int]) -> str:
-    return "x".join(map(str, v)) if len(set(v)) > 1 else str(v[0])
-
-
-def checkerboard_data(
-    modules: Mapping[str, torch.nn.Module | Callable[[Tensor], Tensor]] | None = None,
-    size: int | Sequence[int] = 12,
-) -> dict[str, Any]:
-    """Each module's response to a constant input and to a smooth image, and its scores.
-
-    Args:
-        modules: name -> module or function of ``(N, 1, *S)`` (default
-            :func:`default_upsamplers`).
-        size: the input's spatial size (an int: square 2-D).
-
-    Returns:
-        per name: ``constant`` and ``smooth`` (the responses, 2-D lists), ``score``
-        (:func:`tconv.artifacts.checkerboard_score`) and ``spectrum``
-        (:func:`tconv.artifacts.checkerboard_spectrum`).
-    """
-    from ..artifacts import _evaluating, checkerboard_score, checkerboard_spectrum, smooth_input
-
-    chosen: dict[str, Any] = dict(default_upsamplers() if modules is None else modules)
-    spatial = (size, size) if isinstance(size, int) else tuple(size)
-    shape = (1, 1, *spatial)
-    result: dict[str, Any] = {"input_size": list(spatial), "layers": {}}
-    smooth = smooth_input(shape, seed=0, dtype=torch.float32)
-    for name, m in chosen.items():
-        with _evaluating(m):
-            const = m(torch.ones(shape)) - m(torch.zeros(shape))
-            smooth_y = m(smooth) - m(torch.zeros(shape))
-        result["layers"][name] = {
-            "constant": const[0, 0].double().tolist(),
-            "smooth": smooth_y[0, 0].double().tolist(),
-            "score": checkerboard_score(m, shape),
-            "spectrum": checkerboard_spectrum(m, shape),
-        }
-    result["smooth_input"] = smooth[0, 0].double().tolist()
-    return result
-
-
 def checkerboard_figure(
     modules: Mapping[str, torch.nn.Module | Callable[[Tensor], Tensor]] | None = None,
     size: int | Sequence[int] = 12,
@@ -963,126 +840,3 @@ def checkerboard_figure(
         fontsize=10,
     )
     return Drawing(fig, data)
-
-
-# ---------------------------------------------------------------------------------------------
-# composite figures for the docs
-
-
-def two_views_figure(s: Settings, weight: Tensor | None = None, x: Tensor | None = None) -> Drawing:
-    """The seed article's two views of one layer side by side (1-D): zero insertion + a
-    convolution (left) and every input painting its kernel footprint (right).
-
-    Args:
-        s: the 1-D settings.
-        weight: the kernel drawn (default ``1, 2, 3, ...``).
-        x: the input drawn (default ``1, 2, 3, ...``).
-
-    Shape:
-        - weight: ``(*K)``, the kernel of one channel (default ``1, 2, 3, ...``)
-        - x: ``(*I)``, the input of one channel (default ``1, 2, 3, ...``)
-
-    Raises:
-        ValueError: for a setting that is not 1-D.
-
-    Returns:
-        the figure and ``{"zero_insertion": ..., "scatter": ...}``; both outputs are the
-        transposed convolution.
-
-    Example:
-        >>> d = two_views_figure(Settings.create(3, 3, stride=2, padding=1, output_padding=1))
-        >>> d.data["zero_insertion"]["output"] == d.data["scatter"]["output"]
-        True
-    """
-    if s.rank != 1:
-        raise ValueError(f"two_views_figure draws 1-D settings; got rank {s.rank}")
-    z = zero_insertion_data(s, weight, x)
-    sc = scatter_data(s, weight, x)
-    position = math.prod(s.output_size) // 2
-    z["position"] = position
-    cols = max(len(z["padded"]), sc["full_size"][0])
-    fig = _figure(2 * max(6.0, 0.42 * cols + 2.5), 1.6 + 0.42 * (len(sc["x"]) + 5))
-    left, right = fig.subfigures(1, 2, wspace=0.04)  # type: ignore[misc]
-    _draw_zero_insertion(s, z, position, into=left)
-    _draw_scatter(s, sc, None, into=right)
-    left.suptitle("view 1: insert zeros, pad, convolve with the flipped kernel", fontsize=11)
-    right.suptitle("view 2: each input paints x[j]·w into the output (the transpose)", fontsize=11)
-    fig.suptitle(
-        f"two views, one result: {s.describe()}\n" + "; ".join(s.geometry.explain(s.input_size)),
-        fontsize=11,
-    )
-    return Drawing(fig, {"zero_insertion": z, "scatter": sc})
-
-
-def sizes_figure(cases: Sequence[Settings], title: str = "") -> Drawing:
-    """Output lengths of 1-D settings, each as its full output with the crop marked.
-
-    One row per setting: the full output's cells (numbered), the cropped cells shaded, the
-    cells that output_padding adds outlined, and the filled-in formula. Made for the seed
-    article's example 2 (16 -> 32, not 33).
-
-    Args:
-        cases: the 1-D settings, one row each.
-        title: the figure's title.
-
-    Raises:
-        ValueError: for a setting that is not 1-D.
-
-    Returns:
-        the figure and ``{"cases": [...]}``: per setting ``settings``, ``full_size``,
-        ``crop``, ``extra``, ``output_size`` and ``formula``.
-
-    Example:
-        >>> d = sizes_figure([Settings.create(16, 3, 2, 1, 1)])
-        >>> d.data["cases"][0]["output_size"], d.data["cases"][0]["full_size"]
-        ([32], [33])
-    """
-    if any(s.rank != 1 for s in cases):
-        raise ValueError("sizes_figure draws 1-D settings")
-    rows = []
-    for s in cases:
-        sc = scatter_data(s)
-        rows.append(
-            {
-                "settings": s.describe(),
-                "full_size": sc["full_size"],
-                "crop": sc["crop"],
-                "extra": sc["extra"],
-                "output_size": list(s.output_size),
-                "formula": list(s.geometry.explain(s.input_size)),
-                "_scatter": sc,
-                "_s": s,
-            }
-        )
-    cols = max(r["full_size"][0] - min(0, r["crop"][0][0], r["crop"][0][1]) for r in rows)
-    fig = _figure(max(8.0, 0.3 * cols + 1.5), 0.75 * len(rows) + 1.1)
-    axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
-    for ax, r in zip(axes, rows):
-        sc, st = r.pop("_scatter"), r.pop("_s")
-        L = sc["full_size"][0]
-        idx = np.arange(L, dtype=float)
-        labels = np.array([[str(i) for i in range(L)]])
-        colors = np.tile(np.array([0.85, 0.92, 1.0, 1.0]), (1, L, 1))
-        _grid(ax, _as2d(idx), colors=colors, labels=labels, fontsize=7, ticks=False)
-        _mark_crop(ax, st, sc)
-        _extended_limits(ax, sc, [0])
-        ax.set_title(f"{r['settings']}:   {r['formula'][0]}", fontsize=9, loc="left")
-    from matplotlib.patches import Patch
-
-    axes[-1].legend(
-        handles=[
-            Patch(fc=CROPPED, alpha=0.6, label="cropped by padding"),
-            Patch(fill=False, ec=EXTRA, lw=2, label="given back by output_padding"),
-        ],
-        loc="upper left",
-        bbox_to_anchor=(0, -0.2),
-        ncol=2,
-        fontsize=8,
-        frameon=False,
-    )
-    fig.suptitle(
-        (title + "\n" if title else "")
-        + "the full output (cells numbered), then the crop (lo, hi)",
-        fontsize=10,
-    )
-    return Drawing(fig, {"cases": rows})

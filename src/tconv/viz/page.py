@@ -79,7 +79,8 @@ def record(s: Settings) -> dict[str, Any]:
     one character per full-output cell), ``v`` the full output, ``n`` the overlap (taps per
     full-output cell), ``y`` the output, ``k`` the padded cells' kinds (input index, -1
     inserted zero, -2 border), ``b`` the border (begin, end), ``r`` each output position's
-    padded cells (flipped-kernel taps in order).
+    padded cells (flipped-kernel taps in order), ``w`` which output cells no input reaches
+    (:meth:`~tconv.shapes.Geometry.coverage`; empty when every cell does).
     """
     from .data import matrix_data
 
@@ -101,6 +102,7 @@ def record(s: Settings) -> dict[str, Any]:
         "k": z["kind"],
         "b": z["border"][0],
         "r": z["reads"],
+        "w": s.geometry.coverage(s.input_size).describe(),
     }
 
 
