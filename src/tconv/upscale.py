@@ -773,6 +773,12 @@ def image_info(path: str | os.PathLike[str]) -> tuple[int, int, int, np.dtype[An
     The values :func:`read_image` will return (``channels`` 1 for grey), so the memory a run
     needs is known before the work.
 
+    Args:
+        path: the image file.
+
+    Returns:
+        ``(height, width, channels, dtype)``.
+
     Raises:
         OSError: missing or unreadable file.
         ValueError: not an image Pillow can decode.
@@ -842,6 +848,10 @@ def _tiff_16bit_colour_info(p: Path) -> tuple[int, int, int, np.dtype[Any]] | No
 def available_memory() -> int | None:
     """Bytes of memory available now (Linux: MemAvailable, capped by a cgroup limit), or None.
 
+    Returns:
+        The bytes, or ``None`` where the system does not say (then no budget is enforced
+        unless one is given).
+
     >>> available_memory() is None or available_memory() > 0
     True
     """
@@ -865,6 +875,15 @@ def parse_size(text: str) -> int:
     """Bytes from ``"8G"``, ``"500M"``, ``"1.5GiB"``, ``"2048k"`` or plain ``"1000000"``.
 
     Units are powers of 1024 (K, M, G, T; an optional ``B``/``iB``).
+
+    Args:
+        text: the size as written on the command line.
+
+    Returns:
+        The size in bytes.
+
+    Raises:
+        ValueError: not a positive size in these units (the message names the text).
 
     >>> parse_size("8G"), parse_size("512m"), parse_size("1000")
     (8589934592, 536870912, 1000)
@@ -904,6 +923,21 @@ def memory_needed(
     dtype with the encoder's copy -- except for PNG, which is streamed to the file row of
     tiles by row of tiles (``streamed``, default: PNG), so the output is never held.
 
+    Args:
+        height: the input's height (as :func:`image_info` gives it).
+        width: the input's width.
+        channels: the input's channels (1 for grey).
+        dtype: the input's dtype (the output keeps it).
+        scale: the upscaling factor.
+        fmt: the output format (``"PNG"``, ``"TIFF"``, ...; see :func:`image_format`).
+        tile: the tile side of :func:`upscale`.
+        overlap: the context around each tile, as in :func:`upscale`.
+        features: the model's widest activation, in channels.
+        streamed: whether the output is written row of tiles by row of tiles (default: PNG).
+
+    Returns:
+        The estimated peak, in bytes.
+
     >>> memory_needed(12000, 12000, 1, np.uint8, 4, "PNG") < 2 * 1024**3
     True
     >>> memory_needed(12000, 12000, 1, np.uint8, 4, "TIFF") > 2 * 48000**2
@@ -938,6 +972,16 @@ def tile_slowdown(
 
     Each tile is run with ``overlap`` pixels of context on each side, so small tiles repeat
     much of the work (plus a fixed cost per tile, counted as 32 x 32 pixels).
+
+    Args:
+        height: the input's height.
+        width: the input's width.
+        tile: the tile side asked for.
+        overlap: the context around each tile.
+        default: the tile it is compared with.
+
+    Returns:
+        The ratio of the work (1.0: the same).
 
     >>> round(tile_slowdown(1000, 1000, 8), 1)
     33.3
@@ -989,7 +1033,12 @@ def upscale_file(
     Args:
         src: the image file.
         dst: the output file; its suffix picks the format.
-        scale, checkpoint, model, tile, overlap, progress: as in :func:`upscale`.
+        scale: the upscaling factor, as in :func:`upscale`.
+        checkpoint: as in :func:`upscale`.
+        model: as in :func:`upscale`.
+        tile: as in :func:`upscale`.
+        overlap: as in :func:`upscale`.
+        progress: as in :func:`upscale`.
         to_8bit: allow a 16-bit image in a JPEG/WebP file (see :func:`check_depth`).
         compare: also write the bicubic upscaling there (the baseline).
         max_memory: the budget in bytes (``None``: the available memory, when known).

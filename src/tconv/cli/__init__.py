@@ -35,7 +35,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..shapes import ShapeError
-from ._args import PROG, Formatter, missing_extra
+from ._args import PROG, Formatter, missing_extra, one_line
 
 __all__ = ["COMMANDS", "USER_ERRORS", "build_parser", "command", "main"]
 
@@ -76,13 +76,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with usage errors as one line (``tconv <cmd>: error: ...``) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {_one_line(message)} (see '{self.prog} --help')\n")
-
-
-def _one_line(text: object) -> str:
-    """A message on one line: its lines joined with '; ' (tracebacks never reach the user)."""
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return "; ".join(lines) or "(no message)"
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,10 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
     except ImportError as err:  # ModuleNotFoundError too: an optional module not installed
-        print(f"{prefix}: error: {missing_extra(err) or _one_line(err)}", file=sys.stderr)
+        print(f"{prefix}: error: {missing_extra(err) or one_line(err)}", file=sys.stderr)
         return 2
     except USER_ERRORS as err:
-        message = _one_line(err)
+        message = one_line(err)
         if isinstance(err, MemoryError):
             message = f"out of memory: {message}"
         print(f"{prefix}: error: {message}", file=sys.stderr)

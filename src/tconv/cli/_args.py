@@ -382,3 +382,13 @@ def require(*modules: str, extra: str | None = None) -> None:
             if extra is None:
                 raise
             raise MissingExtra(module, extra) from err
+
+
+def one_line(text: object) -> str:
+    """A message on one line: its lines joined with '; ' (tracebacks never reach the user).
+
+    >>> one_line("bad value\\n  valid: 1 to 3\\n")
+    'bad value; valid: 1 to 3'
+    """
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return "; ".join(lines) or "(no message)"

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._args import PROG, Formatter, Subparsers, check_output, int_range, require
+from ._args import PROG, Formatter, Subparsers, check_output, int_range, one_line, require
 
 _UPSCALE_DESCRIPTION = """\
 Upscale a photo (or every image in a folder) with the shipped super-resolution model, or a
@@ -142,11 +142,6 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
     return jobs, skipped
 
 
-def _one_line(text: object) -> str:
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return "; ".join(lines) or "(no message)"
-
-
 def run(args: argparse.Namespace) -> int:
     from ..upscale import SelfEnsemble, load_sr_model, parse_size
     from . import USER_ERRORS
@@ -168,7 +163,7 @@ def run(args: argparse.Namespace) -> int:
         except USER_ERRORS as err:
             failed.append(str(src))
             oom = "out of memory: " if isinstance(err, MemoryError) else ""
-            print(f"{PROG} upscale: error: {oom}{_one_line(err)}", file=sys.stderr)
+            print(f"{PROG} upscale: error: {oom}{one_line(err)}", file=sys.stderr)
     written = len(jobs) - len(failed)
     summary = (
         f"{PROG} upscale: {written} written, {len(skipped)} skipped (not images), "
@@ -217,7 +212,7 @@ def _upscale_one(
         finally:
             seen = set()
             for w in caught:
-                line = f"{PROG} upscale: warning: {str(src)!r}: {_one_line(w.message)}"
+                line = f"{PROG} upscale: warning: {str(src)!r}: {one_line(w.message)}"
                 if line not in seen:
                     seen.add(line)
                     print(line, file=sys.stderr)

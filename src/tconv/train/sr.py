@@ -262,6 +262,12 @@ def model_from_config(config: dict[str, Any]) -> nn.Module:
 
     Checkpoints written before the ``arch`` setting existed are ``"srnet"`` ones.
 
+    Args:
+        config: the ``config`` entry of a ``tconv train sr`` checkpoint.
+
+    Returns:
+        The model, with fresh weights (load the checkpoint's ``model`` state into it).
+
     Example:
         >>> cfg = {"upsampler": "subpixel", "scale": 4, "width": 8, "depth": 2}
         >>> model_from_config(cfg).scale, model_from_config({**cfg, "arch": "edsr"}).arch
