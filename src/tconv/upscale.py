@@ -574,9 +574,10 @@ def _read_16bit_colour(p: Path) -> np.ndarray | None:
                 "reading 16-bit colour PNG needs pypng: pip install 'tconv[image]'"
             ) from None
         try:
-            width, height, rows, info = png.Reader(filename=str(p)).asDirect()
-            planes = int(info["planes"])
-            arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
+            with open(p, "rb") as f:  # pypng's own filename= leaves the file open
+                width, height, rows, info = png.Reader(file=f).asDirect()
+                planes = int(info["planes"])
+                arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
         except (png.Error, ValueError, EOFError, zlib.error) as err:
             raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
         return arr.reshape(height, width, planes)
