@@ -582,12 +582,7 @@ def _read_16bit_colour(p: Path) -> np.ndarray | None:
             raise ValueError(f"image {str(p)!r} is corrupt or unsupported: {err}") from None
         return arr.reshape(height, width, planes)
     if magic[:4] in _TIFF_SIGNATURES:
-        try:
-            import tifffile
-        except ImportError:  # pragma: no cover - tifffile is in the 'image' and 'train' extras
-            raise ImportError(
-                "reading 16-bit colour TIFF needs tifffile: pip install 'tconv[image]'"
-            ) from None
+        tifffile = _tifffile()
         try:
             with tifffile.TiffFile(p) as tif:
                 page = tif.pages[0]
@@ -824,13 +819,19 @@ def image_info(path: str | os.PathLike[str]) -> tuple[int, int, int, np.dtype[An
     return height, width, 4 if alpha_palette else channels, np.dtype(np.uint8)
 
 
-def _tiff_16bit_colour_info(p: Path) -> tuple[int, int, int, np.dtype[Any]] | None:
+def _tifffile() -> Any:
+    """The tifffile module, or an ImportError naming the extra that brings it."""
     try:
         import tifffile
     except ImportError:  # pragma: no cover - tifffile is in the 'image' and 'train' extras
         raise ImportError(
             "reading 16-bit colour TIFF needs tifffile: pip install 'tconv[image]'"
         ) from None
+    return tifffile
+
+
+def _tiff_16bit_colour_info(p: Path) -> tuple[int, int, int, np.dtype[Any]] | None:
+    tifffile = _tifffile()
     try:
         with tifffile.TiffFile(p) as tif:
             page = tif.pages[0]
