@@ -179,3 +179,68 @@ def test_upscale_ensemble_option(tmp_path):
                  "--ensemble", "--no-progress"])  # fmt: skip
     assert code == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), ens)
+
+
+def test_training_photos_setting_adds_replaces_and_refuses_held_out():
+    from tconv.train.data import HELD_OUT_PHOTOS, TRAIN_PHOTOS, load_photo
+
+    assert sr.train_photos("") == TRAIN_PHOTOS
+    assert sr.train_photos("+motorcycle_left") == (*TRAIN_PHOTOS, "motorcycle_left")
+    assert sr.train_photos(" astronaut , rocket ") == ("astronaut", "rocket")
+    # the stereo pair: two views of one scene, each a (3, 500, 741) photo, not alike
+    left, right = load_photo("motorcycle_left"), load_photo("motorcycle_right")
+    assert left.shape == right.shape == (3, 500, 741) and not torch.equal(left, right)
+    for name in HELD_OUT_PHOTOS:
+        with pytest.raises(ValueError, match=f"photo '{name}' is invalid for training"):
+            sr.train_photos("+" + name)
+    with pytest.raises(ValueError, match="photo 'cat' is invalid for training"):
+        sr.train_photos("cat")  # skimage.data.cat() is chelsea
+    with pytest.raises(ValueError, match="listed twice"):
+        sr.train_photos("+astronaut")
+    with pytest.raises(ValueError, match="an empty name"):
+        sr.train_photos("astronaut,,rocket")
+    with pytest.raises(ValueError, match=r"'nosuch' is not in skimage\.data"):
+        load_photo("nosuch")
+
+
+def test_photo_weighting_draws_each_photo_alike():
+    big, small = torch.rand(3, 64, 64), torch.rand(3, 8, 8)
+    counts = {}
+    for weighting in ("area", "photo"):
+        s = PatchSampler([big, small], [big, small], scale=1, seed=0, weighting=weighting)
+        lr, _ = next(iter(s.batches(0, 1, 2000, 8)))
+        # a patch of the whole small photo is one of 8 symmetries of it
+        sym = [dihedral(small[None], torch.tensor([t]))[0] for t in range(8)]
+        counts[weighting] = sum(any(torch.equal(p, q) for q in sym) for p in lr)
+    # area: 64 / (4096 + 64) of the draws; photo: half of them
+    assert counts["area"] < 100 and 850 < counts["photo"] < 1150
+    with pytest.raises(ValueError, match="weighting='pixels' is invalid"):
+        PatchSampler([big], [big], scale=1, seed=0, weighting="pixels")
+
+
+def test_init_fine_tunes_from_a_checkpoint_of_the_same_network(tmp_path):
+    first = tmp_path / "first"
+    train.run("sr", train.make_config("sr", epochs=1, **TINY), first, progress=False)
+    start = load_sr_model(2, first / "model.pt")[0].state_dict()
+    # zero steps of training (lr 0): the fine-tuned model starts from the checkpoint's weights
+    cfg = train.make_config(
+        "sr", epochs=1, lr=0.0, init=str(first / "model.pt"), photos="+motorcycle_left", **TINY
+    )
+    train.run("sr", cfg, tmp_path / "again", progress=False)
+    _, _, ckpt = load_sr_model(2, tmp_path / "again" / "model.pt")
+    again = ckpt["models"]["model"]
+    assert all(torch.equal(start[k], again[k]) for k in start)
+    assert ckpt["provenance"]["data"]["train"][-1] == "motorcycle_left"
+    other = train.make_config("sr", epochs=1, init=str(first / "model.pt"), **{**TINY, "width": 5})
+    with pytest.raises(ValueError, match="width=4 there, 5 here"):
+        train.run("sr", other, tmp_path / "other", progress=False)
+    assert main(["train", "sr", "--out", str(tmp_path / "x"), "--init", str(tmp_path)]) == 2
+    # --resume of a fine-tuning run continues from its own last.pt: the init file may be gone
+    init = tmp_path / "init.pt"
+    init.write_bytes((first / "model.pt").read_bytes())
+    tuned = train.make_config("sr", epochs=1, init=str(init), **TINY)
+    train.run("sr", tuned, tmp_path / "tuned", progress=False)
+    init.unlink()
+    more = train.make_config("sr", epochs=2, init=str(init), **TINY)
+    result = train.run("sr", more, tmp_path / "tuned", resume=True, progress=False)
+    assert result["epochs"] == 2 and len(result["history"]) == 2

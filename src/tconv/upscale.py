@@ -1089,7 +1089,7 @@ def upscale_file(
         for out in outputs
     )
     if limit is not None and need > limit:
-        where = "the limit set by --max-memory" if max_memory is not None else "available"
+        where = "set by --max-memory" if max_memory is not None else "available"
         streamed = memory_needed(
             height,
             width,

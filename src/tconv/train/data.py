@@ -3,7 +3,9 @@
 Only images bundled in scikit-image's wheel are used (no download at run time). The split is
 by image, never by patch: a held-out photo is never seen in training.
 
-- :data:`TRAIN_PHOTOS`, :data:`HELD_OUT_PHOTOS`: the names (``skimage.data.<name>()``).
+- :data:`TRAIN_PHOTOS`, :data:`HELD_OUT_PHOTOS`: the names (``skimage.data.<name>()``);
+  :data:`PAIRED_PHOTOS`: the two views of ``skimage.data.stereo_motorcycle()``, which a run can
+  add (``tconv train sr --photos``); :func:`check_train_photos` refuses a held-out one.
 - :func:`load_photo`: one photo as a float32 ``(3, H, W)`` tensor in ``[0, 1]`` (greyscale
   photos are repeated to three channels).
 - :func:`degrade`: the low-resolution input: antialiased bicubic downscaling by ``scale``
@@ -43,12 +45,14 @@ from ..shapes import ShapeError
 
 __all__ = [
     "HELD_OUT_PHOTOS",
+    "PAIRED_PHOTOS",
     "PATCH",
     "PATCH_COLUMNS",
     "TEXTURES",
     "TEXTURE_COLUMNS",
     "TRAIN_PHOTOS",
     "bicubic",
+    "check_train_photos",
     "composites",
     "crop_to_multiple",
     "degrade",
@@ -78,17 +82,60 @@ TRAIN_PHOTOS: tuple[str, ...] = (
 )
 #: Photos never used in training: the held-out set every metric is computed on.
 HELD_OUT_PHOTOS: tuple[str, ...] = ("chelsea", "coffee", "camera")
+#: Photos that are one half of a ``skimage.data`` loader returning several images: the
+#: stereo pair of a motorcycle (a detailed natural scene, 500x741; bundled, no download).
+PAIRED_PHOTOS: dict[str, tuple[str, int]] = {
+    "motorcycle_left": ("stereo_motorcycle", 0),
+    "motorcycle_right": ("stereo_motorcycle", 1),
+}
+#: ``skimage.data`` loaders that return one of the held-out photos under another name.
+_ALIASES: dict[str, str] = {"cat": "chelsea"}
+
+
+def check_train_photos(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Check a list of training photos: known names, no repeats, none held out.
+
+    Args:
+        names: photo names for :func:`load_photo`.
+
+    Returns:
+        The names as a tuple.
+
+    Raises:
+        ValueError: an empty list, a repeated name, or a held-out photo (also under an alias,
+            such as ``cat`` for ``chelsea``).
+
+    Example:
+        >>> check_train_photos(["astronaut", "motorcycle_left"])
+        ('astronaut', 'motorcycle_left')
+    """
+    names = tuple(names)
+    if not names:
+        raise ValueError("photos=() is invalid: train on at least one photo")
+    for name in names:
+        if _ALIASES.get(name, name) in HELD_OUT_PHOTOS:
+            raise ValueError(
+                f"photo {name!r} is invalid for training: it is held out (held-out photos: "
+                f"{', '.join(HELD_OUT_PHOTOS)}), and training on it would void every metric"
+            )
+        if names.count(name) > 1:
+            raise ValueError(f"photo {name!r} is listed twice: list each photo once")
+    return names
 
 
 @functools.lru_cache(maxsize=32)
 def _load_array(name: str) -> np.ndarray:
     import skimage.data
 
-    try:
-        loader = getattr(skimage.data, name)
-    except AttributeError:
-        raise ValueError(f"photo {name!r} is not in skimage.data") from None
-    return np.asarray(loader())
+    loader_name, index = PAIRED_PHOTOS.get(name, (name, None))
+    loader = getattr(skimage.data, loader_name, None)
+    if loader is None or not callable(loader) or name.startswith("_"):
+        raise ValueError(
+            f"photo {name!r} is not in skimage.data: use a loader's name (e.g. astronaut, "
+            f"rocket) or one of {', '.join(PAIRED_PHOTOS)}"
+        )
+    out = loader()
+    return np.asarray(out if index is None else out[index])
 
 
 def load_photo(name: str) -> Tensor:

@@ -1,8 +1,8 @@
 """Batches of aligned (low-, high-resolution) training patches, cut on the training device.
 
 :class:`PatchSampler` keeps the training photos on the device (a GPU holds them all) and
-cuts each batch there: one random position per patch (photos drawn with probability
-proportional to their area, among those at least one patch large), stacked, then each patch
+cuts each batch there: one random position per patch (photos drawn, among those at least one
+patch large, with probability proportional to their area, or each alike), stacked, then each patch
 under one of the 8 flips/rotations of the square. Nothing goes through a per-item
 ``DataLoader``, so a small network on a GPU is not starved by the CPU.
 
@@ -26,7 +26,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["PatchSampler", "dihedral"]
+__all__ = ["WEIGHTINGS", "PatchSampler", "dihedral"]
+
+#: How :class:`PatchSampler` draws each patch's photo.
+WEIGHTINGS: tuple[str, ...] = ("area", "photo")
 
 
 def dihedral(x: Tensor, t: Tensor) -> Tensor:
@@ -70,6 +73,12 @@ class PatchSampler:
         scale: the factor between them.
         seed: the seed of the positions and symmetries.
         device: where the photos live and the batches are cut.
+        weighting: how each patch's photo is drawn: ``"area"`` (proportional to its size, so
+            every pixel is alike) or ``"photo"`` (each photo alike, so a large photo does not
+            dominate).
+
+    Raises:
+        ValueError: an unknown ``weighting``.
 
     Example:
         >>> import torch
@@ -87,7 +96,13 @@ class PatchSampler:
         scale: int,
         seed: int,
         device: torch.device | str = "cpu",
+        weighting: str = "area",
     ) -> None:
+        if weighting not in WEIGHTINGS:
+            raise ValueError(
+                f"weighting={weighting!r} is invalid: valid weightings are {WEIGHTINGS}"
+            )
+        self.weighting = weighting
         self.hr = [x.to(device) for x in hr]
         self.lr = [x.to(device) for x in lr]
         self.scale, self.seed, self.device = scale, seed, torch.device(device)
@@ -107,7 +122,10 @@ class PatchSampler:
                 f"patch={patch} is invalid: no training photo is that large at low resolution "
                 f"(the largest is {max(min(h, w) for h, w in sizes)} pixels)"
             )
-        areas = torch.tensor([float(sizes[k][0] * sizes[k][1]) for k in fits], dtype=torch.float64)
+        areas = torch.tensor(
+            [float(sizes[k][0] * sizes[k][1]) if self.weighting == "area" else 1.0 for k in fits],
+            dtype=torch.float64,
+        )
         state = np.random.SeedSequence([self.seed, epoch, rank]).generate_state(1)
         gen = torch.Generator().manual_seed(int(state[0]))
         s, p = self.scale, patch

@@ -65,12 +65,13 @@ from .data import (
     HELD_OUT_PHOTOS,
     TRAIN_PHOTOS,
     bicubic,
+    check_train_photos,
     crop_to_multiple,
     degrade,
     load_photo,
     to_y,
 )
-from .patches import PatchSampler
+from .patches import WEIGHTINGS, PatchSampler
 from .report import Column, results_table, write_comparison, write_report
 from .sr_models import ARCHS, CLASSIC_ARCHS, build_arch
 from .trainer import Task
@@ -85,6 +86,7 @@ __all__ = [
     "build_model",
     "model_from_config",
     "psnr_ssim",
+    "train_photos",
 ]
 
 #: The upsamplers compared (``--upsampler all`` trains each of them).
@@ -282,6 +284,60 @@ def model_from_config(config: dict[str, Any]) -> nn.Module:
     )
 
 
+def train_photos(spec: str) -> tuple[str, ...]:
+    """The training photos of a ``photos`` setting (:class:`SRConfig`).
+
+    Args:
+        spec: ``""`` for :data:`~tconv.train.data.TRAIN_PHOTOS`; comma-separated names; or
+            ``"+name,..."`` for those added to :data:`~tconv.train.data.TRAIN_PHOTOS`.
+
+    Returns:
+        The names, checked by :func:`~tconv.train.data.check_train_photos` (no held-out photo,
+        no repeats); unknown names fail when the photos are loaded.
+
+    Raises:
+        ValueError: an empty name, a repeated or a held-out photo.
+
+    Example:
+        >>> train_photos("+motorcycle_left")[-2:], train_photos("astronaut, rocket")
+        (('gravel', 'motorcycle_left'), ('astronaut', 'rocket'))
+    """
+    spec = spec.strip()
+    if not spec:
+        return TRAIN_PHOTOS
+    add = spec.startswith("+")
+    names = [n.strip() for n in spec.lstrip("+").split(",")]
+    if any(not n for n in names):
+        raise ValueError(
+            f"photos={spec!r} is invalid: an empty name (write names separated by commas, "
+            "e.g. 'astronaut,rocket' or '+motorcycle_left')"
+        )
+    return check_train_photos((*TRAIN_PHOTOS, *names) if add else names)
+
+
+def _load_init(model: nn.Module, config: SRConfig) -> None:
+    """Load ``config.init``'s weights into ``model``; refuse another network or scale."""
+    from .trainer import load_checkpoint
+
+    ckpt = load_checkpoint(config.init, task="sr")
+    saved = ckpt.get("config", {})
+    mine = dataclasses.asdict(config)
+    keys = ("arch", "scale", "upsampler", "width", "depth")
+    differ = [
+        f"{k}={saved.get(k, 'srnet' if k == 'arch' else None)!r} there, {mine[k]!r} here"
+        for k in keys
+        if saved.get(k, "srnet" if k == "arch" else None) != mine[k]
+        and not (k in ("width", "depth") and mine["arch"] != "srnet")
+    ]
+    if differ or "model" not in ckpt.get("models", {}):
+        raise ValueError(
+            f"init={config.init!r} is invalid: its network is not this run's "
+            f"({'; '.join(differ) or 'it holds no trained weights'}); pass the same --arch, "
+            "--scale, --upsampler, --width and --depth as the run that wrote it"
+        )
+    model.load_state_dict(ckpt["models"]["model"])
+
+
 def run_label(config: dict[str, Any]) -> str:
     """The name of a run in tables: its upsampler for ``srnet``, else the network's name."""
     arch = str(config.get("arch", "srnet"))
@@ -319,6 +375,14 @@ class SRConfig:
         arch: the network (one of :data:`ARCHS`): ``"srnet"`` is :class:`SRNet` (or the
             two models without a body, by ``upsampler``); the others are the classic networks
             of :mod:`tconv.train.sr_models`.
+        photos: the training photos, comma-separated names for
+            :func:`~tconv.train.data.load_photo` (``""``: :data:`~tconv.train.data.TRAIN_PHOTOS`;
+            a leading ``+`` adds to them, e.g. ``"+motorcycle_left"``); never a held-out one.
+        weighting: how each patch's photo is drawn (``"area"`` or ``"photo"``, see
+            :class:`~tconv.train.patches.PatchSampler`).
+        init: start from the weights of this ``tconv train sr`` checkpoint (``model.pt`` or
+            ``last.pt`` of the same network and scale): fine-tuning, with a fresh optimizer
+            and learning-rate schedule; ``""`` starts from a fresh initialisation.
 
     Example:
         >>> config = SRConfig(scale=4, upsampler="transposed_k4")
@@ -360,6 +424,24 @@ class SRConfig:
         metadata={
             "help": "the network: srnet (the body + --upsampler + bicubic skip) or a classic "
             "one with its paper's upsampler and sizes: " + ", ".join(CLASSIC_ARCHS)
+        },
+    )
+    photos: str = dataclasses.field(
+        default="",
+        metadata={
+            "help": "training photos of skimage.data, comma-separated ('' = the 14 of "
+            "TRAIN_PHOTOS; a leading + adds to them, e.g. +motorcycle_left)"
+        },
+    )
+    weighting: str = dataclasses.field(
+        default="area",
+        metadata={"help": "draw each patch's photo by its area or each photo alike: area, photo"},
+    )
+    init: str = dataclasses.field(
+        default="",
+        metadata={
+            "help": "fine-tune: start from the weights of this checkpoint (same network and "
+            "scale), fresh optimizer and schedule"
         },
     )
 
@@ -551,15 +633,23 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
                 raise ValueError(f"{name}={getattr(c, name)} is invalid: it must be >= 1")
         if c.patch_max < 0:
             raise ValueError(f"patch_max={c.patch_max} is invalid: it must be >= 0")
-        self.model = self.ctx.wrap(build_model(c.upsampler, c.scale, c.width, c.depth, c.arch))
+        if c.weighting not in WEIGHTINGS:
+            raise ValueError(
+                f"weighting={c.weighting!r} is invalid: valid weightings are {WEIGHTINGS}"
+            )
+        self.train_photos = train_photos(c.photos)
+        model = build_model(c.upsampler, c.scale, c.width, c.depth, c.arch)
+        if c.init and not self.resuming:  # a resumed run loads its own last.pt
+            _load_init(model, c)
+        self.model = self.ctx.wrap(model)
         self.trainable = any(p.requires_grad for p in self.model.parameters())
         if self.trainable:
             self.models = {"model": self.model}
             opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
             self.optimizers = {"model": opt}
-            hr = [crop_to_multiple(load_photo(n), c.scale) for n in TRAIN_PHOTOS]
+            hr = [crop_to_multiple(load_photo(n), c.scale) for n in self.train_photos]
             lr = [degrade(x, c.scale) for x in hr]
-            self.patches = PatchSampler(hr, lr, c.scale, c.seed, self.ctx.device)
+            self.patches = PatchSampler(hr, lr, c.scale, c.seed, self.ctx.device, c.weighting)
             # each rank draws its own patches: patches_per_epoch in all per epoch
             self.steps_per_epoch = max(
                 1, c.patches_per_epoch // (c.batch_size * self.ctx.world_size)
@@ -650,8 +740,9 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         """The photos (training and held out) and the degradation, for the checkpoint."""
         return {
             "source": "scikit-image bundled photos (skimage.data)",
-            "train": list(TRAIN_PHOTOS),
+            "train": list(self.train_photos),
             "held_out": list(HELD_OUT_PHOTOS),
+            "weighting": self.config.weighting,
             "degradation": "crop to a multiple of scale, then torch interpolate bicubic "
             "antialias=True by 1/scale, clamp [0, 1]",
         }
@@ -733,7 +824,8 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             title=f"SR x{scale}: upsampler comparison",
             intro=[
                 f"Held-out photos: {', '.join(HELD_OUT_PHOTOS)}; training photos: "
-                f"{', '.join(TRAIN_PHOTOS)} (scikit-image).{best_line}"
+                f"{', '.join(train_photos(str(any_result['config'].get('photos', ''))))} "
+                f"(scikit-image).{best_line}"
             ],
             figure=("comparison", figure.name),
         )

@@ -269,6 +269,9 @@ class Task(abc.ABC):
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, Any] = {}
         self.samplers: list[Any] = []
+        #: True when the trainer will load a checkpoint's weights after :meth:`setup`
+        #: (``--resume``): setup need not load initial weights of its own.
+        self.resuming = False
 
     @abc.abstractmethod
     def setup(self) -> None:
@@ -656,6 +659,7 @@ def _fit(
         # a different stream per rank, reproducible from the seed
         seed_everything(int(config.seed) + ctx.rank)
         task = task_cls(config, ctx)
+        task.resuming = ckpt is not None
         task.setup()
         pos = _restore(task, ckpt)
         provenance = {
