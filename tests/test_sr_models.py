@@ -244,3 +244,18 @@ def test_init_fine_tunes_from_a_checkpoint_of_the_same_network(tmp_path):
     more = train.make_config("sr", epochs=2, init=str(init), **TINY)
     result = train.run("sr", more, tmp_path / "tuned", resume=True, progress=False)
     assert result["epochs"] == 2 and len(result["history"]) == 2
+
+
+def test_ensemble_keeps_a_channels_last_input_channels_last():
+    # rot90/flip return standard-layout tensors; the CPU fast path needs channels-last
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append(x.is_contiguous(memory_format=torch.channels_last))
+            return x
+
+    x = torch.rand(1, 3, 5, 7)
+    SelfEnsemble(Probe())(x.contiguous(memory_format=torch.channels_last))
+    SelfEnsemble(Probe())(x)
+    assert seen == [True] * 8 + [False] * 8

@@ -196,10 +196,20 @@ class SelfEnsemble(nn.Module):
         self.model = model
 
     def forward(self, x: Tensor) -> Tensor:
+        # rot90 and flip return standard-layout tensors: keep a channels-last input's layout
+        # (the fast path of the CPU convolutions, see _bands) for each of the 8 runs
+        layout = (
+            torch.channels_last
+            if x.dim() == 4
+            and x.is_contiguous(memory_format=torch.channels_last)
+            and not x.is_contiguous()
+            else torch.contiguous_format
+        )
         total: Tensor | None = None
         for t in range(8):
             y = x.flip(-1) if t & 4 else x
-            z = self.model(y.rot90(t & 3, (-2, -1))).rot90(-(t & 3), (-2, -1))
+            y = y.rot90(t & 3, (-2, -1)).contiguous(memory_format=layout)
+            z = self.model(y).rot90(-(t & 3), (-2, -1))
             z = z.flip(-1) if t & 4 else z
             total = z if total is None else total + z
         assert total is not None
