@@ -259,3 +259,22 @@ def test_ensemble_keeps_a_channels_last_input_channels_last():
     SelfEnsemble(Probe())(x.contiguous(memory_format=torch.channels_last))
     SelfEnsemble(Probe())(x)
     assert seen == [True] * 8 + [False] * 8
+
+
+def test_unseen_photos_script_prints_gains_of_the_shipped_models(capsys):
+    import runpy
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parents[1] / "docs" / "sr_unseen.py"
+    argv = sys.argv
+    try:
+        sys.argv = [str(script)]
+        runpy.run_path(str(script), run_name="__main__")
+    finally:
+        sys.argv = argv
+    lines = capsys.readouterr().out.splitlines()
+    flower = [ln.split(" | ") for ln in lines if "| flower |" in ln]
+    assert [row[1] for row in flower] == ["x2", "x4"]
+    # the shipped models beat both bicubics on the flower photo (a bicubic-like model would not)
+    assert all(float(row[-2]) > 0.5 and float(row[-1].rstrip(" |")) > 0.5 for row in flower)
