@@ -3,10 +3,12 @@
     python benchmarks/upscale.py                # x2 and x4 shipped models, 5 rounds, 1000x1000
     python benchmarks/upscale.py --rounds 9 --size 1000 --tile 256 --threads 2
     python benchmarks/upscale.py --scales 2 --ensemble                   # also with --ensemble
+    python benchmarks/upscale.py --scales 4 --best                       # also --quality best
     python benchmarks/upscale.py --scales 2 --checkpoint runs/a/model.pt runs/b/model.pt
 
 Each round times every contender (the shipped model, with ``--ensemble`` the shipped model
-with the 8-transform ensemble, each ``--checkpoint``) and bicubic interpolation
+with the 8-transform ensemble, with ``--best`` the x4 ``quality="best"`` setting, each
+``--checkpoint``) and bicubic interpolation
 (``tconv.upscale.bicubic_array``) on the same uint8 RGB image (scikit-image's astronaut resized
 to SIZE x SIZE), in an order that rotates from round to round; prints each contender's median
 (s) and the median of its per-round ratios to bicubic. The first call (model loading, warm-up)
@@ -26,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from tconv.train.data import load_photo
-from tconv.upscale import bicubic_array, load_sr_model, upscale
+from tconv.upscale import bicubic_array, load_sr_model, shipped_model, upscale
 
 
 def main() -> None:
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: keep)")
     parser.add_argument("--scales", type=int, nargs="+", default=[2, 4])
     parser.add_argument("--ensemble", action="store_true", help="also time --ensemble")
+    parser.add_argument("--best", action="store_true", help="also time x4 --quality best")
     parser.add_argument(
         "--checkpoint", nargs="*", default=[], help="also time these tconv train sr checkpoints"
     )
@@ -56,6 +59,9 @@ def main() -> None:
             runs["shipped --ensemble"] = partial(
                 upscale, image, scale, model=model, tile=args.tile, ensemble=True
             )
+        if args.best and scale == 4:
+            best = shipped_model(4, "best")
+            runs["shipped --quality best"] = partial(upscale, image, 4, model=best, tile=args.tile)
         for path in args.checkpoint:
             m, s, _ = load_sr_model(None, path)
             if s == scale:

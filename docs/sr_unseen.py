@@ -1,6 +1,6 @@
 """Print SR models' PSNR-Y gain over bicubic on photos outside the project's data.
 
-    python docs/sr_unseen.py                          # the shipped x2 and x4 models
+    python docs/sr_unseen.py                          # the shipped models (x2; x4 fast, best)
     python docs/sr_unseen.py DIR/model.pt OTHER/model.pt  # trained checkpoints (any scale)
 
 The photos are scikit-learn's two bundled sample images (``load_sample_images``: china, flower;
@@ -25,7 +25,7 @@ from sr_shipped import pillow_bicubic
 
 from tconv.train.data import bicubic, crop_to_multiple, degrade
 from tconv.train.sr import psnr_ssim
-from tconv.upscale import load_sr_model, upscale
+from tconv.upscale import load_sr_model, shipped_model, upscale
 
 
 def unseen_photos() -> dict[str, torch.Tensor]:
@@ -39,10 +39,18 @@ def unseen_photos() -> dict[str, torch.Tensor]:
     }
 
 
-def rows(checkpoint: str | None, scale: int | None, photos: dict[str, torch.Tensor]) -> list[str]:
-    """One table row per photo and a mean row for one model."""
-    model, scale, _ = load_sr_model(scale, checkpoint)
-    label = f"shipped x{scale}" if checkpoint is None else checkpoint
+def rows(
+    checkpoint: str | None, quality: tuple[int, str], photos: dict[str, torch.Tensor]
+) -> list[str]:
+    """One table row per photo and a mean row for one model (a checkpoint, or the shipped
+    model of ``quality``: (scale, setting))."""
+    if checkpoint is None:
+        scale, setting = quality
+        model = shipped_model(scale, setting)
+        label = f"shipped x{scale}" + ("" if setting == "fast" else f" {setting}")
+    else:
+        model, scale, _ = load_sr_model(None, checkpoint)
+        label = checkpoint
     out, gains_t, gains_p = [], [], []
     for name, photo in photos.items():
         hr = crop_to_multiple(photo, scale)
@@ -70,9 +78,10 @@ def main(argv: list[str] | None = None) -> None:
     print("| model | scale | photo | model PSNR-Y | bicubic (torch) | bicubic (Pillow) | "
           "gain vs torch | gain vs Pillow |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
-    jobs = [(c, None) for c in args.checkpoints] or [(None, 2), (None, 4)]
-    for checkpoint, scale in jobs:
-        print("\n".join(rows(checkpoint, scale, photos)))
+    shipped = [(None, (2, "fast")), (None, (4, "fast")), (None, (4, "best"))]
+    jobs = [(c, (0, "")) for c in args.checkpoints] or shipped
+    for checkpoint, quality in jobs:
+        print("\n".join(rows(checkpoint, quality, photos)))
 
 
 if __name__ == "__main__":

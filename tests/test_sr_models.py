@@ -275,6 +275,54 @@ def test_unseen_photos_script_prints_gains_of_the_shipped_models(capsys):
         sys.argv = argv
     lines = capsys.readouterr().out.splitlines()
     flower = [ln.split(" | ") for ln in lines if "| flower |" in ln]
-    assert [row[1] for row in flower] == ["x2", "x4"]
+    assert [row[1] for row in flower] == ["x2", "x4", "x4"]  # x2; x4 fast and best
     # the shipped models beat both bicubics on the flower photo (a bicubic-like model would not)
     assert all(float(row[-2]) > 0.5 and float(row[-1].rstrip(" |")) > 0.5 for row in flower)
+
+
+def test_best_x4_is_the_mean_of_the_x4_model_and_the_x2_model_twice():
+    from tconv.upscale import TwoPathX4, _features, memory_needed, shipped_model
+
+    x4, x2 = load_sr_model(4)[0], load_sr_model(2)[0]
+    best = shipped_model(4, "best")
+    assert isinstance(best, TwoPathX4) and not best.training
+    x = torch.rand(1, 3, 20, 17)
+    with torch.no_grad():
+        want = (x4(x) + x2(x2(x).clamp(0, 1))) / 2
+        assert torch.allclose(best(x), want, atol=1e-6)
+        # channels-last in: the same numbers
+        cl = best(x.contiguous(memory_format=torch.channels_last))
+        assert torch.allclose(cl, want, atol=1e-5)
+    # tiled equals untiled within one 8-bit level (the context covers both paths)
+    img = (np.random.default_rng(0).random((70, 90, 3)) * 255).astype(np.uint8)
+    whole = upscale(img, 4, quality="best", tile=0).astype(int)
+    tiled = upscale(img, 4, quality="best", tile=32).astype(int)
+    assert whole.shape == (280, 360, 3) and np.abs(whole - tiled).max() <= 1
+    # its second x2 run works at twice the size: the memory estimate counts it
+    assert _features(best) == _features(x4) + 4 * _features(x2)
+    small = memory_needed(100, 100, 3, np.uint8, 4, "PNG", features=_features(x4))
+    assert memory_needed(100, 100, 3, np.uint8, 4, "PNG", features=_features(best)) > small
+
+
+def test_quality_is_checked(tmp_path):
+    from PIL import Image
+
+    from tconv.upscale import shipped_model
+
+    with pytest.raises(
+        ValueError, match=r"quality='good' is invalid: valid qualities are \('fast', 'best'\)"
+    ):
+        shipped_model(4, "good")
+    with pytest.raises(
+        ValueError, match="quality='best' is invalid at scale 2: it exists for scale 4"
+    ):
+        upscale(np.zeros((8, 8, 3), np.uint8), 2, quality="best")
+    with pytest.raises(ValueError, match="quality='best' is invalid with a checkpoint or a model"):
+        upscale(np.zeros((8, 8, 3), np.uint8), 4, quality="best", model=load_sr_model(4)[0])
+    src = tmp_path / "a.png"
+    Image.fromarray(np.zeros((12, 10, 3), np.uint8)).save(src)
+    assert main(["upscale", str(src), "-o", str(tmp_path / "b.png"), "--quality", "best"]) == 2
+    args = ["upscale", str(src), "-o", str(tmp_path / "c.png"), "--scale", "4"]
+    assert main([*args, "--quality", "best", "--checkpoint", str(src)]) == 2
+    assert main([*args, "--quality", "best", "--no-progress"]) == 0
+    assert Image.open(tmp_path / "c.png").size == (40, 48)
