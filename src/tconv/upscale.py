@@ -175,6 +175,13 @@ def load_sr_model(
     return model, found, ckpt
 
 
+def _layout(x: Tensor) -> torch.memory_format:
+    """``x``'s memory format: channels-last when it is that and not also standard."""
+    if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
+        return torch.contiguous_format if x.is_contiguous() else torch.channels_last
+    return torch.contiguous_format
+
+
 class SelfEnsemble(nn.Module):
     """The mean of a model's outputs over the 8 flips/rotations of its input (``--ensemble``).
 
@@ -204,13 +211,7 @@ class SelfEnsemble(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # rot90 and flip return standard-layout tensors: keep a channels-last input's layout
         # (the fast path of the CPU convolutions, see _bands) for each of the 8 runs
-        layout = (
-            torch.channels_last
-            if x.dim() == 4
-            and x.is_contiguous(memory_format=torch.channels_last)
-            and not x.is_contiguous()
-            else torch.contiguous_format
-        )
+        layout = _layout(x)
         total: Tensor | None = None
         for t in range(8):
             y = x.flip(-1) if t & 4 else x
@@ -255,13 +256,7 @@ class TwoPathX4(nn.Module):
         self.x2 = x2
 
     def forward(self, x: Tensor) -> Tensor:
-        layout = (
-            torch.channels_last
-            if x.dim() == 4
-            and x.is_contiguous(memory_format=torch.channels_last)
-            and not x.is_contiguous()
-            else torch.contiguous_format
-        )
+        layout = _layout(x)
         mid = self.x2(x).clamp(0, 1).contiguous(memory_format=layout)
         return (self.x4(x) + self.x2(mid)) / 2
 
