@@ -235,6 +235,8 @@ def test_init_fine_tunes_from_a_checkpoint_of_the_same_network(tmp_path):
     with pytest.raises(ValueError, match="width=4 there, 5 here"):
         train.run("sr", other, tmp_path / "other", progress=False)
     assert main(["train", "sr", "--out", str(tmp_path / "x"), "--init", str(tmp_path)]) == 2
+    # a refused setting leaves no empty run folder behind
+    assert not (tmp_path / "other").exists() and not (tmp_path / "x").exists()
     # --resume of a fine-tuning run continues from its own last.pt: the init file may be gone
     init = tmp_path / "init.pt"
     init.write_bytes((first / "model.pt").read_bytes())
@@ -317,7 +319,10 @@ def test_quality_is_checked(tmp_path):
         ValueError, match="quality='best' is invalid at scale 2: it exists for scale 4"
     ):
         upscale(np.zeros((8, 8, 3), np.uint8), 2, quality="best")
-    with pytest.raises(ValueError, match="quality='best' is invalid with a checkpoint or a model"):
+    with pytest.raises(
+        ValueError,
+        match=r"quality='best' \(--quality best\) is invalid with a checkpoint or a model",
+    ):
         upscale(np.zeros((8, 8, 3), np.uint8), 4, quality="best", model=load_sr_model(4)[0])
     src = tmp_path / "a.png"
     Image.fromarray(np.zeros((12, 10, 3), np.uint8)).save(src)

@@ -56,6 +56,7 @@ __all__ = [
     "memory_needed",
     "parse_size",
     "read_image",
+    "select_model",
     "shipped_checkpoint",
     "shipped_model",
     "tile_slowdown",
@@ -477,7 +478,7 @@ def upscale(
         torch.Size([1, 3, 32, 36])
     """
     _check_tiling(tile, overlap)
-    model, scale = _pick_model(scale, checkpoint, model, quality)
+    model, scale = select_model(scale, checkpoint, quality, model)
     if ensemble:
         model = SelfEnsemble(model)
     if isinstance(image, Tensor):
@@ -495,20 +496,39 @@ def upscale(
     return result[..., 0] if squeeze else result
 
 
-def _pick_model(
-    scale: int,
-    checkpoint: str | os.PathLike[str] | None,
-    model: nn.Module | None,
-    quality: str,
+def select_model(
+    scale: int = 2,
+    checkpoint: str | os.PathLike[str] | None = None,
+    quality: str = "fast",
+    model: nn.Module | None = None,
 ) -> tuple[nn.Module, int]:
-    """The model to run and its scale, from :func:`upscale`'s arguments."""
+    """The model :func:`upscale` runs, and its scale, from the ways of naming one.
+
+    Args:
+        scale: the wanted scale (a checkpoint's must match it).
+        checkpoint: a ``tconv train sr`` checkpoint (see :func:`load_sr_model`).
+        quality: the shipped model's setting (:func:`shipped_model`); only ``"fast"`` goes
+            with ``checkpoint`` or ``model``.
+        model: a module to use as it is.
+
+    Returns:
+        ``(model, scale)``.
+
+    Raises:
+        ValueError: an unknown quality, one other than ``"fast"`` with a checkpoint or a
+            model, or what :func:`load_sr_model` and :func:`shipped_model` raise.
+
+    Example:
+        >>> select_model(4, quality="best")[0].__class__.__name__
+        'TwoPathX4'
+    """
     if quality not in QUALITIES:
         raise ValueError(f"quality={quality!r} is invalid: valid qualities are {QUALITIES}")
     if quality != "fast":
         if checkpoint is not None or model is not None:
             raise ValueError(
-                f"quality={quality!r} is invalid with a checkpoint or a model: the quality "
-                "settings are of the shipped models (leave quality='fast')"
+                f"quality={quality!r} (--quality {quality}) is invalid with a checkpoint or a "
+                "model: the quality settings are of the shipped models (drop one of them)"
             )
         return shipped_model(scale, quality), scale
     if model is None:
@@ -1187,7 +1207,7 @@ def upscale_file(
         ((40, 30, 3), (80, 60, 3))
     """
     _check_tiling(tile, overlap)
-    model, scale = _pick_model(scale, checkpoint, model, quality)
+    model, scale = select_model(scale, checkpoint, quality, model)
     src, dst = Path(src), Path(dst)
     outputs = [dst] if compare is None else [dst, Path(compare)]
     height, width, channels, dtype = image_info(src)

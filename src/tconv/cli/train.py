@@ -101,6 +101,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from .. import train
+    from ..train.trainer import no_empty_folder_left
 
     cls = train.get_task(args.task)
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
@@ -122,20 +123,21 @@ def run(args: argparse.Namespace) -> int:
     # what every task uses (photos, the progress bar, the report's figures): said now, not
     # after the training
     require("skimage", "tqdm", "PIL", "matplotlib", extra="train")
-    out.mkdir(parents=True, exist_ok=True)
     # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
     flags = [_flag(k, v) for k, v in dataclasses.asdict(config).items()]
     command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
-    result = train.run(
-        args.task,
-        config,
-        out,
-        resume=args.resume,
-        device=args.device,
-        command=command,
-        progress=not args.no_progress,
-        threads=args.threads,
-    )
+    with no_empty_folder_left(out, int(os.environ.get("RANK", "0")) == 0):
+        out.mkdir(parents=True, exist_ok=True)
+        result = train.run(
+            args.task,
+            config,
+            out,
+            resume=args.resume,
+            device=args.device,
+            command=command,
+            progress=not args.no_progress,
+            threads=args.threads,
+        )
     if int(os.environ.get("RANK", "0")) == 0:
         if cls.VARIANT_FIELD is not None and getattr(config, cls.VARIANT_FIELD) == "all":
             print(f"wrote {out / 'comparison.md'}")

@@ -151,20 +151,12 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..upscale import SelfEnsemble, load_sr_model, parse_size, shipped_model
+    from ..upscale import SelfEnsemble, parse_size, select_model
     from . import USER_ERRORS
 
     require("PIL")  # reading and writing images: said before any work
     max_memory = None if args.max_memory is None else parse_size(args.max_memory)
-    if args.quality != "fast":
-        if args.checkpoint is not None:
-            raise ValueError(
-                f"--quality {args.quality} is a setting of the shipped models: it cannot be "
-                "used with --checkpoint (drop one of them)"
-            )
-        model, scale = shipped_model(args.scale, args.quality), args.scale
-    else:
-        model, scale, _ = load_sr_model(args.scale, args.checkpoint)
+    model, scale = select_model(args.scale, args.checkpoint, args.quality)
     if args.ensemble:
         model = SelfEnsemble(model)
     jobs, skipped = _upscale_jobs(args)

@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import gc
 import json
@@ -41,7 +42,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,6 +59,7 @@ __all__ = [
     "config_from_dict",
     "fit",
     "load_checkpoint",
+    "no_empty_folder_left",
     "save_atomic",
 ]
 
@@ -652,6 +654,19 @@ def _fit(
     ckpt = _resume_checkpoint(out, task_cls) if resume else None
     if ckpt is not None:
         config = _resumed_config(task_cls, ckpt, config)
+    with no_empty_folder_left(out, ctx.is_main):
+        return _fit_in(task_cls, config, out, ctx, ckpt, command, progress)
+
+
+def _fit_in(
+    task_cls: type[Task],
+    config: Any,
+    out: Path,
+    ctx: Context,
+    ckpt: dict[str, Any] | None,
+    command: str | None,
+    progress: bool,
+) -> dict[str, Any]:
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
     ctx.barrier()
@@ -680,6 +695,44 @@ def _fit(
     result = _result(task, pos, provenance, out)
     _finish(task, pos, provenance, result, out)
     return result
+
+
+@contextlib.contextmanager
+def no_empty_folder_left(folder: Path, main: bool = True) -> Iterator[None]:
+    """Remove ``folder`` if the block fails (or is interrupted) and leaves it empty, when the
+    block's caller created it: a refused setting (a bad photo name, an ``init`` of another
+    network) leaves no empty run folder behind; a folder that holds anything is kept.
+
+    Args:
+        folder: the run's output folder (not yet created, or created by the caller).
+        main: whether this process removes it (rank 0 under torchrun).
+
+    Returns:
+        A context manager; the block runs unchanged inside it.
+
+    Raises:
+        BaseException: whatever the block raised, re-raised after the folder is removed.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as root:
+        ...     run = Path(root) / "run"
+        ...     try:
+        ...         with no_empty_folder_left(run):
+        ...             run.mkdir()
+        ...             raise ValueError("refused")
+        ...     except ValueError:
+        ...         pass
+        ...     run.exists()
+        False
+    """
+    created = not folder.exists()
+    try:
+        yield
+    except BaseException:
+        if main and created and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def _resume_checkpoint(out: Path, task_cls: type[Task]) -> dict[str, Any]:
