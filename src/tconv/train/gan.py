@@ -258,6 +258,7 @@ class GanTask(Task):
         Column("ckb. energy / real (p4)", ("checkerboard_ratio_4",)),
         Column("train s", ("train_seconds",), "{:.0f}"),
     )
+    REQUIRES = ("skimage", "matplotlib")  # photos/textures, report figure
     DESCRIPTION = (
         "DCGAN-style generator of 32x32 texture patches (scikit-image brick / grass / gravel) "
         "whose three upsamplings are the upsampler under test; sliced Wasserstein distance to "

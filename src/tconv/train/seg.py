@@ -285,6 +285,7 @@ class SegTask(Task):
         Column("ckb. spectrum", ("checkerboard_spectrum",)),
         Column("train s", ("train_seconds",), "{:.0f}"),
     )
+    REQUIRES = ("skimage", "matplotlib")  # photos/textures, report figure
     DESCRIPTION = (
         "Texture segmentation (brick / grass / gravel composites from scikit-image) with a "
         "U-Net whose decoder is the upsampler under test; held-out mIoU, per-class IoU, "

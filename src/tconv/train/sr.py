@@ -584,6 +584,10 @@ class SRTask(Task):
         Column("train s", ("train_seconds",), "{:.0f}"),
         Column("ms/out MP", ("inference_ms_per_output_mp",), "{:.0f}"),
     )
+    REQUIRES: ClassVar[tuple[str, ...]] = (
+        "skimage",
+        "matplotlib",
+    )  # photos/textures, report figure
     DESCRIPTION: ClassVar[str] = (
         "Super-resolution x2/x4 on scikit-image's bundled photos (split by image). Trains a "
         "small network with the upsampler under test and measures PSNR/SSIM on Y of the full "

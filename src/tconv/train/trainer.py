@@ -247,6 +247,8 @@ class Task(abc.ABC):
             sub-folder and calls :meth:`compare`.
         COLUMNS: the columns of the comparison table (:class:`tconv.train.report.Column`).
         DESCRIPTION, EXAMPLES: the ``tconv train NAME --help`` text and its examples.
+        REQUIRES: the optional modules the task imports (``"skimage"``, ``"matplotlib"``):
+            ``tconv train NAME`` checks them before any work.
 
     Example:
         >>> from tconv.train import get_task
@@ -263,6 +265,7 @@ class Task(abc.ABC):
     COLUMNS: ClassVar[tuple[Column, ...]] = ()
     DESCRIPTION: ClassVar[str] = ""
     EXAMPLES: ClassVar[str] = ""
+    REQUIRES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any, ctx: Context) -> None:
         self.config = config
