@@ -60,6 +60,7 @@ from torch import Tensor, nn
 
 from .. import nn as tnn
 from .. import upsamplers
+from ..loading import load_file
 from . import register_task
 from .data import (
     HELD_OUT_PHOTOS,
@@ -807,7 +808,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         task.setup()
         crops: dict[str, list[Tensor]] = {}
         for name in results:
-            ckpt = torch.load(out_dir / name / "model.pt", weights_only=True)
+            ckpt = load_file(out_dir / name / "model.pt")
             cfg = ckpt["config"]
             model = model_from_config(cfg)
             if "model" in ckpt["models"]:

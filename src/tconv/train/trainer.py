@@ -39,7 +39,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -50,6 +49,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._files import write_atomic
+from ..loading import LoadError, load_file
 from .report import Column, write_comparison
 
 __all__ = [
@@ -397,19 +398,7 @@ def save_atomic(obj: Any, path: Path) -> None:
         ...     torch.load(path, weights_only=True)["w"].tolist(), os.listdir(folder)
         ([1.0, 1.0], ['weights.pt'])
     """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a saved file gets the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, lambda f: torch.save(obj, f))
 
 
 def load_checkpoint(path: str | os.PathLike[str], task: str | None = None) -> dict[str, Any]:
@@ -436,9 +425,10 @@ def load_checkpoint(path: str | os.PathLike[str], task: str | None = None) -> di
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist")
     try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as err:  # UnpicklingError, RuntimeError (zip), EOFError ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        ckpt = load_file(p)  # the one loader: weights only, never arbitrary objects
+    except LoadError as err:  # UnpicklingError, RuntimeError (zip), EOFError ... underneath
+        cause = err.__cause__ or err
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         raise ValueError(
             f"checkpoint {str(p)!r} cannot be read as plain weights (weights_only=True): "
             f"{first[:200]}"
