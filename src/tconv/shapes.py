@@ -228,8 +228,13 @@ def full_size(
 def _full(
     i: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...]
 ) -> tuple[int, ...]:
-    """The formula itself, on normalised tuples."""
-    return tuple((ii - 1) * ss + dd * (kk - 1) + 1 for ii, kk, ss, dd in zip(i, k, s, d))
+    """The formula on normalised tuples, one dimension at a time (:func:`_full_length`)."""
+    return tuple(_full_length(ii, kk, ss, dd) for ii, kk, ss, dd in zip(i, k, s, d))
+
+
+def _full_length(i: int, k: int, s: int, d: int) -> int:
+    """The formula itself, for one dimension: ``(i - 1) * s + d * (k - 1) + 1``."""
+    return (i - 1) * s + d * (k - 1) + 1
 
 
 def kernel_span(kernel_size: IntOrTuple, dilation: IntOrTuple = 1) -> tuple[int, ...]:
@@ -1232,7 +1237,7 @@ class Coverage:
         for i, k, s, d, (lo, hi), n in zip(
             self.input_size, g.kernel_size, g.stride, g.dilation, g.crop, self.output_size
         ):
-            full_len = (i - 1) * s + d * (k - 1) + 1
+            full_len = _full_length(i, k, s, d)
             full = [0] * full_len
             for j in range(k):
                 for x in range(j * d, j * d + i * s, s):
@@ -1274,7 +1279,7 @@ class Coverage:
             if not u:
                 continue
             k, s, d, i = g.kernel_size[j], g.stride[j], g.dilation[j], self.input_size[j]
-            full_len = (i - 1) * s + d * (k - 1) + 1
+            full_len = _full_length(i, k, s, d)
             reasons = []
             holes = u - e0 - e1
             if holes:
@@ -1329,7 +1334,7 @@ def _coverage(geom: Geometry, input_size: IntOrTuple) -> Coverage:
         i, geom.kernel_size, geom.stride, geom.dilation, geom.crop, out
     ):
         taps = _tap_classes(ii, k, s, d)
-        full_len = (ii - 1) * s + d * (k - 1) + 1
+        full_len = _full_length(ii, k, s, d)
         a, b = lo, full_len - hi  # the output is full[a:b], zeros outside the full output
         e0 = max(0, min(0, b) - a)
         e1 = max(0, b - max(full_len, a))
