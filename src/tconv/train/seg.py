@@ -55,15 +55,8 @@ from .trainer import Task
 __all__ = ["UPSAMPLERS", "SegConfig", "SegTask", "UNet"]
 
 
-#: The decoder upsamplers compared (entries of :mod:`tconv.upsamplers`).
-UPSAMPLERS: tuple[str, ...] = (
-    "transposed_k2",
-    "transposed_k3",
-    "transposed_k4",
-    "subpixel",
-    "resize_conv",
-    "interpolate_bilinear",
-)
+#: The decoder upsamplers compared: the entries of :mod:`tconv.upsamplers` marked ``compared``.
+UPSAMPLERS: tuple[str, ...] = upsamplers.compared()
 
 
 # ---------------------------------------------------------------------------------------------
