@@ -2,9 +2,10 @@
 
 Each subcommand is a module of this package, listed once in the command table
 :data:`COMMANDS` (name -> module + one-line summary), and imported only when it runs
-(``tconv --help`` imports none of them). The module has two functions:
+(``tconv --help`` imports none of them). The module declares its parser as data, ``EPILOG``
+(examples), optionally ``DESCRIPTION``, and two functions:
 
-- ``add(subparsers)`` declares the subcommand and its flags and returns its parser;
+- ``arguments(parser)`` adds its flags (older modules: ``add(subparsers)`` makes the parser);
 - ``run(args)`` calls the library with the parsed values, prints, and returns the exit status.
 
 A subcommand only parses and prints; the work is done by the library. Errors are handled here,
@@ -138,9 +139,19 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
             subparsers.add_parser(name, help=summary, add_help=False)
             continue
         module = command(name)
-        sub = module.add(subparsers)
+        if hasattr(module, "arguments"):  # the parser declared as data: text and flags
+            sub = subparsers.add_parser(
+                name,
+                help=summary,
+                description=getattr(module, "DESCRIPTION", summary),
+                epilog=module.EPILOG,
+                formatter_class=Formatter,
+            )
+            module.arguments(sub)
+        else:  # a module that makes its own parser: add(subparsers) returns it
+            sub = module.add(subparsers)
+            _set_summary(subparsers, name, summary)
         sub.set_defaults(run=module.run, parser=sub)
-        _set_summary(subparsers, name, summary)
     return parser
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._args import Formatter, Subparsers, check_output, float_range, int_range, require
+from ._args import Formatter, check_output, float_range, int_range, require
 
-_TRAIN_DESCRIPTION = """\
+DESCRIPTION = """\
 Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
 (DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Ctrl-C stops at the
 next step and saves the position in DIR/last.pt; --resume continues it to the same result as
@@ -21,7 +21,7 @@ an uninterrupted run. Under torchrun the same command trains with DistributedDat
 (rank 0 writes).
 """
 
-_TRAIN_EPILOG = """\
+EPILOG = """\
 examples:
   tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
   tconv train sr --upsampler all --quick --out runs/sr-compare
@@ -39,15 +39,10 @@ _FIELD_TYPES: dict[type, Callable[[str], Any]] = {
 }
 
 
-def add(subparsers: Subparsers) -> argparse.ArgumentParser:
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``tconv train`` (its parser comes from the command table)."""
     from .. import train
 
-    p = subparsers.add_parser(
-        "train",
-        description=_TRAIN_DESCRIPTION,
-        epilog=_TRAIN_EPILOG,
-        formatter_class=Formatter,
-    )
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     for name in train.task_names():
         try:
@@ -67,7 +62,6 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         )
         _add_run_flags(t, cls)
         _add_config_flags(t, cls)
-    return p
 
 
 def _failed(err: ImportError) -> Callable[[argparse.Namespace], int]:
