@@ -27,7 +27,6 @@ Examples:
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import operator
@@ -35,7 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast, get_args
 
-from .cache_keys import UNHASHABLE, freeze_args, thaw
+from .cache_keys import UNHASHABLE, freeze_args, lru_cache, thaw
 
 __all__ = [
     "PADDING_MODES",
@@ -570,7 +569,7 @@ class Geometry:
         ``"same"``, ``"same_lower"``, or explicit ``(begin, end)`` pairs per dimension (negative
         values extend with zeros). ``output_padding`` then shortens the end crop.
 
-        Results are cached (:func:`functools.lru_cache` on the normalised arguments, which
+        Results are cached (:func:`tconv.cache_keys.lru_cache` on the normalised arguments, which
         tell ``True`` and ``1.0`` from ``1``), so a layer called many times validates its
         settings once.
 
@@ -935,7 +934,7 @@ class Geometry:
                 )
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _check_call(
     geom: Geometry,
     input_shape: tuple[int, ...],
@@ -948,7 +947,7 @@ def _check_call(
     return geom._check_call(input_shape, weight_shape, bias_shape, check_output)
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _create_cached(key: tuple[Any, ...]) -> Geometry:
     """:meth:`Geometry.create` memoised on the normalised arguments (geometries are immutable,
     so sharing them is safe)."""
