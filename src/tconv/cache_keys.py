@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import numbers
 import operator
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
@@ -112,13 +113,14 @@ def freeze_args(args: tuple[object, ...]) -> Any:
 
 
 def immutable(value: object) -> bool:
-    """Whether ``value`` can never change: an int, a str, None, or tuples of them. A value kept
-    by identity (a layer's settings) must be one, or a change in place would go unseen.
+    """Whether ``value`` can never change: an integer (numpy's too), a str, None, or tuples of
+    them. A value kept by identity (a layer's settings) must be one, or a change in place
+    would go unseen.
 
     >>> immutable((3, (1, 0), "same")), immutable([2, 2]), immutable(((1, 0), [0, 1]))
     (True, False, False)
     """
-    if type(value) is int or type(value) is str or value is None:
+    if isinstance(value, (numbers.Integral, str)) or value is None:
         return True
     return type(value) is tuple and all(immutable(v) for v in cast(tuple[object, ...], value))
 
