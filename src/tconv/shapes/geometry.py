@@ -4,13 +4,12 @@ helpers on plain settings (:func:`output_size`, :func:`output_size_range`,
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, cast
 
-from ..cache_keys import UNHASHABLE, freeze_args, thaw
+from ..cache_keys import UNHASHABLE, freeze_args, lru_cache, thaw
 from .conventions import _NAME_MEANS, _named_crop
 from .formula import _full, _span
 from .validation import (
@@ -118,7 +117,7 @@ class Geometry:
         ``"same"``, ``"same_lower"``, or explicit ``(begin, end)`` pairs per dimension (negative
         values extend with zeros). ``output_padding`` then shortens the end crop.
 
-        Results are cached (:func:`functools.lru_cache` on the normalised arguments, which
+        Results are cached (:func:`tconv.cache_keys.lru_cache` on the normalised arguments, which
         tell ``True`` and ``1.0`` from ``1``), so a layer called many times validates its
         settings once.
 
@@ -485,7 +484,7 @@ class Geometry:
                 )
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _check_call(
     geom: Geometry,
     input_shape: tuple[int, ...],
@@ -498,7 +497,7 @@ def _check_call(
     return geom._check_call(input_shape, weight_shape, bias_shape, check_output)
 
 
-@functools.lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _create_cached(key: tuple[Any, ...]) -> Geometry:
     """:meth:`Geometry.create` memoised on the normalised arguments (geometries are immutable,
     so sharing them is safe)."""
