@@ -609,3 +609,16 @@ def test_inspect_lists_fusable_pairs():
     text = report.format()
     assert "fusable: 0, 1" in text and "tconv.convert.fuse_resize" in text
     assert report.to_dict()["fusable"] == [p.where for p in resize_pairs(net).fused]
+
+
+def test_to_tconv_leaves_reparametrised_layers():
+    old = torch.nn.utils.weight_norm(nn.ConvTranspose1d(2, 2, 4, stride=2))
+    new = torch.nn.utils.parametrizations.weight_norm(nn.ConvTranspose1d(2, 2, 4, stride=2))
+    net = nn.Sequential(old, new, nn.ConvTranspose1d(2, 2, 4, stride=2))
+    kinds = [type(m) for m in net]
+    x = torch.randn(1, 2, 5)
+    expected = net(x)
+    out = to_tconv(net, method="native", inplace=True)  # torch cannot deepcopy weight_norm's
+    assert [type(m) for m in out][:2] == kinds[:2]
+    assert isinstance(out[2], tconv.nn.ConvTranspose1d)
+    assert torch.allclose(out(x), expected, atol=1e-6)

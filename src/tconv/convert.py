@@ -505,7 +505,8 @@ def to_tconv(
     same ``Parameter`` objects (so the device, dtype, ``requires_grad``, the state_dict and an
     optimizer that holds them are unchanged) and the same training flag -- the idiom of
     ``torch.nn.SyncBatchNorm.convert_sync_batchnorm``. tconv's layers already in the model get
-    ``method``. ``model`` itself may be such a layer.
+    ``method``. ``model`` itself may be such a layer. A layer whose weight is reparametrised
+    (weight norm, spectral norm: ``weight`` is computed before each call) is left as it is.
 
     Args:
         model: any module.
@@ -535,13 +536,23 @@ def to_tconv(
     """
     _methods.check(method)
     root = model if inplace else copy.deepcopy(model)
-    if isinstance(root, torch.nn.modules.conv._ConvTransposeNd):
+    if _convertible(root):
         return _tconv_layer(root, method)
     for module in list(root.modules()):
         for child_name, child in list(module.named_children()):
-            if isinstance(child, torch.nn.modules.conv._ConvTransposeNd):
+            if _convertible(child):
                 setattr(module, child_name, _tconv_layer(child, method))
     return root
+
+
+def _convertible(module: torch.nn.Module) -> bool:
+    """A transposed convolution whose weight is a plain parameter (not reparametrised by
+    weight norm or spectral norm, which compute ``weight`` before each call)."""
+    return (
+        isinstance(module, torch.nn.modules.conv._ConvTransposeNd)
+        and isinstance(module.weight, torch.nn.Parameter)
+        and not torch.nn.utils.parametrize.is_parametrized(module)
+    )
 
 
 def _tconv_layer(layer: Any, method: Method) -> torch.nn.Module:
