@@ -597,7 +597,7 @@ def test_real_models_benchmark_quick_runs():
             diffs += [float(c) for c in (cells[4], cells[6]) if c != "-"]
         elif len(cells) == 5 and " ch, " in cells[0]:
             diffs += [float(cells[1]), float(cells[3])]
-    assert len(diffs) == 4 + 3 + 3 + 3 * 2, result.stdout
+    assert len(diffs) == 4 + 3 + 3 * 2, result.stdout
     assert max(diffs) < 1e-4
 
 
