@@ -29,8 +29,8 @@ Usage::
     .venv/bin/python benchmarks/real_models.py [--quick] [--latent 32] [--repeat 5] [--threads 2]
 
 ``--quick`` runs small configurations of the same architectures in seconds, with ``"auto"``
-deciding by its rule rather than by measuring (the test suite runs it; its ratios mean
-nothing). diffusers is a benchmark dependency (the ``models`` extra), not tconv's.
+deciding by its rule rather than by measuring, and checks equality only (no timing; the test
+suite runs it). diffusers is a benchmark dependency (the ``models`` extra), not tconv's.
 """
 
 from __future__ import annotations
@@ -317,9 +317,11 @@ def grads_rel(a: nn.Module, b: nn.Module) -> float:
     return worst
 
 
-def speed(base: Callable[[], object], fn: Callable[[], object], repeat: int) -> float:
-    warmup = 1 if repeat == 1 else 2
-    return paired_speed(paired_timings(base, [fn], repeat=repeat, warmup=warmup)[0])
+def speed(base: Callable[[], object], fn: Callable[[], object], repeat: int) -> str:
+    """``**ratio**`` from paired calls; ``-`` when ``repeat`` is 0 (``--quick``: not timed)."""
+    if repeat == 0:
+        return "-"
+    return f"**{paired_speed(paired_timings(base, [fn], repeat=repeat, warmup=2)[0]):.2f}**"
 
 
 def bench_model(name: str, case: Case, repeat: int) -> list[str]:
@@ -334,7 +336,7 @@ def bench_model(name: str, case: Case, repeat: int) -> list[str]:
         str(fused),
         str(converted),
         f"{err:.1e}",
-        f"**{fwd:.2f}**",
+        fwd,
     ]
     if case.train:
         model.train()
@@ -346,7 +348,7 @@ def bench_model(name: str, case: Case, repeat: int) -> list[str]:
         base()
         step()
         gerr = grads_rel(model, new)
-        row += [f"{gerr:.1e}", f"**{speed(base, step, repeat):.2f}**"]
+        row += [f"{gerr:.1e}", speed(base, step, repeat)]
     else:
         row += ["-", "-"]
     return row
@@ -382,9 +384,9 @@ def layer_row(channels: int, size: int, repeat: int) -> list[str]:
     return [
         f"{channels} ch, 1x{channels}x{size}x{size} -> {2 * size}x{2 * size}",
         f"{err:.1e}",
-        f"**{fwd:.2f}**",
+        fwd,
         f"{gerr:.1e}",
-        f"**{both:.2f}**",
+        both,
     ]
 
 
@@ -418,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.quick:  # auto's rule instead of its measurements: seconds, not minutes
         set_autotune(False)
-    repeat = 1 if args.quick else args.repeat
+    repeat = 0 if args.quick else args.repeat
     start = time.perf_counter()
     header = [
         "model",

@@ -587,6 +587,14 @@ class ResizePair:
             of ``F.interpolate`` in a forward, by tracing it) or ``"adapter: <class>"``.
         fused: whether it fuses exactly.
         detail: what it becomes, or why it stays as it is.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.Upsample(scale_factor=3), torch.nn.Conv1d(2, 2, 3))
+        >>> pair = resize_pairs(net).pairs[0]
+        >>> pair.where, pair.how, pair.fused
+        ('0, 1', 'Sequential', True)
+        >>> pair.detail
+        'nearest x3 + conv k3 -> transposed conv k5 s3 crop 2; 0 becomes Identity'
     """
 
     where: str
@@ -597,7 +605,22 @@ class ResizePair:
 
 @dataclass
 class FuseReport:
-    """What :func:`fuse_resize` fused and why the rest was not (:meth:`format` prints it)."""
+    """What :func:`fuse_resize` fused and why the rest was not (:meth:`format` prints it).
+
+    Args:
+        pairs: every resize -> convolution pair found, in the model's module order.
+
+    Example:
+        >>> net = torch.nn.Sequential(
+        ...     torch.nn.Upsample(scale_factor=2, mode="bilinear"),
+        ...     torch.nn.Conv2d(2, 2, 3, padding=1))
+        >>> report = resize_pairs(net)
+        >>> len(report.fused), len(report.skipped)
+        (0, 1)
+        >>> print(report)  # doctest: +ELLIPSIS
+        kept: 0, 1 (Sequential): padding=(1, 1) is invalid for mode='bilinear': a linear ...
+        0 resize-convolution pair(s) fused, 1 kept
+    """
 
     pairs: list[ResizePair] = field(default_factory=list)
 
@@ -716,6 +739,21 @@ class FusedUpsample(torch.nn.Module):
     Args:
         block: the original block (its public attributes are copied).
         conv_name: the name of its convolution child.
+
+    Shape:
+        - Input: ``(N, C, *S)``
+        - Output: ``(N, C_out, *(2 * S))``, or ``(N, C_out, *output_size)``
+
+    Example:
+        >>> block = torch.nn.Module()          # any block holding its convolution as "conv"
+        >>> block.conv = torch.nn.Conv2d(8, 8, 3, padding=1)
+        >>> fused = FusedUpsample(block, "conv")
+        >>> fused.state_dict().keys() == block.state_dict().keys()
+        True
+        >>> x = torch.randn(1, 8, 5, 5)
+        >>> up = torch.nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")
+        >>> torch.allclose(fused(x), block.conv(up), atol=1e-5)
+        True
     """
 
     def __init__(self, block: torch.nn.Module, conv_name: str) -> None:
@@ -1115,6 +1153,9 @@ def fuse_resize(
     Returns:
         The rewritten model (``model`` itself when ``inplace``, unless ``model`` itself is
         replaced), and the report when ``report=True``.
+
+    Shape:
+        - example: whatever ``model`` takes; the rewritten model takes and returns the same.
 
     Raises:
         ValueError: the rewritten model differs from the original on ``example`` (naming the
