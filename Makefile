@@ -35,7 +35,7 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
 	fi
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs]'
+	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs,models]'
 	touch $@
 
 demo: $(VENV)/.stamp-demo

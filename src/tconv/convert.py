@@ -41,28 +41,56 @@ Example:
 from __future__ import annotations
 
 import copy
+import dataclasses
+import inspect
 import itertools
 import math
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, cast, overload
 
 import torch
+import torch.fx
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import methods as _methods
 from .blocks import Upsample
+from .loading import one_line
+from .methods import Method
 from .methods.subpixel import subpixel_weight
-from .modules import CONV, CONV_TRANSPOSE, PixelShuffle, from_geometry, geometry_of, is_conv
+from .modules import (
+    CONV,
+    CONV_TRANSPOSE,
+    RESIZE_CONV,
+    PixelShuffle,
+    from_geometry,
+    geometry_of,
+    is_conv,
+)
 from .shapes import (
     Geometry,
     IntOrTuple,
     ShapeError,
     conv_padding,
     kernel_span,
+    resize_conv_geometry,
     spatial_index,
     spatial_size,
 )
 
-__all__ = ["SubpixelConvTranspose", "to_subpixel", "to_transposed"]
+__all__ = [
+    "ADAPTERS",
+    "FuseReport",
+    "FusedUpsample",
+    "ResizePair",
+    "SubpixelConvTranspose",
+    "fuse_resize",
+    "resize_pairs",
+    "to_subpixel",
+    "to_tconv",
+    "to_transposed",
+]
 
 
 Crop = tuple[tuple[int, int], ...]
@@ -462,3 +490,717 @@ def _upsample_to_transposed(block: Upsample, where: str) -> None:
     block.bias = None
     block.mode = "transposed"
     block._given_kernel = True
+
+
+# ---------------------------------------------------------------------------------------------
+# every ConvTransposeNd -> tconv's
+
+
+def to_tconv(
+    model: torch.nn.Module, method: Method = "auto", inplace: bool = False
+) -> torch.nn.Module:
+    """Replace every ``torch.nn.ConvTranspose{1,2,3}d`` by tconv's, computed by ``method``.
+
+    Each layer becomes :class:`tconv.nn.ConvTranspose1d/2d/3d` with the same settings and the
+    same ``Parameter`` objects (so the device, dtype, ``requires_grad``, the state_dict and an
+    optimizer that holds them are unchanged) and the same training flag -- the idiom of
+    ``torch.nn.SyncBatchNorm.convert_sync_batchnorm``. tconv's layers already in the model get
+    ``method``. ``model`` itself may be such a layer. A layer whose weight is reparametrised
+    (weight norm, spectral norm: ``weight`` is computed before each call) is left as it is.
+
+    Args:
+        model: any module.
+        method: how the layers compute, one of :data:`tconv.METHODS` (``"auto"`` times the
+            exact candidates once per input signature and never picks a loser).
+        inplace: rewrite ``model`` itself instead of a deep copy.
+
+    Returns:
+        The rewritten model (``model`` itself when ``inplace``; a new layer when ``model`` is a
+        transposed convolution and not ``inplace``).
+
+    Raises:
+        ValueError: an unknown ``method``.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1))
+        >>> fast = to_tconv(net, method="subpixel")
+        >>> fast  # doctest: +ELLIPSIS
+        Sequential(
+          (0): ConvTranspose2d(4, 2, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1), ...)
+        )
+        >>> x = torch.randn(1, 4, 8, 8)
+        >>> torch.allclose(fast(x), net(x), atol=1e-5)
+        True
+        >>> fast.state_dict().keys() == net.state_dict().keys()
+        True
+    """
+    _methods.check(method)
+    root = model if inplace else copy.deepcopy(model)
+    if _convertible(root):
+        return _tconv_layer(root, method)
+    for module in list(root.modules()):
+        for child_name, child in list(module.named_children()):
+            if _convertible(child):
+                setattr(module, child_name, _tconv_layer(child, method))
+    return root
+
+
+def _convertible(module: torch.nn.Module) -> bool:
+    """A transposed convolution whose weight is a plain parameter (not reparametrised by
+    weight norm or spectral norm, which compute ``weight`` before each call)."""
+    return (
+        isinstance(module, torch.nn.modules.conv._ConvTransposeNd)
+        and isinstance(module.weight, torch.nn.Parameter)
+        and not torch.nn.utils.parametrize.is_parametrized(module)
+    )
+
+
+def _tconv_layer(layer: Any, method: Method) -> torch.nn.Module:
+    """tconv's ConvTransposeNd sharing ``layer``'s parameters, or ``layer`` with ``method``."""
+    if isinstance(layer, tuple(CONV_TRANSPOSE.values())):
+        tconv_layer: Any = layer
+        tconv_layer.method = method
+        return cast(torch.nn.Module, tconv_layer)
+    _, kwargs = _recipe(layer)
+    rank = len(kwargs["kernel_size"])
+    kwargs.update(method=method, device="meta", allow_crop=False)
+    new: Any = CONV_TRANSPOSE[rank](**kwargs)
+    new.weight = layer.weight
+    new.bias = layer.bias
+    for hook_dict in ("_forward_hooks", "_forward_pre_hooks"):
+        getattr(new, hook_dict).update(getattr(layer, hook_dict))
+    return cast(torch.nn.Module, new.train(layer.training))
+
+
+# ---------------------------------------------------------------------------------------------
+# resize -> convolution pairs, fused into one transposed convolution
+
+
+@dataclass(frozen=True)
+class ResizePair:
+    """One resize followed by a convolution that :func:`fuse_resize` found.
+
+    Args:
+        where: the module names (the pair's resize and convolution, or the module whose
+            forward or adapter holds it).
+        how: how it was found: ``"Sequential"`` (consecutive children), ``"torch.fx"`` (a call
+            of ``F.interpolate`` in a forward, by tracing it) or ``"adapter: <class>"``.
+        fused: whether it fuses exactly.
+        detail: what it becomes, or why it stays as it is.
+
+    Example:
+        >>> net = torch.nn.Sequential(torch.nn.Upsample(scale_factor=3), torch.nn.Conv1d(2, 2, 3))
+        >>> pair = resize_pairs(net).pairs[0]
+        >>> pair.where, pair.how, pair.fused
+        ('0, 1', 'Sequential', True)
+        >>> pair.detail
+        'nearest x3 + conv k3 -> transposed conv k5 s3 crop 2; 0 becomes Identity'
+    """
+
+    where: str
+    how: str
+    fused: bool
+    detail: str
+
+
+@dataclass
+class FuseReport:
+    """What :func:`fuse_resize` fused and why the rest was not (:meth:`format` prints it).
+
+    Args:
+        pairs: every resize -> convolution pair found, in the model's module order.
+
+    Example:
+        >>> net = torch.nn.Sequential(
+        ...     torch.nn.Upsample(scale_factor=2, mode="bilinear"),
+        ...     torch.nn.Conv2d(2, 2, 3, padding=1))
+        >>> report = resize_pairs(net)
+        >>> len(report.fused), len(report.skipped)
+        (0, 1)
+        >>> print(report)  # doctest: +ELLIPSIS
+        kept: 0, 1 (Sequential): padding=(1, 1) is invalid for mode='bilinear': a linear ...
+        0 resize-convolution pair(s) fused, 1 kept
+    """
+
+    pairs: list[ResizePair] = field(default_factory=list)
+
+    @property
+    def fused(self) -> list[ResizePair]:
+        """The pairs fused."""
+        return [p for p in self.pairs if p.fused]
+
+    @property
+    def skipped(self) -> list[ResizePair]:
+        """The pairs left as they are, each with its reason."""
+        return [p for p in self.pairs if not p.fused]
+
+    def format(self) -> str:
+        """One line per pair, then a count."""
+        lines = [
+            f"{'fused' if p.fused else 'kept'}: {p.where} ({p.how}): {p.detail}" for p in self.pairs
+        ]
+        lines.append(
+            f"{len(self.fused)} resize-convolution pair(s) fused, {len(self.skipped)} kept"
+        )
+        return "\n".join(lines)
+
+    __str__ = format
+
+
+_INTERPOLATE_ARGS = inspect.signature(F.interpolate)
+_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def _resize_scale(
+    rank: int,
+    scale_factor: Any,
+    size: Any = None,
+    mode: Any = "nearest",
+    align_corners: Any = None,
+    antialias: Any = False,
+) -> tuple[tuple[int, ...], str] | str:
+    """The integer scale and mode of a resize that fuses with a ``rank``-D convolution, or why
+    it does not (a string)."""
+    if size is not None:
+        return f"size={size!r}: a fixed output size, not an integer scale factor"
+    if scale_factor is None:
+        return "no scale_factor"
+    values = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,)
+    if len(values) == 1:
+        values = values * rank
+    if len(values) != rank or not all(isinstance(v, (int, float)) for v in values):
+        return f"scale_factor={scale_factor!r} does not give one number per spatial dimension"
+    if not all(float(v).is_integer() and v >= 1 for v in values):
+        return f"scale_factor={scale_factor!r} is not an integer >= 1 (only those fuse exactly)"
+    scale = tuple(int(v) for v in values)
+    if all(v == 1 for v in scale):
+        return "scale_factor=1: no resize to fuse"
+    if antialias:
+        return "antialias=True"
+    if mode in ("nearest", "nearest-exact"):
+        return scale, str(mode)
+    if mode == _LINEAR.get(rank):
+        if align_corners:
+            return (
+                f"mode={mode!r} with align_corners=True mixes pixels with weights that vary "
+                "with the size: no fixed transposed convolution"
+            )
+        return scale, str(mode)
+    return f"mode={mode!r} does not fuse (nearest at integer scales and linear x2 do)"
+
+
+def _check_conv(conv: Any, scale: tuple[int, ...], mode: str) -> str | None:
+    """Why this convolution after that resize does not fuse (None: it fuses)."""
+    if any(s != 1 for s in conv.stride):
+        return f"the convolution has stride={tuple(conv.stride)} (only stride 1 fuses)"
+    if conv.padding_mode != "zeros":
+        return f"the convolution has padding_mode={conv.padding_mode!r} (only 'zeros' fuses)"
+    try:
+        resize_conv_geometry(
+            conv.kernel_size, scale, conv.padding, conv.dilation, conv.groups, mode, len(scale)
+        )
+    except ShapeError as err:
+        return str(err)
+    return None
+
+
+def _dims(values: tuple[Any, ...]) -> str:
+    """``2`` for ``(2, 2)``, ``2x3`` for ``(2, 3)``."""
+    return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+
+def _fused_detail(conv: Any, scale: tuple[int, ...], mode: str) -> str:
+    geom = resize_conv_geometry(
+        conv.kernel_size, scale, conv.padding, conv.dilation, conv.groups, mode, len(scale)
+    )
+    crop = geom.crop
+    crops = str(crop[0][0]) if len({c for pair in crop for c in pair}) == 1 else str(crop)
+    return (
+        f"{mode} x{_dims(scale)} + conv k{_dims(tuple(conv.kernel_size))} -> transposed conv "
+        f"k{_dims(geom.kernel_size)} s{_dims(geom.stride)} crop {crops}"
+    )
+
+
+def _set_module(root: torch.nn.Module, name: str, new: torch.nn.Module) -> None:
+    parent, _, child = name.rpartition(".")
+    setattr(root.get_submodule(parent) if parent else root, child, new)
+
+
+class FusedUpsample(torch.nn.Module):
+    """A third-party upsampling block (nearest x2 then a convolution in its ``forward``) with
+    the pair computed as one transposed convolution.
+
+    Made by :func:`fuse_resize`'s adapter table for blocks whose forward torch.fx cannot trace
+    (diffusers' ``Upsample1D``/``Upsample2D``). The convolution stays under its own name as a
+    :class:`tconv.nn.ResizeConv1d`/``2d`` sharing its parameters, so the block's state_dict
+    keys are unchanged. ``forward(x, output_size=None)`` takes the block's arguments; an
+    ``output_size`` other than twice the input resizes to it and convolves as written.
+
+    Args:
+        block: the original block (its public attributes are copied).
+        conv_name: the name of its convolution child.
+
+    Shape:
+        - Input: ``(N, C, *S)``
+        - Output: ``(N, C_out, *(2 * S))``, or ``(N, C_out, *output_size)``
+
+    Example:
+        >>> block = torch.nn.Module()          # any block holding its convolution as "conv"
+        >>> block.conv = torch.nn.Conv2d(8, 8, 3, padding=1)
+        >>> fused = FusedUpsample(block, "conv")
+        >>> fused.state_dict().keys() == block.state_dict().keys()
+        True
+        >>> x = torch.randn(1, 8, 5, 5)
+        >>> up = torch.nn.functional.interpolate(x, scale_factor=2.0, mode="nearest")
+        >>> torch.allclose(fused(x), block.conv(up), atol=1e-5)
+        True
+    """
+
+    def __init__(self, block: torch.nn.Module, conv_name: str) -> None:
+        super().__init__()
+        for key, value in vars(block).items():
+            if not key.startswith("_") and key != "training":
+                setattr(self, key, value)
+        conv: Any = getattr(block, conv_name)
+        rank = conv.weight.dim() - 2
+        self.conv_name = conv_name
+        setattr(self, conv_name, RESIZE_CONV[rank].from_conv(conv, 2, "nearest"))
+        self.train(block.training)
+
+    def forward(
+        self, hidden_states: Tensor, output_size: Any = None, *args: Any, **kwargs: Any
+    ) -> Tensor:
+        fused: Any = getattr(self, self.conv_name)
+        if output_size is not None and tuple(output_size) != tuple(
+            2 * n for n in hidden_states.shape[2:]
+        ):
+            up = F.interpolate(hidden_states, size=output_size, mode="nearest")
+            return cast(Tensor, fused.to_conv()(up))
+        return cast(Tensor, fused(hidden_states))
+
+
+def _diffusers_upsample(module: torch.nn.Module) -> str | tuple[str, tuple[int, ...]]:
+    """diffusers' Upsample1D/Upsample2D: the conv's name and scale, or why it does not fuse.
+
+    Their forward: optional norm (2-D), then ``F.interpolate(scale_factor=2.0,
+    mode="nearest")`` (``size=output_size`` when the caller passes one), then the conv."""
+    m: Any = module
+    if getattr(m, "use_conv_transpose", False):
+        return "use_conv_transpose=True: a ConvTranspose already (to_tconv converts it)"
+    if not getattr(m, "use_conv", False):
+        return "use_conv=False: a resize alone"
+    if not getattr(m, "interpolate", True):
+        return "interpolate=False: a convolution alone"
+    if getattr(m, "norm", None) is not None:
+        return "a norm between the resize and the input: not adapted"
+    name = "conv" if getattr(m, "name", "conv") == "conv" else "Conv2d_0"
+    conv = getattr(m, name, None)
+    if conv is None or not is_conv(conv):
+        return f"no convolution named {name!r}"
+    return name, (2,) * (conv.weight.dim() - 2)
+
+
+#: Third-party blocks that resize and convolve inside a forward that torch.fx cannot trace
+#: (asserts and branches on tensor shapes). ``(module, class name)`` -> a function returning
+#: the convolution's name and the scale, or why the block does not fuse. Their forward is
+#: re-implemented by :class:`FusedUpsample`, checked against the original in the tests.
+ADAPTERS: dict[tuple[str, str], Callable[[torch.nn.Module], str | tuple[str, tuple[int, ...]]]] = {
+    ("diffusers.models.upsampling", "Upsample1D"): _diffusers_upsample,
+    ("diffusers.models.upsampling", "Upsample2D"): _diffusers_upsample,
+}
+
+
+class _LeafTracer(torch.fx.Tracer):
+    """Traces one module's own forward: every submodule is a leaf (a call_module node)."""
+
+    def is_leaf_module(self, m: torch.nn.Module, module_qualified_name: str) -> bool:
+        return True
+
+
+def _mentions_interpolate(module: torch.nn.Module) -> bool:
+    forward = type(module).forward
+    if type(module).__module__.startswith("torch.") or isinstance(module, torch.fx.GraphModule):
+        return False
+    try:
+        source = inspect.getsource(forward)
+    except (OSError, TypeError):
+        return False
+    return "interpolate" in source
+
+
+#: Rewrites one found pair (or one module's pairs) in a model; returns the model's root (a
+#: new one only when the root itself is replaced).
+Apply = Callable[[torch.nn.Module], torch.nn.Module]
+Found = tuple[list[ResizePair], list[Apply]]
+
+
+def _sequential_pairs(name: str, seq: torch.nn.Sequential) -> Found:
+    pairs: list[ResizePair] = []
+    applies: list[Apply] = []
+    prefix = f"{name}." if name else ""
+    for (a_name, a), (b_name, b) in itertools.pairwise(list(seq.named_children())):
+        if not isinstance(a, torch.nn.Upsample) or not is_conv(b):
+            continue
+        where = f"{prefix}{a_name}, {prefix}{b_name}"
+        conv: Any = b
+        got = _resize_scale(conv.weight.dim() - 2, a.scale_factor, a.size, a.mode, a.align_corners)
+        reason = got if isinstance(got, str) else _check_conv(conv, *got)
+        if reason is not None:
+            pairs.append(ResizePair(where, "Sequential", False, reason))
+            continue
+        scale, mode = cast(tuple[tuple[int, ...], str], got)
+
+        def apply(
+            root: torch.nn.Module,
+            a_path: str = prefix + a_name,
+            b_path: str = prefix + b_name,
+            scale: tuple[int, ...] = scale,
+            mode: str = mode,
+        ) -> torch.nn.Module:
+            fused = RESIZE_CONV[len(scale)].from_conv(root.get_submodule(b_path), scale, mode)
+            _set_module(root, b_path, fused)
+            _set_module(root, a_path, torch.nn.Identity())
+            return root
+
+        detail = f"{_fused_detail(conv, scale, mode)}; {prefix}{a_name} becomes Identity"
+        pairs.append(ResizePair(where, "Sequential", True, detail))
+        applies.append(apply)
+    return pairs, applies
+
+
+def _adapter_pair(name: str, module: torch.nn.Module) -> Found | None:
+    key = (type(module).__module__, type(module).__name__)
+    check = ADAPTERS.get(key)
+    if check is None:
+        return None
+    where, how = name or "model", f"adapter: {key[1]}"
+    got = check(module)
+    if isinstance(got, str):
+        return [ResizePair(where, how, False, got)], []
+    conv_name, scale = got
+    conv: Any = getattr(module, conv_name)
+    reason = _check_conv(conv, scale, "nearest")
+    if reason is not None:
+        return [ResizePair(where, how, False, reason)], []
+
+    def apply(
+        root: torch.nn.Module, path: str = name, conv_name: str = conv_name
+    ) -> torch.nn.Module:
+        new = FusedUpsample(root.get_submodule(path), conv_name)
+        if not path:
+            return new
+        _set_module(root, path, new)
+        return root
+
+    return [ResizePair(where, how, True, _fused_detail(conv, scale, "nearest"))], [apply]
+
+
+def _traced_pairs(name: str, module: torch.nn.Module) -> Found:
+    """``F.interpolate`` calls in ``module``'s own forward whose only use is a convolution
+    child, found by tracing that forward with torch.fx (submodules kept as calls)."""
+    where = name or "model"
+    try:
+        graph = _LeafTracer().trace(module)
+        keys_kept = (
+            torch.fx.GraphModule(module, graph).state_dict().keys() == module.state_dict().keys()
+        )
+    except Exception as err:  # user code: any failure means "cannot see inside"
+        detail = f"its forward calls interpolate, but torch.fx cannot trace it ({one_line(err)})"
+        return [ResizePair(where, "torch.fx", False, detail)], []
+    source = inspect.getsource(type(module).forward)
+    pairs: list[ResizePair] = []
+    todo: list[tuple[str, str, tuple[int, ...], str]] = []  # node, conv path, scale, mode
+    calls = [n.target for n in graph.nodes if n.op == "call_module"]
+    for node in graph.nodes:
+        if node.op != "call_function" or node.target is not F.interpolate:
+            continue
+        users = list(node.users)
+        user = users[0] if len(users) == 1 else None
+        target = user.target if user is not None and user.op == "call_module" else None
+        sub: Any = module.get_submodule(target) if isinstance(target, str) else None
+        at = f"{where}: interpolate -> {target}" if target else f"{where}: interpolate"
+        if user is None or sub is None or not is_conv(sub):
+            pairs.append(
+                ResizePair(at, "torch.fx", False, "its result is not only a convolution's input")
+            )
+            continue
+        bound = _INTERPOLATE_ARGS.bind(*node.args, **node.kwargs).arguments
+        if any(isinstance(v, torch.fx.Node) for k, v in bound.items() if k != "input"):
+            pairs.append(
+                ResizePair(at, "torch.fx", False, "the resize's arguments are computed at run time")
+            )
+            continue
+        got = _resize_scale(
+            sub.weight.dim() - 2,
+            bound.get("scale_factor"),
+            bound.get("size"),
+            bound.get("mode", "nearest"),
+            bound.get("align_corners"),
+            bound.get("antialias", False),
+        )
+        reason = got if isinstance(got, str) else _check_conv(sub, *got)
+        if reason is None and (len(user.args) != 1 or user.kwargs or calls.count(target) != 1):
+            reason = "the convolution is called more than once, or with more arguments"
+        if reason is None and "training" in source:
+            reason = "its forward reads self.training, which tracing would freeze"
+        if reason is None and not keys_kept:
+            reason = (
+                "torch.fx would drop parts of the module that its forward does not use (the "
+                "state_dict would change)"
+            )
+        if reason is not None:
+            pairs.append(ResizePair(at, "torch.fx", False, reason))
+            continue
+        scale, mode = cast(tuple[tuple[int, ...], str], got)
+        pairs.append(ResizePair(at, "torch.fx", True, _fused_detail(sub, scale, mode)))
+        todo.append((node.name, str(target), scale, mode))
+    if not todo:
+        return pairs, []
+
+    def apply(root: torch.nn.Module, path: str = name) -> torch.nn.Module:
+        owner = root.get_submodule(path)
+        traced = _LeafTracer().trace(owner)
+        nodes = {n.name: n for n in traced.nodes}
+        for node_name, conv_path, scale, mode in todo:
+            node = nodes[node_name]
+            (user,) = list(node.users)
+            user.args = (node.args[0] if node.args else node.kwargs["input"],)
+            traced.erase_node(node)
+            conv = owner.get_submodule(conv_path)
+            _set_module(owner, conv_path, RESIZE_CONV[len(scale)].from_conv(conv, scale, mode))
+        new = torch.fx.GraphModule(owner, traced, class_name=type(owner).__name__)
+        new.train(owner.training)
+        if not path:
+            return new
+        _set_module(root, path, new)
+        return root
+
+    return pairs, [apply]
+
+
+def _find(model: torch.nn.Module) -> Found:
+    """Every resize -> convolution pair in ``model``, with the rewrites of those that fuse."""
+    pairs: list[ResizePair] = []
+    applies: list[Apply] = []
+    adapted: list[str] = []
+    for name, module in model.named_modules():
+        if any(name == a or name.startswith(a + ".") for a in adapted):
+            continue  # inside a block an adapter replaces
+        found: Found | None = None
+        if isinstance(module, torch.nn.Sequential):
+            found = _sequential_pairs(name, module)
+        else:
+            found = _adapter_pair(name, module)
+            if found is not None:
+                adapted.append(name)
+            elif _mentions_interpolate(module):
+                found = _traced_pairs(name, module)
+        if found is not None:
+            pairs.extend(found[0])
+            applies.extend(found[1])
+    return pairs, applies
+
+
+def resize_pairs(model: torch.nn.Module) -> FuseReport:
+    """The resize -> convolution pairs in ``model``: which :func:`fuse_resize` fuses, and why
+    it keeps the others (nothing is changed).
+
+    Args:
+        model: any module.
+
+    Returns:
+        The report (``print`` it, or read ``.fused`` and ``.skipped``).
+
+    Example:
+        >>> net = torch.nn.Sequential(
+        ...     torch.nn.Upsample(scale_factor=2), torch.nn.Conv2d(4, 4, 3, padding=1),
+        ...     torch.nn.Upsample(scale_factor=1.5), torch.nn.Conv2d(4, 4, 3, padding=1))
+        >>> print(resize_pairs(net))  # doctest: +ELLIPSIS
+        fused: 0, 1 (Sequential): nearest x2 + conv k3 -> transposed conv k4 s2 crop 1; 0 ...
+        kept: 2, 3 (Sequential): scale_factor=1.5 is not an integer >= 1 (only those fuse exactly)
+        1 resize-convolution pair(s) fused, 1 kept
+    """
+    return FuseReport(_find(model)[0])
+
+
+def _tensors(value: Any) -> list[Tensor]:
+    """The tensors in a model's output (tensors, sequences, mappings, dataclasses)."""
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, Mapping):
+        return [t for v in value.values() for t in _tensors(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [t for f in dataclasses.fields(value) for t in _tensors(getattr(value, f.name))]
+    return []
+
+
+def _differ(a: list[Tensor], b: list[Tensor]) -> str | None:
+    """Why two outputs differ beyond float rounding (None: they agree)."""
+    if len(a) != len(b):
+        return f"{len(b)} output tensors instead of {len(a)}"
+    for x, y in zip(a, b, strict=True):
+        if x.shape != y.shape:
+            return f"shape {tuple(y.shape)} instead of {tuple(x.shape)}"
+        if not x.is_floating_point():
+            if not torch.equal(x, y):
+                return "different values"
+            continue
+        rtol = 1e-4 if x.dtype in (torch.float32, torch.float64) else 1e-2
+        scale = float(x.detach().abs().max()) if x.numel() else 0.0
+        diff = float((x.detach() - y.detach()).abs().max()) if x.numel() else 0.0
+        if not diff <= rtol * scale + 1e-6:  # also catches NaN
+            return f"max abs difference {diff:.3g} (allowed {rtol:g} x {scale:.3g})"
+    return None
+
+
+def _probes(pairs: list[ResizePair]) -> list[str]:
+    """The module whose output each fused pair changes, by name (the same in both models)."""
+    names = []
+    for p in pairs:
+        if not p.fused:
+            continue
+        if p.how == "Sequential":
+            names.append(p.where.split(", ")[1])
+        else:
+            names.append(p.where.split(":")[0] if p.how == "torch.fx" else p.where)
+    return [n for n in dict.fromkeys(names) if n != "model"]
+
+
+def _run_recorded(
+    model: torch.nn.Module, example: Any, names: list[str]
+) -> tuple[list[Tensor], dict[str, list[Tensor]]]:
+    seen: dict[str, list[Tensor]] = {}
+    handles = []
+    for n in names:
+
+        def hook(m: torch.nn.Module, args: Any, out: Any, n: str = n) -> None:
+            seen.setdefault(n, []).extend(t.detach().clone() for t in _tensors(out))
+
+        handles.append(model.get_submodule(n).register_forward_hook(hook))
+    args = example if isinstance(example, tuple) else (example,)
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            out = _tensors(model(*args))
+    finally:
+        for h in handles:
+            h.remove()
+    return out, seen
+
+
+@overload
+def fuse_resize(
+    model: torch.nn.Module,
+    example: Tensor | tuple[Any, ...] | None = ...,
+    inplace: bool = ...,
+    *,
+    report: Literal[False] = ...,
+    method: Method = ...,
+) -> torch.nn.Module: ...
+@overload
+def fuse_resize(
+    model: torch.nn.Module,
+    example: Tensor | tuple[Any, ...] | None = ...,
+    inplace: bool = ...,
+    *,
+    report: Literal[True],
+    method: Method = ...,
+) -> tuple[torch.nn.Module, FuseReport]: ...
+def fuse_resize(
+    model: torch.nn.Module,
+    example: Tensor | tuple[Any, ...] | None = None,
+    inplace: bool = False,
+    *,
+    report: bool = False,
+    method: Method = "auto",
+) -> torch.nn.Module | tuple[torch.nn.Module, FuseReport]:
+    """Fuse every resize followed by a convolution that is exactly a transposed convolution.
+
+    A nearest resize by an integer scale (1-, 2-, 3-D; "nearest-exact" too) followed by a
+    stride-1, "zeros"-padded convolution (any kernel, padding, dilation, groups) is one
+    transposed convolution (:func:`tconv.shapes.resize_conv_geometry`); so is a linear resize
+    by 2 with ``align_corners=False`` before a convolution with ``padding=0``. Each such pair
+    becomes a :class:`tconv.nn.ResizeConv1d/2d/3d` that keeps the convolution's parameters
+    under the convolution's name, so **the result loads the original state_dict unchanged**
+    (and the original loads the result's). Found:
+
+    - ``nn.Upsample`` then a convolution, consecutive children of an ``nn.Sequential``: the
+      convolution's slot holds the ResizeConv, the Upsample's slot ``nn.Identity``;
+    - ``F.interpolate(...)`` in a module's own ``forward`` whose result only feeds a
+      convolution child: the module's forward is traced with torch.fx (its submodules kept
+      as calls) and the module becomes a ``torch.fx.GraphModule`` of the same name and
+      state_dict keys, the resize call removed and the convolution child fused. A forward
+      that torch.fx cannot trace, or that reads ``self.training``, is kept;
+    - blocks in :data:`ADAPTERS` (diffusers' ``Upsample1D``/``Upsample2D``), whose forward
+      branches on tensor shapes: replaced by :class:`FusedUpsample`.
+
+    Anything else (other scales and modes, strided or non-"zeros" convolutions, a linear
+    resize before zero padding, where the edge clamping and the zeros meet) is kept; the
+    report says why.
+
+    Args:
+        model: any module.
+        example: an input (a tensor, or a tuple of positional arguments): the rewritten model
+            is run on it against the original, and a difference beyond float rounding (1e-4
+            relative in float32) raises, naming the first fused layer that differs.
+        inplace: rewrite ``model`` itself instead of a deep copy.
+        report: also return a :class:`FuseReport` (what was fused, why the rest was not).
+        method: how the fused layers compute the transposed convolution, one of
+            :data:`tconv.METHODS` (``"auto"`` measures once per input signature).
+
+    Returns:
+        The rewritten model (``model`` itself when ``inplace``, unless ``model`` itself is
+        replaced), and the report when ``report=True``.
+
+    Shape:
+        - example: whatever ``model`` takes; the rewritten model takes and returns the same.
+
+    Raises:
+        ValueError: the rewritten model differs from the original on ``example`` (naming the
+            layer), or an unknown ``method``.
+
+    Example:
+        >>> net = torch.nn.Sequential(
+        ...     torch.nn.Conv2d(3, 8, 3, padding=1),
+        ...     torch.nn.Upsample(scale_factor=2, mode="nearest"),
+        ...     torch.nn.Conv2d(8, 8, 3, padding=1))
+        >>> x = torch.randn(1, 3, 16, 16)
+        >>> fused, rep = fuse_resize(net, example=x, report=True)
+        >>> [type(m).__name__ for m in fused]
+        ['Conv2d', 'Identity', 'ResizeConv2d']
+        >>> fused.load_state_dict(net.state_dict())     # the original checkpoint loads
+        <All keys matched successfully>
+        >>> torch.allclose(fused(x), net(x), atol=1e-5)
+        True
+        >>> len(rep.fused), len(rep.skipped)
+        (1, 0)
+    """
+    _methods.check(method)
+    pairs, applies = _find(model)
+    names = _probes(pairs)
+    if example is not None:
+        expected, expected_layers = _run_recorded(model, example, names)
+    root = model if inplace else copy.deepcopy(model)
+    for apply in applies:
+        root = apply(root)
+    for m in root.modules():
+        if isinstance(m, tuple(RESIZE_CONV.values())):
+            fused: Any = m
+            fused.method = method
+    if example is not None:
+        got, got_layers = _run_recorded(root, example, names)
+        for n in names:
+            why = _differ(expected_layers.get(n, []), got_layers.get(n, []))
+            if why is not None:
+                raise ValueError(
+                    f"fuse_resize: {n} differs from the original on the example: {why}"
+                )
+        why = _differ(expected, got)
+        if why is not None:
+            raise ValueError(
+                f"fuse_resize: the model's output differs from the original on the example: {why}"
+            )
+    result = FuseReport(pairs)
+    return (root, result) if report else root

@@ -102,6 +102,7 @@ class Report:
     layers: list[LayerReport] = field(default_factory=list)
     total_macs: int | None = 0
     advice: list[str] = field(default_factory=list)
+    fusable: list[str] = field(default_factory=list)  # resize -> conv pairs fuse_resize fuses
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists for shapes), as :meth:`to_json` prints it."""
@@ -151,6 +152,7 @@ class Report:
             + ("?" if self.total_macs is None else _count(self.total_macs))
         )
         lines.extend(f"advice: {a}" for a in self.advice)
+        lines.extend(f"fusable: {f}" for f in self.fusable)
         lines.extend(
             f"note: {r.name}: checkerboard score not measured: {r.score_error}"
             for r in self.layers
@@ -623,7 +625,20 @@ def inspect_model(
     report = Report(name, shape, None if out is None else tuple(out.shape), rows)
     report.total_macs = sum(c.macs for c in calls if not _is_block(c.module))
     report.advice = _advice(rows)
+    _add_fusable(report, model)
     return report
+
+
+def _add_fusable(report: Report, model: torch.nn.Module) -> None:
+    """The resize -> convolution pairs that :func:`tconv.convert.fuse_resize` fuses exactly."""
+    pairs = convert.resize_pairs(model).fused
+    report.fusable = [p.where for p in pairs]
+    if pairs:
+        report.advice.append(
+            f"{len(pairs)} resize -> convolution pair(s) are transposed convolutions in disguise "
+            "(fusable lines below): tconv.convert.fuse_resize(model) computes each as one, "
+            "with the same state_dict"
+        )
 
 
 def _rows(calls: list[_Call]) -> list[LayerReport]:

@@ -19,7 +19,7 @@ ConvTranspose2d(3, 8, kernel_size=(3, 3), stride=(2, 2), padding=same)
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor
@@ -28,20 +28,37 @@ from . import methods as _methods
 from .cache_keys import immutable
 from .functional import conv_transpose, run, shapes_of
 from .methods import Method
-from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeError
+from .shapes import (
+    Geometry,
+    IntOrTuple,
+    PaddingMode,
+    PaddingSpec,
+    ShapeError,
+    ShapeRuntimeError,
+    as_tuple,
+    kernel_span,
+    resize_conv_geometry,
+    spatial_index,
+)
 from .shuffle import pixel_shuffle, pixel_unshuffle
 
 __all__ = [
     "CONV",
     "CONV_TRANSPOSE",
+    "RESIZE_CONV",
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
     "PixelShuffle",
     "PixelUnshuffle",
+    "ResizeConv1d",
+    "ResizeConv2d",
+    "ResizeConv3d",
     "from_geometry",
     "geometry_of",
     "is_conv",
+    "resize_conv",
+    "resize_conv_weight",
 ]
 
 #: The arguments every tconv ConvTransposeNd takes (shared by the three class docstrings).
@@ -526,3 +543,426 @@ class PixelUnshuffle(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+# ---------------------------------------------------------------------------------------------
+# resize then convolution, computed as the transposed convolution it is
+
+#: The linear resize's taps at scale 2, align_corners=False (each output phase reads its two
+#: nearest input pixels with weights 1/4 and 3/4).
+_LINEAR_X2 = (0.25, 0.75, 0.75, 0.25)
+
+
+def resize_conv_weight(
+    weight: Tensor,
+    scale: IntOrTuple,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+    mode: str = "nearest",
+) -> Tensor:
+    """The transposed-convolution kernel equal to a resize by ``scale`` then a convolution.
+
+    Per spatial dimension the convolution's taps are placed at their dilated offsets, flipped,
+    and convolved with the resize's footprint: a box of ``r`` ones for a nearest resize (so
+    tap ``m`` is the sum of the convolution's taps that read the same input pixel), the taps
+    ``(1/4, 3/4, 3/4, 1/4)`` for a linear resize by 2; the channel axes are swapped per group.
+    Differentiable: gradients reach ``weight``. The crop that goes with it comes from
+    :func:`tconv.shapes.resize_conv_geometry`.
+
+    Args:
+        weight: the convolution's weight ``(C_out, C_in // groups, *k)``.
+        scale: the integer resize factor, an int or one per spatial dimension.
+        dilation: the convolution's dilation.
+        groups: the convolution's groups.
+        mode: the resize mode, one of :data:`tconv.shapes.RESIZE_MODES`.
+
+    Returns:
+        The transposed convolution's weight ``(C_in, C_out // groups, *K)``, per dimension
+        ``K = dilation * (k - 1) + r`` (nearest) or ``dilation * (k - 1) + 4`` (linear).
+
+    Shape:
+        - weight: ``(C_out, C_in // groups, *k)``
+        - Output: ``(C_in, C_out // groups, *K)``
+
+    Example:
+        >>> w = torch.tensor([[[1.0, 2.0, 3.0]]])           # taps w0, w1, w2
+        >>> resize_conv_weight(w, 2)                         # [w2, w1 + w2, w0 + w1, w0]
+        tensor([[[3., 5., 3., 1.]]])
+    """
+    rank = weight.dim() - 2
+    geom = resize_conv_geometry(tuple(weight.shape[2:]), scale, 0, dilation, groups, mode, rank)
+    d = as_tuple(dilation, rank, "dilation")
+    c_out, c_in_g = weight.shape[:2]
+    # channels last (one long contiguous row per tap), so each step below is a few large
+    # vector operations rather than many tiny ones over the kernel's few taps
+    v = weight.flip(tuple(range(2, 2 + rank))).reshape(c_out * c_in_g, *weight.shape[2:])
+    v = v.permute(*range(1, rank + 1), 0)
+    if any(dd > 1 for dd in d):  # the taps at their dilated offsets
+        dense = v.new_zeros((*kernel_span(tuple(weight.shape[2:]), d), v.shape[-1]))
+        dense[spatial_index(slice(None, None, dd) for dd in d)[2:]] = v
+        v = dense
+    for j, r in enumerate(geom.stride):  # full convolution with the footprint along dim j
+        taps = (1.0,) * r if mode.startswith("nearest") else _LINEAR_X2
+        n = v.shape[j]
+        out = v.new_zeros((*v.shape[:j], n + len(taps) - 1, *v.shape[j + 1 :]))
+        for a, t in enumerate(taps):
+            out.narrow(j, a, n).add_(v if t == 1.0 else v * t)
+        v = out
+    v = v.permute(rank, *range(rank)).reshape(groups, c_out // groups, c_in_g, *v.shape[:rank])
+    return v.transpose(1, 2).reshape(groups * c_in_g, c_out // groups, *v.shape[3:])
+
+
+def resize_conv(
+    input: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    scale: IntOrTuple = 2,
+    padding: PaddingSpec = 0,
+    dilation: IntOrTuple = 1,
+    groups: int = 1,
+    mode: str = "nearest",
+    method: Method = "auto",
+) -> Tensor:
+    """``conv(resize(input, scale, mode), weight, bias, padding, dilation, groups)``, computed
+    as one transposed convolution (it never builds the resized tensor).
+
+    Equal to ``F.conv{1,2,3}d(F.interpolate(input, scale_factor=scale, mode=mode), weight,
+    bias, 1, padding, dilation, groups)`` up to float rounding, gradients included, for an
+    integer nearest ``scale`` with any kernel, padding, dilation and groups, and for a linear
+    resize by 2 (``align_corners=False``) before a convolution with ``padding=0``
+    (:func:`tconv.shapes.resize_conv_geometry` refuses the rest).
+
+    Args:
+        input: ``(N, C_in, *S)`` or ``(C_in, *S)``.
+        weight: the convolution's weight ``(C_out, C_in // groups, *k)``.
+        bias: the convolution's bias ``(C_out,)`` or None.
+        scale: the integer resize factor, an int or one per spatial dimension.
+        padding: the convolution's zero padding (``"same"``, ``"valid"``, ints or pairs).
+        dilation: the convolution's dilation.
+        groups: the convolution's groups.
+        mode: the resize mode, one of :data:`tconv.shapes.RESIZE_MODES`.
+        method: how to compute the transposed convolution, one of :data:`tconv.METHODS`.
+
+    Returns:
+        The convolution's output on the resized input.
+
+    Shape:
+        - Input: ``(N, C_in, *S)`` or ``(C_in, *S)``
+        - Output: ``(N, C_out, *O)``, per dimension ``O = S * r + pb + pe - d * (k - 1)``
+
+    Raises:
+        ShapeError: a geometry that does not fuse (see
+            :func:`tconv.shapes.resize_conv_geometry`) or an input that does not fit.
+        ValueError: an unknown ``mode`` or ``method``.
+
+    Example:
+        >>> x, w = torch.randn(1, 4, 8, 8), torch.randn(6, 4, 3, 3)
+        >>> up = torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+        >>> ref = torch.nn.functional.conv2d(up, w, padding=1)
+        >>> torch.allclose(resize_conv(x, w, padding=1, method="native"), ref, atol=1e-5)
+        True
+    """
+    rank = weight.dim() - 2
+    geom = resize_conv_geometry(
+        tuple(weight.shape[2:]), scale, padding, dilation, groups, mode, rank
+    )
+    _check_channels(input, weight, groups)
+    w = resize_conv_weight(weight, scale, dilation, groups, mode)
+    return _fused(input, w, bias, geom, mode, method)
+
+
+def _check_channels(input: Tensor, weight: Tensor, groups: int) -> None:
+    rank = weight.dim() - 2
+    if input.dim() in (rank + 1, rank + 2) and input.shape[-rank - 1] != weight.shape[1] * groups:
+        raise ShapeRuntimeError(
+            f"input of shape {tuple(input.shape)} is invalid for a convolution weight of shape "
+            f"{tuple(weight.shape)} with groups={groups}: expected "
+            f"{weight.shape[1] * groups} input channels, got {input.shape[-rank - 1]}"
+        )
+
+
+def _fused(
+    input: Tensor, w: Tensor, bias: Tensor | None, geom: Geometry, mode: str, method: Method
+) -> Tensor:
+    """The transposed convolution with the derived kernel ``w`` (the input replicate-padded by
+    one first for a linear resize: its edge clamping)."""
+    x = input
+    if not mode.startswith("nearest"):
+        rank = geom.rank
+        batched = x.dim() == rank + 2
+        x = torch.nn.functional.pad(x if batched else x.unsqueeze(0), (1, 1) * rank, "replicate")
+        x = x if batched else x.squeeze(0)
+    return run(x, w, bias, geom, method)
+
+
+_RESIZE_ARGS = """
+    Args:
+        in_channels: channels of the input.
+        out_channels: channels of the output.
+        kernel_size: the convolution's kernel, an int or one per spatial dimension.
+        scale_factor: the integer resize factor, an int or one per spatial dimension.
+        padding: the convolution's zero padding (``"same"``, ``"valid"``, ints or pairs).
+        dilation: the convolution's dilation.
+        groups: the convolution's groups.
+        bias: whether the convolution has a learnable bias.
+        mode: the resize mode, one of :data:`tconv.shapes.RESIZE_MODES` (linear modes only at
+            scale 2 before a convolution with ``padding=0``).
+        method: how to compute the transposed convolution, one of :data:`tconv.METHODS`
+            (``"auto"`` times the exact candidates once per input signature).
+        device: where to create the parameters.
+        dtype: the parameters' floating-point type.
+
+    Attributes:
+        weight: the convolution's weight ``(C_out, C_in // groups, *k)``: the parameter that
+            trains; the transposed kernel is derived from it in every forward.
+        bias: the convolution's bias ``(C_out,)`` or None.
+
+    Raises:
+        ShapeError: a resize and convolution that do not fuse, naming the rule.
+        ValueError: an unknown ``mode`` or ``method``.
+"""
+
+
+class _ResizeConvNd(torch.nn.Module):
+    """Resize then convolution, computed as one transposed convolution.
+
+    Keeps the convolution's own parameters under the convolution's names (``weight``,
+    ``bias``): its state_dict is the convolution's, initialised as ``torch.nn.ConvNd`` is.
+    """
+
+    _rank: ClassVar[int]
+    weight: torch.nn.Parameter
+    bias: torch.nn.Parameter | None
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: IntOrTuple,
+        scale_factor: IntOrTuple = 2,
+        padding: PaddingSpec = 0,
+        dilation: IntOrTuple = 1,
+        groups: int = 1,
+        bias: bool = True,
+        mode: str = "nearest",
+        method: Method = "auto",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        _methods.check(method)
+        resize_conv_geometry(kernel_size, scale_factor, padding, dilation, groups, mode, self._rank)
+        conv: Any = CONV[self._rank](
+            in_channels,
+            out_channels,
+            kernel_size,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=bias,
+            device=device,
+            dtype=dtype,
+        )
+        self._set(conv, scale_factor, mode, method)
+
+    def _set(self, conv: Any, scale_factor: IntOrTuple, mode: str, method: Method) -> None:
+        self.in_channels = int(conv.in_channels)
+        self.out_channels = int(conv.out_channels)
+        self.kernel_size = tuple(conv.kernel_size)
+        self.padding = conv.padding
+        self.dilation = tuple(conv.dilation)
+        self.groups = int(conv.groups)
+        self.scale_factor = as_tuple(scale_factor, self._rank, "scale_factor")
+        self.mode = mode
+        self.method: Method = method
+        self.weight = conv.weight  # the same Parameter objects: optimizers keep them
+        self.bias = conv.bias
+
+    @classmethod
+    def from_conv(
+        cls,
+        conv: torch.nn.Module,
+        scale_factor: IntOrTuple = 2,
+        mode: str = "nearest",
+        method: Method = "auto",
+    ) -> _ResizeConvNd:
+        """The fused form of ``resize(scale_factor, mode)`` then ``conv``, sharing ``conv``'s
+        parameters (the same ``Parameter`` objects, so an optimizer that holds them keeps
+        training them).
+
+        Raises:
+            ShapeError: a strided convolution, a padding_mode other than "zeros", another
+                rank, or a resize and convolution that do not fuse.
+            TypeError: ``conv`` is not an ordinary convolution.
+        """
+        if not is_conv(conv):
+            raise TypeError(f"expected a torch.nn.Conv1d/2d/3d, got {type(conv).__name__}")
+        c: Any = conv
+        rank = c.weight.dim() - 2
+        if rank != cls._rank:
+            raise ShapeError(
+                f"{type(conv).__name__} is invalid for {cls.__name__}: expected a "
+                f"{cls._rank}-D convolution, got a {rank}-D one"
+            )
+        if any(s != 1 for s in c.stride):
+            raise ShapeError(
+                f"stride={tuple(c.stride)} is invalid for a resize-convolution: only a stride-1 "
+                "convolution after a resize is a transposed convolution"
+            )
+        if c.padding_mode != "zeros":
+            raise ShapeError(
+                f"padding_mode={c.padding_mode!r} is invalid for a resize-convolution: only "
+                "'zeros' padding is a transposed convolution"
+            )
+        _methods.check(method)
+        resize_conv_geometry(c.kernel_size, scale_factor, c.padding, c.dilation, c.groups, mode)
+        module = cls.__new__(cls)
+        torch.nn.Module.__init__(module)
+        module._set(c, scale_factor, mode, method)
+        module.train(conv.training)
+        return module
+
+    def to_conv(self) -> torch.nn.Module:
+        """The convolution alone (``torch.nn.ConvNd``, sharing this module's parameters): what
+        runs after the resize in the unfused pair."""
+        conv: Any = CONV[self._rank](
+            self.in_channels,
+            self.out_channels,
+            self.kernel_size,
+            padding=self.padding,
+            dilation=self.dilation,
+            groups=self.groups,
+            bias=self.bias is not None,
+            device="meta",
+        )
+        conv.weight = self.weight
+        conv.bias = self.bias
+        return conv.train(self.training)
+
+    def unfused(self, input: Tensor) -> Tensor:
+        """The resize then the convolution, computed as written (the reference)."""
+        up = torch.nn.functional.interpolate(
+            input if input.dim() == self._rank + 2 else input.unsqueeze(0),
+            scale_factor=tuple(float(r) for r in self.scale_factor),
+            mode=self.mode,
+            **({} if self.mode.startswith("nearest") else {"align_corners": False}),
+        )
+        y = self.to_conv()(up)
+        return y if input.dim() == self._rank + 2 else y.squeeze(0)
+
+    def transposed_weight(self) -> Tensor:
+        """The transposed convolution's kernel, derived from :attr:`weight`
+        (:func:`resize_conv_weight`). Without autograd (inference) it is kept until the weight
+        changes (checked by its storage and version counter), so a fused model in eval under
+        ``torch.no_grad()`` derives it once."""
+        w = self.weight
+        if torch.is_grad_enabled() and w.requires_grad:
+            return resize_conv_weight(w, self.scale_factor, self.dilation, self.groups, self.mode)
+        key = (w.data_ptr(), w._version, w.dtype, w.device, w.shape)
+        kept = self.__dict__.get("_tconv_kept")
+        if kept is None or kept[0] != key:
+            with torch.no_grad():
+                derived = resize_conv_weight(
+                    w, self.scale_factor, self.dilation, self.groups, self.mode
+                )
+            kept = (key, derived)
+            self.__dict__["_tconv_kept"] = kept
+        return cast(Tensor, kept[1])
+
+    def forward(self, input: Tensor) -> Tensor:
+        rank = self._rank
+        geom = resize_conv_geometry(
+            self.kernel_size,
+            self.scale_factor,
+            self.padding,
+            self.dilation,
+            self.groups,
+            self.mode,
+            rank,
+        )
+        _check_channels(input, self.weight, self.groups)
+        return _fused(input, self.transposed_weight(), self.bias, geom, self.mode, self.method)
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        s += f", scale_factor={self.scale_factor}"
+        if self.mode != "nearest":
+            s += f", mode={self.mode!r}"
+        if self.padding not in (0, (0,) * self._rank, "valid"):
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._rank:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        if self.method != "auto":
+            s += f", method={self.method}"
+        return s
+
+
+class ResizeConv1d(_ResizeConvNd):
+    _rank = 1
+    __doc__ = f"""Resize (nearest, or linear x2) then ``Conv1d``, computed as one transposed
+    convolution; its parameters and state_dict are the ``Conv1d``'s (``weight``, ``bias``).
+    {_RESIZE_ARGS}
+    Shape:
+        - Input: ``(N, C_in, L)`` or ``(C_in, L)``
+        - Output: ``(N, C_out, L * r + pb + pe - dilation * (kernel_size - 1))``
+
+    Example:
+        >>> m = ResizeConv1d(4, 2, kernel_size=3, scale_factor=3, padding=1)
+        >>> m(torch.randn(1, 4, 10)).shape
+        torch.Size([1, 2, 30])
+        >>> sorted(m.state_dict())
+        ['bias', 'weight']
+    """
+
+
+class ResizeConv2d(_ResizeConvNd):
+    _rank = 2
+    __doc__ = f"""Resize (nearest, or bilinear x2) then ``Conv2d``, computed as one transposed
+    convolution; its parameters and state_dict are the ``Conv2d``'s (``weight``, ``bias``).
+
+    The upsampler of Stable Diffusion's VAE decoder and of many U-Nets (nearest x2 then a 3x3
+    convolution with padding 1) is a stride-2, kernel-4, padding-1 transposed convolution whose
+    taps per dimension are ``[w2, w1 + w2, w0 + w1, w0]``: 4/9 of the multiply-adds, and the
+    4x larger resized tensor is never built.
+    {_RESIZE_ARGS}
+    Shape:
+        - Input: ``(N, C_in, H, W)`` or ``(C_in, H, W)``
+        - Output: ``(N, C_out, H_out, W_out)``, per dimension
+          ``in * r + pb + pe - dilation * (kernel_size - 1)``
+
+    Example:
+        >>> up, conv = torch.nn.Upsample(scale_factor=2), torch.nn.Conv2d(8, 4, 3, padding=1)
+        >>> pair = torch.nn.Sequential(up, conv)
+        >>> m = ResizeConv2d.from_conv(pair[1], 2, method="native")
+        >>> m
+        ResizeConv2d(8, 4, kernel_size=(3, 3), scale_factor=(2, 2), padding=(1, 1), method=native)
+        >>> x = torch.randn(1, 8, 16, 16)
+        >>> torch.allclose(m(x), pair(x), atol=1e-5)
+        True
+        >>> m.weight is pair[1].weight
+        True
+    """
+
+
+class ResizeConv3d(_ResizeConvNd):
+    _rank = 3
+    __doc__ = f"""Resize (nearest, or trilinear x2) then ``Conv3d``, computed as one transposed
+    convolution; its parameters and state_dict are the ``Conv3d``'s (``weight``, ``bias``).
+    {_RESIZE_ARGS}
+    Shape:
+        - Input: ``(N, C_in, D, H, W)`` or ``(C_in, D, H, W)``
+        - Output: ``(N, C_out, D_out, H_out, W_out)``, per dimension as in ResizeConv1d
+
+    Example:
+        >>> m = ResizeConv3d(2, 2, kernel_size=3, scale_factor=(1, 2, 2), padding=1)
+        >>> m(torch.randn(1, 2, 3, 4, 5)).shape
+        torch.Size([1, 2, 3, 8, 10])
+    """
+
+
+#: tconv's resize-convolution class per spatial rank.
+RESIZE_CONV: dict[int, type[_ResizeConvNd]] = {1: ResizeConv1d, 2: ResizeConv2d, 3: ResizeConv3d}

@@ -1,4 +1,5 @@
-"""Modules: drop-in replacements for ``torch.nn.ConvTranspose{1,2,3}d``, pixel shuffles, Upsample.
+"""Modules: drop-in replacements for ``torch.nn.ConvTranspose{1,2,3}d``, pixel shuffles, Upsample,
+resize-convolutions.
 
 The public namespace of tconv's layers. The classes live in :mod:`tconv.modules` (the
 transposed convolutions and pixel shuffles) and :mod:`tconv.blocks` (:class:`Upsample`, built on
@@ -27,6 +28,9 @@ from .modules import (
     ConvTranspose3d,
     PixelShuffle,
     PixelUnshuffle,
+    ResizeConv1d,
+    ResizeConv2d,
+    ResizeConv3d,
     from_geometry,
     geometry_of,
 )
@@ -37,6 +41,9 @@ __all__ = [
     "ConvTranspose3d",
     "PixelShuffle",
     "PixelUnshuffle",
+    "ResizeConv1d",
+    "ResizeConv2d",
+    "ResizeConv3d",
     "Upsample",
     "from_geometry",
     "geometry_of",

@@ -50,6 +50,7 @@ from .geometry import (
     output_size,
     output_size_range,
 )
+from .resize import RESIZE_MODES, resize_conv_geometry
 from .validation import (
     _MODE_CODES,
     PADDING_MODES,
@@ -71,6 +72,7 @@ from .validation import (
 
 __all__ = [
     "PADDING_MODES",
+    "RESIZE_MODES",
     "Coverage",
     "Geometry",
     "PaddingMode",
@@ -84,6 +86,7 @@ __all__ = [
     "output_padding_for",
     "output_size",
     "output_size_range",
+    "resize_conv_geometry",
     "spatial_index",
     "spatial_size",
 ]
