@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -123,9 +124,7 @@ def run(args: argparse.Namespace) -> int:
     # what every task uses (photos, the progress bar, the report's figures): said now, not
     # after the training
     require("skimage", "tqdm", "PIL", "matplotlib", extra="train")
-    # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
-    flags = [_flag(k, v) for k, v in dataclasses.asdict(config).items()]
-    command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
+    command = given_command(args)  # recorded in the checkpoints and the report
     with no_empty_folder_left(out, int(os.environ.get("RANK", "0")) == 0):
         out.mkdir(parents=True, exist_ok=True)
         result = train.run(
@@ -165,13 +164,36 @@ def _summary(metrics: dict[str, Any]) -> str:
     return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
 
 
-def _flag(name: str, value: Any) -> str:
-    """A config value as the flag that sets it: ``--epochs 3``, ``--augment``, ``--no-augment``.
+def given_command(args: argparse.Namespace) -> str:
+    """The command line of a run: exactly the flags the user gave, shell-quoted, so that
+    pasted into a shell it parses to the same configuration.
 
-    >>> _flag("learning_rate", 0.001), _flag("augment", True), _flag("augment", False)
-    ('--learning-rate 0.001', '--augment', '--no-augment')
+    >>> from tconv.cli import build_parser
+    >>> given_command(build_parser().parse_args(
+    ...     ["train", "sr", "--photos", "", "--epochs", "3", "--out", "my runs/a"]))
+    "tconv train sr --epochs 3 --photos '' --out 'my runs/a'"
     """
-    flag = name.replace("_", "-")
-    if isinstance(value, bool):
-        return f"--{flag}" if value else f"--no-{flag}"
-    return f"--{flag} {value}"
+    from .. import train
+
+    words = ["tconv", "train", args.task]
+    if args.quick:
+        words.append("--quick")
+    for f in dataclasses.fields(train.get_task(args.task).Config):
+        value = getattr(args, f.name)
+        if value is None:  # not given: the configuration's default (or --quick's)
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + flag[2:])
+        else:
+            words += [flag, str(value)]
+    if args.device is not None:
+        words += ["--device", args.device]
+    if args.threads:
+        words += ["--threads", str(args.threads)]
+    words += [
+        flag
+        for flag in ("--resume", "--force", "--no-progress")
+        if getattr(args, flag[2:].replace("-", "_"))
+    ]
+    return shlex.join([*words, "--out", args.out])
