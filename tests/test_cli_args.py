@@ -136,7 +136,8 @@ def test_every_number_flag_reads_through_the_range_helper():
     for name, parser in _parsers(build_parser()):
         for action in parser._actions:
             assert action.type not in (int, float), f"{name} {action.option_strings}: bare int"
-            if getattr(action.type, "__qualname__", "").startswith("_ranged."):
+            # _per_dimension: "16x12" read part by part through int_range
+            if getattr(action.type, "__qualname__", "").startswith(("_ranged.", "_per_dimension")):
                 seen.append(f"{name} {action.dest}")
     # the helper is used: geometry, plan, upscale, bench, inspect, explain and train flags
     for flag in ("tconv shape input", "tconv upscale tile", "tconv upscale scale",

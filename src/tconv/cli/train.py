@@ -64,9 +64,8 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
             action="store_true",
             help="continue from DIR/last.pt (its config; --epochs may raise the epochs)",
         )
-        t.add_argument(
-            "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
-        )
+        quick = " ".join(f"{_flag(k)} {v}" for k, v in cls.QUICK.items())
+        t.add_argument("--quick", action="store_true", help=f"a smaller run: {quick}")
         t.add_argument(
             "--force",
             action="store_true",
@@ -162,6 +161,10 @@ def _saved_epochs(out: Any, cls: Any) -> int | None:
 def _summary(metrics: dict[str, Any]) -> str:
     keys = [k for k, v in metrics.items() if isinstance(v, float) and "/" not in k]
     return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
 
 def given_command(args: argparse.Namespace) -> str:
