@@ -213,3 +213,15 @@ def test_figure_labels_show_pairs_as_a_reader_writes_them():
     assert fig.axes[1].get_title() == "2. + border rows (2, 1), columns (2, 1)"
     text = render(D.explain_data(s))
     assert "[[" not in text and "cropped by (lo, hi) = rows (0, 1), columns (0, 1)" in text
+
+
+def test_checkerboard_picture_sub_pixel_panel_is_its_structure_not_its_random_init():
+    """The ICNR panel showed saturated borders and a shifted blob (a random 3x3 sub-kernel);
+    with constant taps like the others, its response to a constant is flat inside the border
+    and its response to the smooth image is centred where resize-conv's is."""
+    layers = F.checkerboard_figure(size=12).data["layers"]
+    sub = np.array(layers["sub-pixel, ICNR init"]["constant"])
+    assert sub.min() >= 0 and np.allclose(sub[2:-2, 2:-2], sub[12, 12])
+    peak = [np.unravel_index(np.argmax(layers[name]["smooth"]), (24, 24))
+            for name in ("sub-pixel, ICNR init", "resize-conv (nearest + 3x3)")]  # fmt: skip
+    assert abs(peak[0][0] - peak[1][0]) <= 2 and abs(peak[0][1] - peak[1][1]) <= 2
