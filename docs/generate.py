@@ -73,6 +73,26 @@ def upsampler_scores() -> str:
     return "\n".join(rows)
 
 
+def upsampler_costs() -> str:
+    """What each mode of tconv.nn.Upsample(64, 64, 2, mode) costs on a 1x64x32x32 input: the
+    multiply-adds `tconv inspect` counts (tconv.inspection.inspect_model) and its parameters."""
+    import tconv
+    from tconv.inspection import inspect_model
+
+    rows = [
+        "| mode | multiply-adds | parameters | layers (`tconv inspect`) |",
+        "|---|---:|---:|---|",
+    ]
+    for mode in ("transposed", "subpixel", "resize_conv", "interpolate"):
+        module = tconv.nn.Upsample(64, 64, 2, mode)
+        report = inspect_model(module, (1, 64, 32, 32))
+        params = sum(p.numel() for p in module.parameters())
+        layers = ", ".join(f"{r.type} {r.settings}" for r in report.layers if r.macs)
+        macs = report.total_macs or 0
+        rows.append(f"| `{mode}` | {macs / 1e6:.1f} M | {params:,} | {layers or 'resize only'} |")
+    return "\n".join(rows)
+
+
 def plan_example() -> str:
     """What `tconv plan 16 100` prints, from the command itself."""
     import contextlib
@@ -91,6 +111,7 @@ BLOCKS = {
     "same-table": same_table,
     "same-unexpressible": unexpressible_list,
     "upsampler-scores": upsampler_scores,
+    "upsampler-costs": upsampler_costs,
 }
 
 

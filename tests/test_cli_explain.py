@@ -153,3 +153,24 @@ def test_warns_about_output_cells_no_input_reaches(capsys):
     assert data["scatter"]["output"][-1] == 0  # the cell torch's reference leaves empty
     status, out, _ = run(capsys, "--input", "4", "--kernel", "3", "--stride", "2")
     assert status == 0 and "warning" not in out
+
+
+def test_out_for_a_2d_input_writes_gifs_when_asked(capsys, tmp_path):
+    """2-D animations are opt-in (--gif): `--out` alone answers in seconds; each file's path
+    is printed as it is written."""
+    argv = ["--input", "2", "2", "--kernel", "3", "--stride", "2", "--padding", "same"]
+    status, out, err = run(capsys, *argv, "--out", str(tmp_path / "a"))
+    assert status == 0, err
+    names = [p.split("/")[-1] for p in out.split()]
+    assert names == ["explain.json", "matrix.png", "zero_insertion.png", "scatter.png",
+                     "checkerboard.png"]  # fmt: skip
+    status, out, err = run(capsys, *argv, "--out", str(tmp_path / "b"), "--gif")
+    assert status == 0, err
+    assert [p.split("/")[-1] for p in out.split() if p.endswith(".gif")] == [
+        "matrix.gif",
+        "zero_insertion.gif",
+        "scatter.gif",
+    ]
+    with pytest.raises(SystemExit) as stop:
+        main(["explain", *argv, "--out", str(tmp_path / "c"), "--gif", "--no-gif"])
+    assert stop.value.code == 2 and "not allowed with argument" in capsys.readouterr().err

@@ -105,3 +105,18 @@ def test_index_lists_every_training_task() -> None:
     assert {"sr", "seg", "gan"} <= set(names)
     missing = [name for name in names if f"`{name}`" not in row]
     assert not missing, f"docs/index.md's tconv.train row does not name the tasks {missing}"
+
+
+def test_choosing_names_the_cheapest_upsampler_by_its_measured_cost() -> None:
+    """docs/choosing.md called the sub-pixel upsampler "the cheapest of the learnable ones";
+    `tconv inspect` counts 151.0 M multiply-adds for it, 67.1 M for the transposed one."""
+    text = (ROOT / "docs" / "choosing.md").read_text()
+    table = re.search(r"<!-- generated: upsampler-costs -->\n(.*?)<!-- end", text, re.S)
+    assert table, "choosing.md has no generated cost table"
+    macs = {
+        m[1]: float(m[2]) for m in re.finditer(r"\| `(\w+)` \| ([\d.]+) M \| ([\d,]+) \|", table[1])
+    }
+    learnable = {mode: v for mode, v in macs.items() if mode != "interpolate"}
+    cheapest = min(learnable, key=learnable.__getitem__)
+    claims = re.findall(r'\*\*(?:Default: )?`"(\w+)"`\*\*[^*]*?the cheapest', text)
+    assert claims == [cheapest], (claims, macs)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -14,8 +17,8 @@ import pytest
 import torch
 
 from tconv import train
-from tconv.cli import main
-from tconv.train import sr
+from tconv.cli import build_parser, main
+from tconv.train import get_task, make_config, sr
 from tconv.train.data import HELD_OUT_PHOTOS, TRAIN_PHOTOS, degrade, load_photo, to_y
 
 # a run of seconds: tiny body, tiny patches, held-out centre crops
@@ -195,7 +198,15 @@ def test_cli_train_and_its_errors(tmp_path, capsys):
     assert main(["train", "sr", "--out", str(out), "--epochs=1", *TINY_FLAGS, "--no-progress"]) == 0
     assert "psnr_y=" in capsys.readouterr().out
     ckpt = torch.load(out / "last.pt", weights_only=True)
-    assert ckpt["provenance"]["command"].startswith("tconv train sr --scale 2 --upsampler")
+    # the command recorded (and in report.md) is the one given, shell-quoted
+    command = ckpt["provenance"]["command"]
+    assert command.startswith("tconv train sr ") and " --epochs 1 " in command
+    assert command.endswith(f"--no-progress --out {shlex.quote(str(out))}")
+    assert f"Command: `{command}`" in (out / "report.md").read_text()
+    again = build_parser().parse_args(shlex.split(command)[1:])
+    assert make_config("sr", quick=again.quick, **_config_flags(again)) == make_config(
+        "sr", **{**TINY, "epochs": 1}
+    )
     # an existing run is not overwritten without --force
     assert main(["train", "sr", "--out", str(out), "--epochs=1", *TINY_FLAGS]) == 2
     assert "already holds files" in capsys.readouterr().err
@@ -210,3 +221,32 @@ def test_cli_train_and_its_errors(tmp_path, capsys):
         main(["train", "sr", "--help"])
     assert exc.value.code == 0
     assert "tconv train sr --upsampler all --quick" in capsys.readouterr().out
+
+
+def _config_flags(args: argparse.Namespace) -> dict[str, object]:
+    cls = get_task(args.task)
+    return {f.name: getattr(args, f.name) for f in dataclasses.fields(cls.Config)}
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--photos", "", "--weighting", "area", "--init", "", "--out", "runs/a"],
+        ["--quick", "--upsampler", "all", "--out", "my runs/x2 'best'"],
+        ["--scale", "4", "--lr", "1e-3", "--arch", "fsrcnn", "--device", "cpu", "--out", "r"],
+        ["--photos", "+motorcycle_left, rocket", "--threads", "2", "--force", "--out", "$HOME"],
+    ],
+)
+def test_recorded_command_parses_back_to_the_same_configuration(flags):
+    """The report's "Command:" line, pasted into a shell, is the run's configuration (it
+    printed `--photos  --init  --out` for empty values: argparse refused it)."""
+    from tconv.cli.train import given_command
+
+    args = build_parser().parse_args(["train", "sr", *flags])
+    command = given_command(args)
+    assert command.startswith("tconv train sr ")
+    again = build_parser().parse_args(shlex.split(command)[1:])
+    for key in ("task", "quick", "out", "device", "threads", "force", "resume"):
+        assert getattr(again, key) == getattr(args, key), key
+    config = make_config("sr", quick=args.quick, **_config_flags(args))
+    assert make_config("sr", quick=again.quick, **_config_flags(again)) == config

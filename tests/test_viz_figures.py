@@ -140,3 +140,88 @@ def test_terminal_drawing(monkeypatch):
     assert supports_color(Tty())
     two = render(explain_data(Settings.create((2, 3), 2, stride=2)))
     assert "overlap" in two and "output (4 x 6)" in two
+
+
+def test_animation_draws_its_figure_once_at_a_screens_size(tmp_path, monkeypatch):
+    """`tconv explain --out` took minutes: every GIF frame was a new figure laid out and drawn
+    (144 frames of 2458x1998 for a 6x6 input). Now each view's figure is drawn once and every
+    frame redraws only what moves; at most MAX_FRAMES frames and MAX_FIGURE inches."""
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    draws = []
+    original = Figure.draw
+
+    def counted(self, renderer):
+        draws.append(self)
+        return original(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
+    s = Settings.create((5, 5), 3, stride=2, padding=1, output_padding=1)
+    for view, frames in (("matrix", 60), ("zero_insertion", 60), ("scatter", 26)):
+        draws.clear()
+        path = tmp_path / f"{view}.gif"
+        info = F.animate(view, s, path)
+        assert len(draws) == 1, view
+        with Image.open(path) as im:
+            assert im.n_frames == info["frames"] == frames
+            assert im.size[0] <= 100 * F.MAX_FIGURE[0] and im.size[1] <= 100 * F.MAX_FIGURE[1]
+
+
+def test_animation_frames_show_the_view_at_each_step(tmp_path):
+    """A frame of the GIF is the figure of that step: its moving parts are where the still
+    figure draws them (compared on pixels, both drawn at the GIF's resolution)."""
+    from PIL import Image
+
+    s = Settings.create((3, 3), 3, stride=2, padding=1)
+    F.animate("scatter", s, tmp_path / "s.gif")
+    F.animate("matrix", s, tmp_path / "m.gif")
+    with Image.open(tmp_path / "s.gif") as im:
+        im.seek(4)
+        frame = np.asarray(im.convert("RGB"), dtype=float)
+    still = F._scatter_parts(s, scatter_data(s), 4)[0]
+    still.canvas.draw()
+    expected = np.asarray(still.canvas.buffer_rgba())[..., :3].astype(float)
+    assert frame.shape == expected.shape
+    assert np.abs(frame - expected).mean() < 2.0  # the palette's rounding, antialiasing
+    with Image.open(tmp_path / "m.gif") as im:
+        im.seek(7)
+        frame = np.asarray(im.convert("RGB"), dtype=float)
+    _, still = F._draw_matrix(s, matrix_data(s), 7)
+    still.canvas.draw()
+    expected = np.asarray(still.canvas.buffer_rgba())[..., :3].astype(float)
+    assert np.abs(frame - expected).mean() < 2.0
+
+
+def test_large_outputs_are_summarised_and_fit_the_screen():
+    s = Settings.create((8, 8), 8, stride=8)  # the largest drawable: 64 inputs, 64x64 outputs
+    for drawing in (F.matrix_figure(s), F.scatter_figure(s), F.zero_insertion_figure(s)):
+        width, height = drawing.figure.get_size_inches()
+        assert width <= F.MAX_FIGURE[0] + 1e-9 and height <= F.MAX_FIGURE[1] + 1e-9
+        # the 64x64 panels in colours, without numbers (the 8x8 kernel keeps its numbers)
+        big = [ax for ax in drawing.figure.axes if len(ax.images[0].get_array()) >= 64]
+        assert big and all(not ax.texts for ax in big)
+    assert F.frame_steps("matrix", s) == list(range(64))  # the first row of 64 positions
+
+
+def test_figure_labels_show_pairs_as_a_reader_writes_them():
+    s = Settings.create((4, 4), 3, stride=2, padding="same")
+    fig = F.scatter_figure(s).figure
+    legend = [t.get_text() for t in fig.axes[2].get_legend().get_texts()]
+    assert legend[0] == "cropped: (lo, hi) = rows (0, 1), columns (0, 1)"
+    fig = F.zero_insertion_figure(s).figure
+    assert fig.axes[1].get_title() == "2. + border rows (2, 1), columns (2, 1)"
+    text = render(D.explain_data(s))
+    assert "[[" not in text and "cropped by (lo, hi) = rows (0, 1), columns (0, 1)" in text
+
+
+def test_checkerboard_picture_sub_pixel_panel_is_its_structure_not_its_random_init():
+    """The ICNR panel showed saturated borders and a shifted blob (a random 3x3 sub-kernel);
+    with constant taps like the others, its response to a constant is flat inside the border
+    and its response to the smooth image is centred where resize-conv's is."""
+    layers = F.checkerboard_figure(size=12).data["layers"]
+    sub = np.array(layers["sub-pixel, ICNR init"]["constant"])
+    assert sub.min() >= 0 and np.allclose(sub[2:-2, 2:-2], sub[12, 12])
+    peak = [np.unravel_index(np.argmax(layers[name]["smooth"]), (24, 24))
+            for name in ("sub-pixel, ICNR init", "resize-conv (nearest + 3x3)")]  # fmt: skip
+    assert abs(peak[0][0] - peak[1][0]) <= 2 and abs(peak[0][1] - peak[1][1]) <= 2

@@ -133,7 +133,7 @@ class Report:
                     r.name,
                     r.type,
                     shapes,
-                    r.settings,
+                    r.settings if len(r.settings) <= 48 else r.settings[:45] + "...",
                     _overlap_text(r),
                     _score_text(r),
                     "-" if r.macs is None else _count(r.macs),
@@ -339,7 +339,7 @@ def _settings(module: torch.nn.Module) -> str:
         text = module.extra_repr()
     except Exception:  # pragma: no cover - ScriptModules without a Python extra_repr
         text = ""
-    return text if len(text) <= 48 else text[:45] + "..."
+    return text
 
 
 def _macs(module: torch.nn.Module, inp: tuple[int, ...] | None, out: tuple[int, ...] | None) -> int:

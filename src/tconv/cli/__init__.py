@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shlex
 import sys
 from collections.abc import Iterable, Sequence
@@ -37,7 +38,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from .. import __version__
 from ..shapes import ShapeError
-from ._args import PROG, Formatter, missing_extra, one_line
+from ._args import PROG, Formatter, in_flags, missing_extra, one_line
 
 __all__ = ["COMMANDS", "USER_ERRORS", "Command", "build_parser", "command", "main"]
 
@@ -191,7 +192,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``MemoryError`` from the library prints ``tconv <command>: error: <message>`` (one line) to
     stderr and returns 2; so does an ``ImportError``, naming for an optional module the extra
     to install (:data:`~tconv.cli._args.OPTIONAL_MODULES`); Ctrl-C prints
-    ``tconv <command>: interrupted`` and returns 130.
+    ``tconv <command>: interrupted`` and returns 130; a closed pipe (``tconv ... | head``)
+    ends it quietly with 141.
 
     >>> main(["shape", "--input", "2", "--kernel", "1", "--padding", "3"])  # one line on stderr
     2
@@ -209,11 +211,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     prefix = f"{PROG} {args.command}"
     try:
         status: int = args.run(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handling
+    except BrokenPipeError:  # `tconv ... | head`: the reader has all it wanted; exit quietly
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, as a Unix tool the pipe stops
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
     except _HANDLED as err:
-        print(f"{prefix}: error: {_message(err)}", file=sys.stderr)
+        message = _message(err)
+        if not isinstance(err, ImportError):  # the library's Python names said as flags
+            message = in_flags(message, args)
+        print(f"{prefix}: error: {message}", file=sys.stderr)
         return 2
     return status
 
@@ -226,3 +235,11 @@ def _message(err: BaseException) -> str:
     if isinstance(err, MemoryError):
         return f"out of memory: {one_line(err)}"
     return one_line(err)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that Python's own flush at exit does not report the
+    closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -226,6 +226,25 @@ def parse_padding(values: int | str | Sequence[str]) -> PaddingSpec:
     return tuple(items)  # type: ignore[return-value]
 
 
+def _per_dimension(text: str) -> list[int]:
+    """An argparse ``type``: ``"16"`` or ``"16x12"`` (as ``plan`` and ``inverse`` read sizes)."""
+    read = int_range()
+    return [read(part) for part in text.lower().split("x")]
+
+
+class _Flatten(argparse.Action):
+    """Keep ``--input 16 12`` and ``--input 16x12`` the same list ``[16, 12]``."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, [v for token in values for v in token])  # type: ignore[attr-defined]
+
+
 def add_geometry(
     p: argparse.ArgumentParser,
     *,
@@ -239,15 +258,35 @@ def add_geometry(
 
     Values are read as ints; the geometry checks their ranges (and says which are valid).
     """
-    each = "one value, or one per dimension"
-    number = int_range()
+    each = "one value, or one per dimension (4 4 or 4x4)"
+    number = _per_dimension
     needed = {"required": True, "default": argparse.SUPPRESS} if required else {"default": None}
-    p.add_argument("--input", type=number, nargs="+", metavar="N", help=input_help, **needed)
     p.add_argument(
-        "--kernel", type=number, nargs="+", metavar="K", help=f"kernel size: {each}", **needed
+        "--input",
+        type=number,
+        nargs="+",
+        action=_Flatten,
+        metavar="N",
+        help=input_help,
+        **needed,
     )
     p.add_argument(
-        "--stride", type=number, nargs="+", default=1, metavar="S", help=f"stride: {each}"
+        "--kernel",
+        type=number,
+        nargs="+",
+        action=_Flatten,
+        metavar="K",
+        help=f"kernel size: {each}",
+        **needed,
+    )
+    p.add_argument(
+        "--stride",
+        type=number,
+        nargs="+",
+        action=_Flatten,
+        default=1,
+        metavar="S",
+        help=f"stride: {each}",
     )
     p.add_argument(
         "--padding", nargs="+", default=0, metavar="P", help=f"padding: {PADDING_SPELLINGS}"
@@ -257,6 +296,7 @@ def add_geometry(
         "--output-padding",
         type=number,
         nargs="+",
+        action=_Flatten,
         default=0,
         metavar="OP",
         help=f"extra length at the end: {each}; each must be < max(stride, dilation)",
@@ -266,12 +306,19 @@ def add_geometry(
             "--output-size",
             type=number,
             nargs="+",
+            action=_Flatten,
             default=None,
             metavar="O",
             help="the output size to reach instead of --output-padding",
         )
     p.add_argument(
-        "--dilation", type=number, nargs="+", default=1, metavar="D", help=f"dilation: {each}"
+        "--dilation",
+        type=number,
+        nargs="+",
+        action=_Flatten,
+        default=1,
+        metavar="D",
+        help=f"dilation: {each}",
     )
 
 
@@ -324,3 +371,58 @@ def check_output(
     if os.path.exists(full) and not force:
         raise FileExistsError(f"{flag} {name!r} exists; pass --force to overwrite it")
     probe_writable(parent, f"{flag} {name!r}: the folder {parent!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# messages in the user's words: the library speaks Python (allow_crop=True), the command line
+# speaks flags (--allow-crop)
+
+
+def in_flags(message: str, args: argparse.Namespace) -> str:
+    """A library message with each Python setting that is a flag of this command said as the
+    flag: ``pass allow_crop=True`` -> ``pass --allow-crop``, ``--ensemble (ensemble=True)`` ->
+    ``--ensemble``, ``(max_memory=)`` -> ``(--max-memory)``; advice to set a limit the user
+    already set says that the limit given was too small. Other text is left as it is.
+
+    >>> from tconv.cli import build_parser
+    >>> args = build_parser().parse_args(["plan", "16", "100"])
+    >>> in_flags("no settings reach it; pass allow_crop=True to allow crops", args)
+    'no settings reach it; pass --allow-crop to allow crops'
+    >>> args = build_parser().parse_args(["upscale", "a.png", "-o", "b.png", "--max-memory", "1M"])
+    >>> in_flags("at x2 --ensemble (ensemble=True) adds 0.09 dB", args)
+    'at x2 --ensemble adds 0.09 dB'
+    >>> in_flags("needs 2 GiB; set the limit with --max-memory (max_memory=) or use a smaller "
+    ...          "image", args)
+    'needs 2 GiB; the limit given (--max-memory 1M) is too small: raise it or use a smaller image'
+    """
+    parser = getattr(args, "parser", None)
+    flags = {s for a in getattr(parser, "_actions", ()) for s in a.option_strings}
+
+    def flag(name: str) -> str | None:
+        spelled = "--" + name.replace("_", "-")
+        return spelled if spelled in flags else None
+
+    def said(match: re.Match[str]) -> str:  # "--ensemble (ensemble=True)": the flag is said
+        return match[1] if flag(match[2]) == match[1] else match[0]
+
+    message = re.sub(r"(--[a-z][a-z0-9-]*) \(([a-z][a-z0-9_]*)=[^)]*\)", said, message)
+    message = re.sub(
+        r"\b([a-z][a-z0-9_]*)=(?:True\b|(?=\)))",
+        lambda m: flag(m[1]) or m[0],
+        message,
+    )
+
+    given = _given_flag_value(args, "max_memory")
+    if given is not None:
+        message = re.sub(
+            r"set the limit with --max-memory(?: \(--max-memory\))? or ",
+            f"the limit given (--max-memory {given}) is too small: raise it or ",
+            message,
+        )
+    return message
+
+
+def _given_flag_value(args: argparse.Namespace, name: str) -> str | None:
+    """How the user typed ``--name`` (None when not given)."""
+    value = getattr(args, name, None)
+    return None if value is None else typed(value)

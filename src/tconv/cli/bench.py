@@ -161,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
                 print(format_table(rows, pass_, dtype, layout))
     print()
     for key, value in summary(rows).items():
-        print(f"{key}: {value}")
+        print(f"{key}: {_said(value)}")
     command = (
         f"tconv bench --threads {args.threads} --repeat {repeat} --device {args.device} "
         f"--layers {' '.join(names)} --dtypes {' '.join(dtypes)} --layouts {' '.join(layouts)} "
@@ -201,3 +201,17 @@ def _progress_bar() -> Callable[[str], None]:
             state["bar"].close()
 
     return update
+
+
+def _said(value: Any) -> str:
+    """A summary value as a reader writes it: ``(0.9077..., 'layer ...')`` -> ``0.91x (layer
+    ...)``, ``0.9512...`` -> ``0.951``.
+
+    >>> _said((0.9077352627283645, "dcgan-1 forward float32 nchw")), _said(0.95123), _said(3)
+    ('0.91x (dcgan-1 forward float32 nchw)', '0.951', '3')
+    """
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], float):
+        return f"{value[0]:.2f}x ({value[1]})"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)

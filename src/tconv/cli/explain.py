@@ -26,9 +26,10 @@ inputs, the border, the flipped kernel) and the matrix view (y = Cᵀx), with th
 formula filled in. The example kernel and input are 1, 2, 3, ... (row-major).
 
 With no file asked for it draws in the terminal (colour when the terminal has it; NO_COLOR
-turns it off). --out DIR writes figures (PNG or SVG), one GIF animation per view and the
-checkerboard picture; --json prints every number; --html FILE writes the interactive page
-(one self-contained file, every setting in its ranges computed here).
+turns it off). --out DIR writes figures (PNG or SVG), one GIF animation per view (for a 2-D
+input with --gif) and the checkerboard picture, printing each file as it is written; --json
+prints every number; --html FILE writes the interactive page (one self-contained file, every
+setting in its ranges computed here).
 """
 
 _EXPLAIN_EPILOG = """\
@@ -38,6 +39,7 @@ examples:
   tconv explain --input 6 --kernel 3 --stride 2 --padding 1,-2      # a (lo, hi) crop pair
   tconv explain --input 16 --kernel 3 --stride 2 --padding 1 --output-size 32 --json
   tconv explain --input 3 3 --kernel 3 --stride 2 --padding 1 --out figs --format png svg
+  tconv explain --input 4 4 --kernel 3 --stride 2 --padding same --out figs --gif
   tconv explain --html page.html
 
 --padding takes one value per dimension or one for all: an int (crop at both ends), a pair
@@ -69,7 +71,15 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         default=["png"],
         help="figure formats for --out",
     )
-    p.add_argument("--no-gif", action="store_true", help="with --out: skip the animations")
+    gifs = p.add_mutually_exclusive_group()
+    gifs.add_argument(
+        "--gif",
+        action="store_true",
+        help="with --out and a 2-D input: write the animations too (a few seconds each)",
+    )
+    gifs.add_argument(
+        "--no-gif", action="store_true", help="with --out and a 1-D input: skip the animations"
+    )
     p.add_argument("--json", action="store_true", help="print every number as JSON")
     p.add_argument("--html", metavar="FILE", help="write the interactive page to FILE")
     p.add_argument(
@@ -98,10 +108,15 @@ def _explain_targets(args: argparse.Namespace) -> list[str]:
     if args.out:
         names = ["explain.json", "checkerboard.png"]
         names += [f"{v}.{fmt}" for v in VIEWS for fmt in args.format]
-        if not args.no_gif:
+        if _gifs(args, len(args.input or ())):
             names += [f"{v}.gif" for v in VIEWS]
         files += [os.path.join(args.out, n) for n in names]
     return files
+
+
+def _gifs(args: argparse.Namespace, rank: int) -> bool:
+    """Whether --out writes the animations: for 1-D inputs unless --no-gif, for 2-D with --gif."""
+    return bool(args.gif) if rank == 2 else not args.no_gif
 
 
 def _check_targets(args: argparse.Namespace) -> None:
@@ -142,13 +157,12 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(
                 f"--position {args.position} is invalid: valid positions are 0..{n_out - 1}"
             )
-    wrote: list[str] = []
     if s is not None:
         data = explain_data(s)
         if args.json:
-            print(json.dumps(data))
+            print(json.dumps(data), flush=True)
         if args.out:
-            wrote += _explain_files(s, data, args)
+            _explain_files(s, data, args)
         if not args.json and not args.out and not args.html:
             color = args.color == "always" or (
                 args.color == "auto" and terminal.supports_color(sys.stdout)
@@ -165,26 +179,25 @@ def run(args: argparse.Namespace) -> int:
             + ")",
             file=sys.stderr if args.json else sys.stdout,
         )
-        wrote.append(args.html)
-    if args.out:
-        stream = sys.stderr if args.json else sys.stdout
-        for path in wrote:
-            if path != args.html:
-                print(path, file=stream)
     return 0
 
 
-def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> list[str]:
-    """Figures, animations, the checkerboard picture and the numbers, into --out."""
+def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> None:
+    """Figures, animations, the checkerboard picture and the numbers, into --out; each file's
+    path printed as it is written (a line per file, so a longer run shows its progress)."""
     from ..viz import figures
     from ..viz.data import with_layer
 
+    stream = sys.stderr if args.json else sys.stdout
+
+    def wrote(path: str) -> None:
+        print(path, file=stream, flush=True)
+
     os.makedirs(args.out, exist_ok=True)
-    wrote = []
     path = os.path.join(args.out, "explain.json")
     with open(path, "w") as f:
         json.dump(data, f, indent=1)
-    wrote.append(path)
+    wrote(path)
     makers = {
         "matrix": lambda: figures.matrix_figure(s),
         "zero_insertion": lambda: figures.zero_insertion_figure(s, position=args.position),
@@ -193,12 +206,11 @@ def _explain_files(s: Any, data: dict[str, Any], args: argparse.Namespace) -> li
     for view in figures.VIEWS:
         drawing = makers[view]()
         for fmt in args.format:
-            wrote.append(figures.save(drawing, os.path.join(args.out, f"{view}.{fmt}")))
-        if not args.no_gif:
+            wrote(figures.save(drawing, os.path.join(args.out, f"{view}.{fmt}")))
+        if _gifs(args, s.rank):
             path = os.path.join(args.out, f"{view}.gif")
             figures.animate(view, s, path)
-            wrote.append(path)
+            wrote(path)
     path = os.path.join(args.out, "checkerboard.png")
     figures.save(figures.checkerboard_figure(with_layer(s)), path)
-    wrote.append(path)
-    return wrote
+    wrote(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import time
 import typing
 from collections.abc import Callable
@@ -79,9 +80,8 @@ def _add_run_flags(t: argparse.ArgumentParser, cls: Any) -> None:
         action="store_true",
         help="continue from DIR/last.pt (its config; --epochs may raise the epochs)",
     )
-    t.add_argument(
-        "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
-    )
+    quick = " ".join(f"{_flag(k)} {v}" for k, v in cls.QUICK.items())
+    t.add_argument("--quick", action="store_true", help=f"a smaller run: {quick}")
     t.add_argument(
         "--force",
         action="store_true",
@@ -169,9 +169,7 @@ def run(args: argparse.Namespace) -> int:
     # what this task uses (its photos, its figures) and the progress bar: said now, not after
     # the training
     require(*cls.REQUIRES, *([] if args.no_progress else ["tqdm"]), extra="train")
-    # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
-    flags = [_flag(k, v) for k, v in dataclasses.asdict(config).items()]
-    command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
+    command = given_command(args)  # recorded in the checkpoints and the report
     with no_empty_folder_left(out, int(os.environ.get("RANK", "0")) == 0):
         out.mkdir(parents=True, exist_ok=True)
         started = time.time()
@@ -217,13 +215,40 @@ def _summary(metrics: dict[str, Any]) -> str:
     return ", ".join(f"{k}={metrics[k]:.4g}" for k in keys[:8])
 
 
-def _flag(name: str, value: Any) -> str:
-    """A config value as the flag that sets it: ``--epochs 3``, ``--augment``, ``--no-augment``.
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
 
-    >>> _flag("learning_rate", 0.001), _flag("augment", True), _flag("augment", False)
-    ('--learning-rate 0.001', '--augment', '--no-augment')
+
+def given_command(args: argparse.Namespace) -> str:
+    """The command line of a run: exactly the flags the user gave, shell-quoted, so that
+    pasted into a shell it parses to the same configuration.
+
+    >>> from tconv.cli import build_parser
+    >>> given_command(build_parser().parse_args(
+    ...     ["train", "sr", "--photos", "", "--epochs", "3", "--out", "my runs/a"]))
+    "tconv train sr --epochs 3 --photos '' --out 'my runs/a'"
     """
-    flag = name.replace("_", "-")
-    if isinstance(value, bool):
-        return f"--{flag}" if value else f"--no-{flag}"
-    return f"--{flag} {value}"
+    from .. import train
+
+    words = ["tconv", "train", args.task]
+    if args.quick:
+        words.append("--quick")
+    for f in dataclasses.fields(train.get_task(args.task).Config):
+        value = getattr(args, f.name)
+        if value is None:  # not given: the configuration's default (or --quick's)
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + flag[2:])
+        else:
+            words += [flag, str(value)]
+    if args.device is not None:
+        words += ["--device", args.device]
+    if args.threads:
+        words += ["--threads", str(args.threads)]
+    words += [
+        flag
+        for flag in ("--resume", "--force", "--no-progress")
+        if getattr(args, flag[2:].replace("-", "_"))
+    ]
+    return shlex.join([*words, "--out", args.out])

@@ -600,7 +600,7 @@ examples:
   tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
   tconv train sr --upsampler all --quick --out runs/sr-compare     # the comparison, minutes
   tconv train sr --scale 4 --upsampler transposed_k3 --epochs 5 --out runs/k3-x4
-  tconv train sr --arch fsrcnn --patch 24 --patch-max 48 --batch-size 32 --lr 0.001 \
+  tconv train sr --arch fsrcnn --patch 24 --patch-max 48 --batch-size 32 --lr 0.001 \\
       --epochs 40 --patches-per-epoch 2944 --device cuda --out runs/fsrcnn-x2   # a classic net
   tconv train sr --out runs/sr-x2 --resume                          # continue an interrupted run
 

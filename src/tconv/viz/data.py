@@ -474,10 +474,12 @@ def default_upsamplers() -> dict[str, torch.nn.Module]:
     """The four 2x upsamplers of the checkerboard picture (:mod:`tconv.upsamplers`), single
     channel, seeded.
 
-    ``k3 s2`` and ``k4 s2`` transposed convolutions (padding 1, output_padding 1 / 0) with every
-    tap set to one constant (so only their overlap differs); a resize-convolution (nearest 2x,
-    then 3x3 conv, torch's init); an ICNR-initialised sub-pixel convolution (3x3 conv + pixel
-    shuffle).
+    ``k3 s2`` and ``k4 s2`` transposed convolutions (padding 1, output_padding 1 / 0), a
+    resize-convolution (nearest 2x, then 3x3 conv) and a sub-pixel convolution (3x3 conv to the
+    4 phases + pixel shuffle), each with every tap set to one constant so that only their
+    structure differs: the overlap of the transposed ones, the same kernel for every phase of
+    the sub-pixel one (what ICNR initialisation gives; a random sub-kernel would show its
+    own blur and shift, not the upsampler's).
     """
     with torch.random.fork_rng():  # seeded, without touching the caller's generator
         torch.manual_seed(0)
@@ -489,6 +491,10 @@ def default_upsamplers() -> dict[str, torch.nn.Module]:
         for layer, taps in ((k3, 9), (k4, 16)):  # average gain 1 per output (4 cells per input)
             assert isinstance(layer.weight, Tensor)
             layer.weight.fill_(4 / taps)
+        for block in (resize, subpixel):  # gain 1: a 3x3 mean (the sub-pixel's 4 phases alike)
+            for conv in block.modules():
+                if isinstance(conv, torch.nn.Conv2d):
+                    conv.weight.fill_(1 / 9)
     return {
         "transposed k3 s2 (uneven overlap)": k3,
         "transposed k4 s2 (even overlap)": k4,

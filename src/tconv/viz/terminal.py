@@ -273,7 +273,12 @@ def _scatter_2d(data: dict[str, Any], c: _Cells) -> list[str]:
                 styles[r, k] = "extra"
                 if not c.color:
                     texts[r, k] = texts[r, k] + "*"
-    lines = [c.head(f"scatter view: the full output ({H} x {W}), cropped by {sc['crop']}")]
+    lines = [
+        c.head(
+            f"scatter view: the full output ({H} x {W}), cropped by (lo, hi) = rows "
+            f"({lo0}, {hi0}), columns ({lo1}, {hi1})"
+        )
+    ]
     lines += _grid_lines(full, c, styles, texts)
     lines.append(
         "  ░ cropped, "
@@ -315,7 +320,10 @@ def _zero_2d(data: dict[str, Any], c: _Cells, position: int | None) -> list[str]
     lines = [
         c.head(
             "zero-insertion view: inputs with stride - 1 zeros between them, border zeros (·) "
-            f"{[tuple(b) for b in z['border']]}; [ ] the flipped kernel's window for output "
+            "(begin, end) = rows ({}, {}), columns ({}, {})".format(
+                *z["border"][0], *z["border"][1]
+            )
+            + "; [ ] the flipped kernel's window for output "
             f"({r}, {k}) = {_fmt(out[r, k])}"
         )
     ]
