@@ -61,6 +61,7 @@ def test_torch_files_are_read_by_the_one_loader():
 
 def test_optional_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
+    monkeypatch.setitem(sys.modules, "PIL.Image", None)  # (an earlier test may have imported it)
     with pytest.raises(MissingExtra, match=r"pip install 'tconv\[image\]'") as exc:
         optional("PIL.Image")
     assert missing_extra(exc.value) == "this command needs Pillow: pip install 'tconv[image]'"
