@@ -16,7 +16,7 @@ TORCH := torch==2.13.0
 PIP := $(BIN)/python -m pip install --quiet
 TCONV_HYPOTHESIS ?= default
 
-.PHONY: demo test test-thorough bench clean docs dist
+.PHONY: demo test test-thorough bench clean docs dist sr-data
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -90,6 +90,12 @@ dist: $(VENV)/.stamp-test
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/python -m twine check --strict dist/*
+
+# The free photographs of Debian's mate-backgrounds and plasma-workspace-wallpapers (apt-get
+# download + dpkg-deb -x, no root) into ~/.cache/tconv/sr-data (train/ and held_out/), for
+# `tconv train sr --photos-dir ~/.cache/tconv/sr-data/train`; prints what it kept.
+sr-data: $(VENV)/.stamp-demo
+	$(BIN)/python -m tconv.train.photos
 
 clean:
 	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis out

@@ -95,6 +95,8 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
                 default=None,
                 metavar=f.name.upper().split("_")[0],
                 help=text,
+                # a repeatable flag (a tuple field): each use adds one value
+                action="append" if f.metadata.get("repeat") else "store",
             )
     return p
 

@@ -50,6 +50,7 @@ import dataclasses
 import json
 import math
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -288,8 +289,9 @@ def train_photos(spec: str) -> tuple[str, ...]:
     """The training photos of a ``photos`` setting (:class:`SRConfig`).
 
     Args:
-        spec: ``""`` for :data:`~tconv.train.data.TRAIN_PHOTOS`; comma-separated names; or
-            ``"+name,..."`` for those added to :data:`~tconv.train.data.TRAIN_PHOTOS`.
+        spec: ``""`` for :data:`~tconv.train.data.TRAIN_PHOTOS`; comma-separated names;
+            ``"+name,..."`` for those added to :data:`~tconv.train.data.TRAIN_PHOTOS`; or
+            ``"none"`` (none of scikit-image's: the ``photos_dir`` photos only).
 
     Returns:
         The names, checked by :func:`~tconv.train.data.check_train_photos` (no held-out photo,
@@ -305,6 +307,8 @@ def train_photos(spec: str) -> tuple[str, ...]:
     spec = spec.strip()
     if not spec:
         return TRAIN_PHOTOS
+    if spec == "none":  # the --photos-dir photos only (checked in setup)
+        return ()
     add = spec.startswith("+")
     names = [n.strip() for n in spec.lstrip("+").split(",")]
     if any(not n for n in names):
@@ -380,6 +384,11 @@ class SRConfig:
             a leading ``+`` adds to them, e.g. ``"+motorcycle_left"``); never a held-out one.
         weighting: how each patch's photo is drawn (``"area"`` or ``"photo"``, see
             :class:`~tconv.train.patches.PatchSampler`).
+        photos_dir: folders of photographs to train on as well (recursive; JPEG, PNG, WebP,
+            TIFF), split by image into training and validation photos by a fixed rule on the
+            file name (:func:`tconv.train.photos.split`); the project's held-out photographs
+            in them are never read (``--photos-dir`` is repeatable; with ``photos="none"``
+            the folders' photos are the only training photos).
         init: start from the weights of this ``tconv train sr`` checkpoint (``model.pt`` or
             ``last.pt`` of the same network and scale): fine-tuning, with a fresh optimizer
             and learning-rate schedule; ``""`` starts from a fresh initialisation.
@@ -430,7 +439,17 @@ class SRConfig:
         default="",
         metadata={
             "help": "training photos of skimage.data, comma-separated ('' = the 14 of "
-            "TRAIN_PHOTOS; a leading + adds to them, e.g. +motorcycle_left)"
+            "TRAIN_PHOTOS; a leading + adds to them, e.g. +motorcycle_left; 'none' with "
+            "--photos-dir: the folders' photos only)"
+        },
+    )
+    photos_dir: tuple[str, ...] = dataclasses.field(
+        default=(),
+        metadata={
+            "help": "a folder of photographs to train on as well (repeatable; recursive; "
+            "JPEG/PNG/WebP/TIFF; split by image into training and validation; held-out "
+            "photos never read)",
+            "repeat": True,
         },
     )
     weighting: str = dataclasses.field(
@@ -638,6 +657,12 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
                 f"weighting={c.weighting!r} is invalid: valid weightings are {WEIGHTINGS}"
             )
         self.train_photos = train_photos(c.photos)
+        folder_train, self.validation = self._folder_photos()
+        if not self.train_photos and not folder_train:
+            raise ValueError(
+                "photos='none' is invalid without --photos-dir: name a folder of photographs "
+                "or leave --photos out"
+            )
         model = build_model(c.upsampler, c.scale, c.width, c.depth, c.arch)
         if c.init and not self.resuming:  # a resumed run loads its own last.pt
             _load_init(model, c)
@@ -648,6 +673,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
             self.optimizers = {"model": opt}
             hr = [crop_to_multiple(load_photo(n), c.scale) for n in self.train_photos]
+            hr += [crop_to_multiple(x, c.scale) for _, x in folder_train]
             lr = [degrade(x, c.scale) for x in hr]
             self.patches = PatchSampler(hr, lr, c.scale, c.seed, self.ctx.device, c.weighting)
             # each rank draws its own patches: patches_per_epoch in all per epoch
@@ -657,15 +683,66 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             # the largest patch must fit a training photo: say so now, not epochs later
             next(self.patches.batches(0, 1, 1, self.patch_size(max(c.epochs - 1, 0))))
         self._bicubic: list[tuple[float, float]] | None = None
+        self._val_bicubic: list[float] | None = None
         self.held_out: list[tuple[str, Tensor, Tensor]] = []
         for n in HELD_OUT_PHOTOS:
-            truth = crop_to_multiple(load_photo(n), c.scale)
-            if c.eval_size:
-                h, w = truth.shape[-2:]
-                e = min(c.eval_size, h, w) // c.scale * c.scale
-                top, left = (h - e) // 2 // c.scale * c.scale, (w - e) // 2 // c.scale * c.scale
-                truth = truth[:, top : top + e, left : left + e]
+            truth = self._eval_crop(crop_to_multiple(load_photo(n), c.scale))
             self.held_out.append((n, truth, degrade(truth, c.scale)))
+
+    def _folder_photos(self) -> tuple[list[tuple[str, Tensor]], list[tuple[str, Tensor, Tensor]]]:
+        """The ``photos_dir`` photos: training ``(name, image)`` and validation
+        ``(name, HR, LR)`` (centre crops of ``eval_size`` when set); each bad or tiny file
+        skipped with one line on stderr and the count said.
+
+        Raises:
+            ValueError: a folder without any usable photo.
+        """
+        from .photos import find_photos, load_photos, split
+
+        c = self.config
+        self.photo_files: dict[str, list[str]] = {"train": [], "validation": []}
+        if not c.photos_dir:
+            return [], []
+        # tiny = smaller than one training patch of the largest size at high resolution
+        min_side = max(c.patch, c.patch_max) * c.scale
+        loaded: list[tuple[str, Tensor]] = []
+        for folder in c.photos_dir:
+            files, _ = find_photos([folder])
+            photos, skipped = load_photos(files, min_side) if files else ([], 0)
+            if skipped:
+                print(f"{folder}: {skipped} file(s) skipped", file=sys.stderr)
+            if not photos:
+                raise ValueError(
+                    f"--photos-dir {folder!r} has no usable photo: it needs JPEG, PNG, WebP or "
+                    f"TIFF photographs of at least {min_side} pixels a side (held-out ones "
+                    "excepted)"
+                )
+            loaded += photos
+        names = [n for n, _ in loaded]
+        if len(set(names)) < len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(
+                f"photo file name(s) {twice} appear twice under --photos-dir: the split is by "
+                "file name, so give each photo its own name"
+            )
+        train_names, val_names = split(names)
+        self.photo_files = {"train": train_names, "validation": val_names}
+        train = [(n, x) for n, x in loaded if n in train_names]
+        val = []
+        for n, x in loaded:
+            if n in val_names:
+                truth = self._eval_crop(crop_to_multiple(x, c.scale))
+                val.append((n, truth, degrade(truth, c.scale)))
+        return train, val
+
+    def _eval_crop(self, truth: Tensor) -> Tensor:
+        c = self.config
+        if not c.eval_size:
+            return truth
+        h, w = truth.shape[-2:]
+        e = min(c.eval_size, h, w) // c.scale * c.scale
+        top, left = (h - e) // 2 // c.scale * c.scale, (w - e) // 2 // c.scale * c.scale
+        return truth[:, top : top + e, left : left + e]
 
     def patch_size(self, epoch: int) -> int:
         """The LR patch side in ``epoch`` (0-based): ``patch``, growing linearly to
@@ -734,13 +811,25 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         for (name, _, _), p, q in zip(self.held_out, psnrs, ssims):
             out[f"psnr_y/{name}"] = p
             out[f"ssim_y/{name}"] = q
+        if self.validation:  # the --photos-dir validation photos, apart from the held-out
+            if self._val_bicubic is None:
+                self._val_bicubic = [
+                    psnr_ssim(bicubic(lr[None], s)[0], hr, s)[0] for _, hr, lr in self.validation
+                ]
+            vals = [psnr_ssim(self.upscale(lr), hr, s)[0] for _, hr, lr in self.validation]
+            out["val_psnr_y"] = statistics.fmean(vals)
+            out["val_psnr_gain_db"] = out["val_psnr_y"] - statistics.fmean(self._val_bicubic)
+            for (name, _, _), p in zip(self.validation, vals):
+                out[f"val_psnr_y/{name}"] = p
         return out
 
     def provenance(self) -> dict[str, Any]:
         """The photos (training and held out) and the degradation, for the checkpoint."""
         return {
-            "source": "scikit-image bundled photos (skimage.data)",
-            "train": list(self.train_photos),
+            "source": "scikit-image bundled photos (skimage.data)"
+            + (", and the photo folders (photos_dir)" if self.config.photos_dir else ""),
+            "train": list(self.train_photos) + self.photo_files["train"],
+            "validation": self.photo_files["validation"],
             "held_out": list(HELD_OUT_PHOTOS),
             "weighting": self.config.weighting,
             "degradation": "crop to a multiple of scale, then torch interpolate bicubic "
