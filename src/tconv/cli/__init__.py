@@ -35,7 +35,7 @@ from typing import NoReturn
 
 from .. import __version__
 from ..shapes import ShapeError
-from ._args import PROG, Formatter, missing_extra, one_line
+from ._args import PROG, Formatter, error_message, one_line
 
 __all__ = ["COMMANDS", "USER_ERRORS", "build_parser", "command", "main"]
 
@@ -132,13 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
-    except ImportError as err:  # ModuleNotFoundError too: an optional module not installed
-        print(f"{prefix}: error: {missing_extra(err) or one_line(err)}", file=sys.stderr)
-        return 2
-    except USER_ERRORS as err:
-        message = one_line(err)
-        if isinstance(err, MemoryError):
-            message = f"out of memory: {message}"
-        print(f"{prefix}: error: {message}", file=sys.stderr)
+    except (ImportError, *USER_ERRORS) as err:  # type: ignore[misc]  # ImportError: an extra
+        print(f"{prefix}: error: {error_message(err)}", file=sys.stderr)
         return 2
     return status

@@ -384,6 +384,19 @@ def require(*modules: str, extra: str | None = None) -> None:
             raise MissingExtra(module, extra) from err
 
 
+def error_message(err: BaseException) -> str:
+    """The one line the command line prints after ``tconv CMD: error: `` for a user error
+    (the main handler's and a folder run's per-file lines are the same).
+
+    >>> error_message(MemoryError("needs 9 GiB"))
+    'out of memory: needs 9 GiB'
+    """
+    if isinstance(err, ImportError):
+        return missing_extra(err) or one_line(err)
+    message = one_line(err)
+    return f"out of memory: {message}" if isinstance(err, MemoryError) else message
+
+
 def one_line(text: object) -> str:
     """A message on one line: its lines joined with '; ' (tracebacks never reach the user).
 

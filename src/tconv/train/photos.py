@@ -210,7 +210,7 @@ def load_photos(
     Returns:
         ``(photos, skipped)``: ``(file name, image)`` pairs, and how many files were skipped.
     """
-    from ..upscale import read_image
+    from ..upscaling.io import read_image
 
     say = say or (lambda line: print(line, file=sys.stderr))
     out: list[tuple[str, Tensor]] = []

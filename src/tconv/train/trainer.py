@@ -50,6 +50,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..sr.checkpoint import CHECKPOINT_FORMAT, load_checkpoint  # the format, shared with inference
 from .report import Column, write_comparison
 
 __all__ = [
@@ -63,7 +64,6 @@ __all__ = [
     "save_atomic",
 ]
 
-CHECKPOINT_FORMAT = "tconv-checkpoint"
 CHECKPOINT_VERSION = 1
 LAST = "last.pt"
 MODEL = "model.pt"
@@ -407,47 +407,6 @@ def save_atomic(obj: Any, path: Path) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-
-
-def load_checkpoint(path: str | os.PathLike[str], task: str | None = None) -> dict[str, Any]:
-    """Load a tconv checkpoint with ``weights_only=True``; check its format (and task).
-
-    Args:
-        path: a ``last.pt``/``model.pt`` written by :func:`fit`.
-        task: the task it must be of (``None``: any).
-
-    Returns:
-        The checkpoint dict (see the module docstring).
-
-    Raises:
-        OSError: the file is missing or unreadable.
-        ValueError: not a tconv checkpoint (corrupt, a pickle of other objects, another
-            format), or a checkpoint of another task.
-
-    Example:
-        >>> from tconv.upscale import shipped_checkpoint
-        >>> load_checkpoint(shipped_checkpoint(2), task="sr")["config"]["scale"]
-        2
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as err:  # UnpicklingError, RuntimeError (zip), EOFError ...
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(
-            f"checkpoint {str(p)!r} cannot be read as plain weights (weights_only=True): "
-            f"{first[:200]}"
-        ) from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"checkpoint {str(p)!r} is not a tconv checkpoint (no format={CHECKPOINT_FORMAT!r} "
-            "entry); make one with 'tconv train'"
-        )
-    if task is not None and ckpt.get("task") != task:
-        raise ValueError(f"checkpoint {str(p)!r} is of task {ckpt.get('task')!r}, not {task!r}")
-    return ckpt
 
 
 def _rng_state() -> dict[str, Any]:
