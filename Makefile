@@ -35,7 +35,8 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
 	fi
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs]'
+	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs,models]'
+	$(PIP) $(TORCH) --no-deps 'spandrel>=0.4'  # never its torchvision (tests/test_sr_thirdparty.py)
 	touch $@
 
 demo: $(VENV)/.stamp-demo

@@ -160,9 +160,9 @@ def test_bad_input_nothing_lost(tmp_path, capsys, monkeypatch):
         "of task 'seg', not 'sr'",
         capsys,
     )
+    x4 = str(shipped_checkpoint(4))
     _fails(  # the scale comes from the file: a --scale that disagrees is refused
-        ["upscale", str(img), "-o", str(out), "--checkpoint", str(shipped_checkpoint(4))]
-        + ["--scale", "2"],
+        ["upscale", str(img), "-o", str(out), "--scale", "2", "--checkpoint", x4],
         "is a x4 model, not x2: leave --scale out",
         capsys,
     )
