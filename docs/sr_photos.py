@@ -1,6 +1,6 @@
 """Print SR models' PSNR-Y gain over Pillow's bicubic on a set of photographs, per photo and mean.
 
-    python docs/sr_photos.py --set held-out                 # chelsea, coffee, camera + make sr-data's 4
+    python docs/sr_photos.py --set held-out     # chelsea, coffee, camera + make sr-data's 4
     python docs/sr_photos.py --set DIR --crop 1024          # any folder (centre crops of 1024)
     python docs/sr_photos.py --set held-out --model x2 --model runs/x2/model.pt
 
@@ -9,7 +9,7 @@ x4 with ``quality="best"``, :class:`tconv.upscale.TwoPathX4`) or a ``tconv train
 checkpoint. Sets (``--set``, repeatable): ``held-out`` is scikit-image's chelsea, coffee and
 camera and the held-out photographs of ``make sr-data`` (:data:`tconv.train.photos.SR_DATA`,
 read from its cache folder); a folder is every photo in it (recursive). Each photo (its centre
-``--crop`` square of high-resolution pixels when given) is cropped to a multiple of the scale,
+``--crop`` square, or the largest square the photo holds, when given) is cropped to a multiple of the scale,
 degraded (:func:`tconv.train.data.degrade`), upscaled by the model (:func:`tconv.upscale`, one
 tile) and by Pillow's ``BICUBIC`` resize of the 8-bit input, and measured with
 :func:`tconv.train.sr.psnr_ssim` (Y, ``scale`` pixels shaved). Also prints each model's
