@@ -11,7 +11,8 @@ camera and the held-out photographs of ``make sr-data`` (:data:`tconv.train.phot
 read from its cache folder); a folder is every photo in it (recursive). Each photo (with
 ``--crop N``: its centre square of N pixels, or the largest the photo holds) is cropped to a
 multiple of the scale, degraded (:func:`tconv.train.data.degrade`), upscaled by the model
-(:func:`tconv.upscale`, one tile) and by Pillow's ``BICUBIC`` resize of the 8-bit input, and measured with
+(:func:`tconv.upscale`, one tile) and by Pillow's ``BICUBIC`` resize of the 8-bit input, and
+measured with
 :func:`tconv.train.sr.psnr_ssim` (Y, ``scale`` pixels shaved). Also prints each model's
 seconds over the set (the same run, one thread unless ``--threads``).
 """
