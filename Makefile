@@ -16,7 +16,7 @@ TORCH := torch==2.13.0
 PIP := $(BIN)/python -m pip install --quiet
 TCONV_HYPOTHESIS ?= default
 
-.PHONY: demo test test-thorough bench clean docs dist
+.PHONY: demo test test-thorough bench clean docs dist sr-data
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,8 @@ $(VENV)/.stamp-test: pyproject.toml | $(BIN)/python
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; \
 	fi
 	$(PIP) $(TORCH)
-	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs,models]'
+	$(PIP) $(TORCH) -e '.[dev,plots,interop,train,image,release,docs,models,architectures]'
+	$(PIP) $(TORCH) --no-deps 'spandrel>=0.4'  # never its torchvision (tests/test_sr_thirdparty.py)
 	touch $@
 
 demo: $(VENV)/.stamp-demo
@@ -90,6 +91,12 @@ dist: $(VENV)/.stamp-test
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 	$(BIN)/python -m twine check --strict dist/*
+
+# The free photographs of Debian's mate-backgrounds and plasma-workspace-wallpapers (apt-get
+# download + dpkg-deb -x, no root) into ~/.cache/tconv/sr-data (train/ and held_out/), for
+# `tconv train sr --photos-dir ~/.cache/tconv/sr-data/train`; prints what it kept.
+sr-data: $(VENV)/.stamp-demo
+	$(BIN)/python -m tconv.train.photos
 
 clean:
 	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis out

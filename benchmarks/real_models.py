@@ -413,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
         import diffusers  # noqa: F401
     except ImportError:
         print(
-            "benchmarks/real_models.py needs diffusers: pip install 'tconv[models]'",
+            "benchmarks/real_models.py needs diffusers: pip install 'tconv[architectures]'",
             file=sys.stderr,
         )
         return 2

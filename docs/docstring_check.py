@@ -67,7 +67,9 @@ API_MODULES = (
     "tconv.train.quality",
     "tconv.train.report",
     "tconv.train.figures",
-    "tconv.upscale",
+    "tconv.sr",
+    "tconv.sr.thirdparty",
+    "tconv.upscaling",
 )
 
 

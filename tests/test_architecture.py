@@ -240,3 +240,53 @@ def test_no_task_imports_another_tasks_private_names(tmp_path):
     (tmp_path / "a.py").write_text("from .b import _helper, PUBLIC\n")
     (tmp_path / "b.py").write_text("from tconv.train.a import _x\nfrom .data import _y\n")
     assert private_task_imports(tmp_path, ["a", "b"]) == ["a: b._helper", "b: a._x"]
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module ``start`` imports, directly or through others (imports in functions too)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for nxt in graph.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+INFERENCE = ("tconv.sr", "tconv.upscaling", "tconv.upscale", "tconv.cli.upscale")
+
+
+def inference_imports_of_training(graph: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Inference modules that reach ``tconv.train`` (or anything under it), with what they
+    reach."""
+    found = {}
+    for module in graph:
+        if module == "tconv.train" or not module.startswith(INFERENCE):
+            continue
+        train = sorted(
+            m for m in reachable(graph, module) if m.split(".")[:2] == ["tconv", "train"]
+        )
+        if train:
+            found[module] = train
+    return found
+
+
+def test_inference_imports_nothing_from_training(tmp_path):
+    graph = import_graph(SRC)
+    assert any(m.startswith("tconv.upscaling.") for m in graph)  # the packages exist
+    assert inference_imports_of_training(graph) == {}
+    # train/sr takes its networks from tconv.sr (one definition for training and inference)
+    assert "tconv.sr.networks" in graph["tconv.train.sr"]
+    # the check can fail: a package whose inference module imports training code
+    pkg = tmp_path / "tconv"
+    for sub in ("sr", "train", "upscaling"):
+        (pkg / sub).mkdir(parents=True)
+        (pkg / sub / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "train" / "data.py").write_text("X = 1\n")
+    (pkg / "sr" / "nets.py").write_text("def f():\n    from ..train.data import X\n")
+    (pkg / "upscaling" / "io.py").write_text("from ..sr import nets\n")
+    found = inference_imports_of_training(import_graph(pkg))
+    assert found == {"tconv.sr.nets": ["tconv.train.data"],
+                     "tconv.upscaling.io": ["tconv.train.data"]}  # fmt: skip

@@ -486,7 +486,7 @@ def test_to_tconv_keeps_settings_parameters_and_flags():
 
 
 def test_diffusers_vae_decoder_and_unet():
-    import diffusers  # the 'models' extra
+    import diffusers  # the 'architectures' extra
 
     torch.manual_seed(0)
     vae = diffusers.AutoencoderKL(

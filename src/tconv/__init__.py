@@ -11,6 +11,10 @@ phases), exact in size (one geometry in :mod:`tconv.shapes`), and a drop-in for 
 """
 
 from . import artifacts, convert, init, nn
+
+# the old module's names (from tconv.upscale import read_image, ...) keep working; imported
+# first, so that the attribute tconv.upscale is the function below, not that module
+from . import upscale as _upscale_names  # noqa: F401
 from .functional import METHODS, conv_transpose, pixel_shuffle, pixel_unshuffle
 from .methods.auto import set_autotune
 from .methods.matrix import conv_matrix
@@ -22,7 +26,7 @@ from .shapes import (
     output_size,
     output_size_range,
 )
-from .upscale import upscale
+from .upscaling.tiles import upscale
 
 __version__ = "0.1.0"
 

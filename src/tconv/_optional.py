@@ -17,6 +17,7 @@ OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
     "PIL": ("Pillow", "image"),
     "png": ("pypng", "image"),
     "tifffile": ("tifffile", "image"),
+    "safetensors": ("safetensors", "models"),
     "matplotlib": ("matplotlib", "plots"),
     "skimage": ("scikit-image", "train"),
     "sklearn": ("scikit-learn", "train"),

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple, NoReturn
 
 from .. import __version__
 from ..shapes import ShapeError
-from ._args import PROG, Formatter, in_flags, missing_extra, one_line
+from ._args import PROG, Formatter, error_message, in_flags, one_line
 
 __all__ = ["COMMANDS", "USER_ERRORS", "Command", "build_parser", "command", "main"]
 
@@ -203,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:  # only the named command's module is imported; its failure is its own error line
         parser = build_parser([name] if name in COMMANDS else [])
     except _HANDLED as err:
-        print(f"{PROG} {name}: error: {_message(err)}", file=sys.stderr)
+        print(f"{PROG} {name}: error: {error_message(err)}", file=sys.stderr)
         return 2
     args, extra = parser.parse_known_args(argv)
     if extra:  # say it as the subcommand's error (argparse would blame the top-level parser)
@@ -219,22 +219,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
     except _HANDLED as err:
-        message = _message(err)
+        message = error_message(err)
         if not isinstance(err, ImportError):  # the library's Python names said as flags
             message = in_flags(message, args)
         print(f"{prefix}: error: {message}", file=sys.stderr)
         return 2
     return status
-
-
-def _message(err: BaseException) -> str:
-    """The one line an error becomes: an ImportError (ModuleNotFoundError too) of an optional
-    module names the extra that installs it; a MemoryError says so."""
-    if isinstance(err, ImportError):
-        return missing_extra(err) or one_line(err)
-    if isinstance(err, MemoryError):
-        return f"out of memory: {one_line(err)}"
-    return one_line(err)
 
 
 def _quiet_stdout() -> None:

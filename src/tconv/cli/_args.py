@@ -426,3 +426,17 @@ def _given_flag_value(args: argparse.Namespace, name: str) -> str | None:
     """How the user typed ``--name`` (None when not given)."""
     value = getattr(args, name, None)
     return None if value is None else typed(value)
+
+
+def error_message(err: BaseException) -> str:
+    """The one line the command line prints after ``tconv CMD: error: `` for a user error
+    (the main handler's and a folder run's per-file lines are the same): an ImportError of an
+    optional module names the extra that installs it; a MemoryError says so.
+
+    >>> error_message(MemoryError("needs 9 GiB"))
+    'out of memory: needs 9 GiB'
+    """
+    if isinstance(err, ImportError):
+        return missing_extra(err) or one_line(err)
+    message = one_line(err)
+    return f"out of memory: {message}" if isinstance(err, MemoryError) else message

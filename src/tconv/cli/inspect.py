@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import Any
 
 from ._args import gibibytes
 
@@ -15,7 +17,10 @@ multiply-adds, then a summary with advice.
 TARGET is 'package.module:callable' (called with no arguments; it returns an nn.Module, or is
 one) or the path of a module saved with torch.jit.save (TorchScript). A file saved with
 torch.save(model) is a pickle, and loading a pickle can run arbitrary code: it is read only
-with --trust-pickle (use it only for files whose source you trust).
+with --trust-pickle (use it only for files whose source you trust). A file of weights that is
+a super-resolution checkpoint ('tconv train sr', ESRGAN / Real-ESRGAN's RRDBNet and
+SRVGGNetCompact; other architectures through spandrel, optional) is built from its keys, the
+same way 'tconv upscale --checkpoint' reads it; its --input defaults to 1x3x64x64.
 """
 
 EPILOG = """\
@@ -23,6 +28,7 @@ examples:
   tconv inspect mypkg.models:build_unet --input 1x3x64x64
   tconv inspect generator.pt --input 1x100x1x1 --json
   tconv inspect my_own_model.pt --input 1x3x64x64 --trust-pickle
+  tconv inspect RealESRGAN_x4plus.pth                 # an image model: --input not needed
 
 --input needs the batch and channel dimensions (N x C x spatial sizes): 3x32x32 for a 2-D
 model is refused rather than run as one unbatched sample. Shapes are checked on the 'meta'
@@ -30,6 +36,8 @@ device first (no memory used): an input or a layer step that needs more than --m
 refused with the memory it would need. A model that cannot be imported, loaded or run on the
 input prints one line and exits with status 2.
 """
+
+_SR_INPUT = "1x3x64x64"
 
 
 def arguments(p: argparse.ArgumentParser) -> None:
@@ -39,10 +47,10 @@ def arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("target", metavar="TARGET", help="package.module:callable, or a saved module")
     p.add_argument(
         "--input",
-        required=True,
-        default=argparse.SUPPRESS,
+        default=None,
         metavar="NxCxHxW",
-        help="input shape, batch and channels first, e.g. 1x3x64x64 (1 to 3 spatial sizes)",
+        help="input shape, batch and channels first, e.g. 1x3x64x64 (1 to 3 spatial sizes); "
+        f"for a super-resolution checkpoint (tconv train sr, ESRGAN, ...) default {_SR_INPUT}",
     )
     p.add_argument(
         "--max-memory",
@@ -62,10 +70,41 @@ def arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..inspection import inspect_model, parse_shape
-    from ..loading import load_model
 
-    shape = parse_shape(args.input)
-    model = load_model(args.target, trust_pickle=args.trust_pickle)
-    report = inspect_model(model, shape, name=args.target, max_memory=int(args.max_memory * 2**30))
+    model, name = _model(args)
+    if args.input is None and name == args.target:
+        raise ValueError(
+            f"--input is needed for {args.target!r}: the input shape, batch and channels "
+            "first, e.g. --input 1x3x64x64 (a super-resolution checkpoint needs none)"
+        )
+    shape = parse_shape(args.input or _SR_INPUT)
+    report = inspect_model(model, shape, name=name, max_memory=int(args.max_memory * 2**30))
     print(report.to_json() if args.json else report.format())
     return 0
+
+
+def _model(args: argparse.Namespace) -> tuple[Any, str]:
+    """The module TARGET names and its name in the report; a file holding weights (a state
+    dict) is read as a super-resolution checkpoint (:func:`tconv.sr.load_sr_model`: tconv's,
+    ESRGAN/Real-ESRGAN natively, others through spandrel) and named with its architecture."""
+    from ..loading import LoadError, load_file, load_model
+
+    try:
+        return load_model(args.target, trust_pickle=args.trust_pickle), args.target
+    except LoadError:
+        if not os.path.isfile(args.target) or not _holds_weights(load_file, args):
+            raise
+    from ..sr import load_sr_model
+
+    model, scale, info = load_sr_model(None, args.target, trust_pickle=args.trust_pickle)
+    arch = info.get("architecture") or info.get("config", {}).get("arch", "srnet")
+    return model, f"{args.target} ({arch}, x{scale} super-resolution)"
+
+
+def _holds_weights(load_file: Any, args: argparse.Namespace) -> bool:
+    if args.target.lower().endswith(".safetensors"):
+        return True
+    try:
+        return isinstance(load_file(args.target, trust_pickle=args.trust_pickle), dict)
+    except Exception:  # the first error (load_model's) is the one to report
+        return False

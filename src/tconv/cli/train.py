@@ -116,6 +116,8 @@ def _add_config_flags(t: argparse.ArgumentParser, cls: Any) -> None:
             default=None,
             metavar=f.name.upper().split("_")[0],
             help=text,
+            # a repeatable flag (a tuple field, metadata "repeat"): each use adds one value
+            action="append" if f.metadata.get("repeat") else "store",
         )
 
 
@@ -136,10 +138,13 @@ def config_fields(config: type) -> list[tuple[dataclasses.Field[Any], type]]:
     fields = []
     for f in dataclasses.fields(config):
         kind = hints[f.name]
+        if f.metadata.get("repeat") and typing.get_origin(kind) is tuple:  # a repeatable flag
+            items = typing.get_args(kind)
+            kind = items[0] if len(items) == 2 and items[1] is Ellipsis else kind
         if kind is not bool and kind not in _FIELD_TYPES:
             raise TypeError(
                 f"{config.__name__}.{f.name}: type {kind!r} is not a command-line type: use "
-                "int, float, str or bool"
+                "int, float, str or bool (or a tuple of one of them, with metadata repeat=True)"
             )
         fields.append((f, kind))
     return fields
@@ -240,6 +245,9 @@ def given_command(args: argparse.Namespace) -> str:
         flag = "--" + f.name.replace("_", "-")
         if isinstance(value, bool):
             words.append(flag if value else "--no-" + flag[2:])
+        elif isinstance(value, (list, tuple)):  # a repeatable flag, once per value
+            for item in value:
+                words += [flag, str(item)]
         else:
             words += [flag, str(value)]
     if args.device is not None:

@@ -1,4 +1,4 @@
-"""``tconv upscale``: upscale images with the shipped super-resolution model."""
+"""``tconv upscale``: upscale images with the shipped super-resolution model or one you have."""
 
 from __future__ import annotations
 
@@ -9,11 +9,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._args import PROG, Formatter, Subparsers, check_output, int_range, one_line, require
+from ._args import (
+    PROG,
+    Formatter,
+    Subparsers,
+    check_output,
+    error_message,
+    int_range,
+    one_line,
+    require,
+)
 
 _UPSCALE_DESCRIPTION = """\
-Upscale a photo (or every image in a folder) with the shipped super-resolution model, or a
-checkpoint of 'tconv train sr'. PNG, JPEG, TIFF and WebP; grey, RGB and RGBA (alpha by
+Upscale a photo (or every image in a folder) with the shipped super-resolution model, a
+checkpoint of 'tconv train sr', or a super-resolution model you have (--checkpoint: ESRGAN and
+Real-ESRGAN natively, other architectures through spandrel; the scale comes from the file).
+PNG, JPEG, TIFF and WebP; grey, RGB and RGBA (alpha by
 bicubic); 8- and 16-bit (16-bit in, 16-bit out: PNG and TIFF keep all 16 bits, also in
 colour; JPEG and WebP hold 8 bits, so a 16-bit image is refused for them unless --to-8-bit);
 any size (processed in overlapping tiles; PNG output is written to the file one row of tiles
@@ -38,6 +49,7 @@ examples:
   tconv upscale photo.png -o big.png --scale 4 --quality best   # x4 at its best: ~3x the time
   tconv upscale photo.png -o big.png --ensemble       # 8 flips/rotations averaged: 8x the time
   tconv upscale photo.png -o big.png --checkpoint runs/sr-x2/model.pt
+  tconv upscale photo.png -o big.png --checkpoint RealESRGAN_x4plus.pth   # a model you have
 """
 
 
@@ -58,9 +70,26 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         metavar="OUT",
         help="output file (its suffix picks the format), or folder when IMAGE is one",
     )
-    p.add_argument("--scale", type=int_range(1), default=2, help="upscaling factor (shipped: 2, 4)")
     p.add_argument(
-        "--checkpoint", default=None, metavar="CKPT", help="a 'tconv train sr' checkpoint"
+        "--scale",
+        type=int_range(1),
+        default=None,
+        help="upscaling factor: 2 or 4 for the shipped models (default 2); with --checkpoint "
+        "the file's (a different --scale is refused)",
+    )
+    p.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="FILE",
+        help="a 'tconv train sr' checkpoint, or a model you have: ESRGAN/Real-ESRGAN (RRDBNet, "
+        "SRVGGNetCompact) .pth/.pt/.safetensors run natively; other architectures through "
+        "spandrel (optional); read as weights only",
+    )
+    p.add_argument(
+        "--trust-pickle",
+        action="store_true",
+        help="read a --checkpoint that is a full pickle (it can run code while it loads): "
+        "only for files from a source you trust",
     )
     p.add_argument(
         "--compare", action="store_true", help="also write the bicubic result (NAME.bicubic.EXT)"
@@ -106,7 +135,7 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
 def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list[str]]:
     """(input, output) pairs and the files that are not images; checks before any work."""
 
-    from ..upscale import IMAGE_SUFFIXES, image_format
+    from ..upscaling.io import IMAGE_SUFFIXES, image_format
 
     src, dst = Path(args.image), Path(args.output)
     if not src.exists():
@@ -151,12 +180,15 @@ def _upscale_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, Any]], list
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..upscale import SelfEnsemble, parse_size, select_model
+    from ..sr import SelfEnsemble, select_model
+    from ..upscaling.memory import parse_size
     from . import USER_ERRORS
 
     require("PIL")  # reading and writing images: said before any work
     max_memory = None if args.max_memory is None else parse_size(args.max_memory)
-    model, scale = select_model(args.scale, args.checkpoint, args.quality)
+    model, scale = select_model(
+        args.scale, args.checkpoint, args.quality, trust_pickle=args.trust_pickle
+    )
     if args.ensemble:
         model = SelfEnsemble(model)
     jobs, skipped = _upscale_jobs(args)
@@ -170,8 +202,7 @@ def run(args: argparse.Namespace) -> int:
             _upscale_one(src, dst, scale, model, args, max_memory)
         except USER_ERRORS as err:
             failed.append(str(src))
-            oom = "out of memory: " if isinstance(err, MemoryError) else ""
-            print(f"{PROG} upscale: error: {oom}{one_line(err)}", file=sys.stderr)
+            print(f"{PROG} upscale: error: {error_message(err)}", file=sys.stderr)
     written = len(jobs) - len(failed)
     summary = (
         f"{PROG} upscale: {written} written, {len(skipped)} skipped (not images), "
@@ -188,7 +219,7 @@ def _upscale_one(
     as one line each on stderr instead of Python's two-line warning format."""
     import warnings
 
-    from ..upscale import image_info, tile_slowdown, upscale_file
+    from ..upscaling import image_info, tile_slowdown, upscale_file
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

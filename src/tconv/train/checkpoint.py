@@ -15,16 +15,15 @@ numbers, strings, lists and dicts, so ``torch.load(path, weights_only=True)`` re
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from .._files import write_atomic
-from ..loading import LoadError, load_file
+from ..sr.checkpoint import CHECKPOINT_FORMAT as CHECKPOINT_FORMAT  # shared with inference
+from ..sr.checkpoint import load_checkpoint as load_checkpoint
 
-CHECKPOINT_FORMAT = "tconv-checkpoint"
 CHECKPOINT_VERSION = 1
 LAST = "last.pt"
 MODEL = "model.pt"
@@ -93,45 +92,3 @@ def save_atomic(obj: Any, path: Path) -> None:
         ([1.0, 1.0], ['weights.pt'])
     """
     write_atomic(path, lambda f: torch.save(obj, f))
-
-
-def load_checkpoint(path: str | os.PathLike[str], task: str | None = None) -> dict[str, Any]:
-    """Load a tconv checkpoint with ``weights_only=True``; check its format (and task).
-
-    Args:
-        path: a ``last.pt``/``model.pt`` written by :func:`fit`.
-        task: the task it must be of (``None``: any).
-
-    Returns:
-        The checkpoint dict (see the module docstring).
-
-    Raises:
-        OSError: the file is missing or unreadable.
-        ValueError: not a tconv checkpoint (corrupt, a pickle of other objects, another
-            format), or a checkpoint of another task.
-
-    Example:
-        >>> from tconv.upscale import shipped_checkpoint
-        >>> load_checkpoint(shipped_checkpoint(2), task="sr")["config"]["scale"]
-        2
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint {str(p)!r} does not exist")
-    try:
-        ckpt = load_file(p)  # the one loader: weights only, never arbitrary objects
-    except LoadError as err:  # UnpicklingError, RuntimeError (zip), EOFError ... underneath
-        cause = err.__cause__ or err
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        raise ValueError(
-            f"checkpoint {str(p)!r} cannot be read as plain weights (weights_only=True): "
-            f"{first[:200]}"
-        ) from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(
-            f"checkpoint {str(p)!r} is not a tconv checkpoint (no format={CHECKPOINT_FORMAT!r} "
-            "entry); make one with 'tconv train'"
-        )
-    if task is not None and ckpt.get("task") != task:
-        raise ValueError(f"checkpoint {str(p)!r} is of task {ckpt.get('task')!r}, not {task!r}")
-    return ckpt

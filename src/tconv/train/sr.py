@@ -50,6 +50,7 @@ import dataclasses
 import json
 import math
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -58,9 +59,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import nn as tnn
-from .. import upsamplers
 from ..loading import load_file
+from ..sr.networks import (
+    ARCHS,
+    CLASSIC_ARCHS,
+    SCALES,
+    UPSAMPLERS,
+    SRNet,
+    build_model,
+    model_from_config,
+)
 from . import register_task
 from .data import (
     HELD_OUT_PHOTOS,
@@ -74,7 +82,6 @@ from .data import (
 )
 from .patches import WEIGHTINGS, PatchSampler
 from .report import Column, results_table, write_comparison, write_report
-from .sr_models import ARCHS, CLASSIC_ARCHS, build_arch
 from .trainer import Task
 
 __all__ = [
@@ -90,207 +97,14 @@ __all__ = [
     "train_photos",
 ]
 
-#: The upsamplers compared (``--upsampler all`` trains each of them).
-UPSAMPLERS: tuple[str, ...] = (
-    "transposed_k3",
-    "transposed_k4",
-    "transposed_bilinear",
-    "subpixel",
-    "resize_conv",
-    "example3",
-    "bicubic",
-)
-SCALES: tuple[int, ...] = (2, 4)
-# the upsamplers that are one x2 stage of SRNet (the others are whole models)
-_STAGES = ("transposed_k3", "transposed_k4", "transposed_bilinear", "subpixel", "resize_conv")
-
-
-# ---------------------------------------------------------------------------------------------
-# models
-
-
-def _stage(kind: str, cin: int, cout: int) -> nn.Module:
-    """One x2 upsampling stage ``cin -> cout`` of the given kind (:mod:`tconv.upsamplers`)."""
-    if kind not in _STAGES:
-        raise ValueError(f"upsampler={kind!r} is invalid: valid upsamplers are {UPSAMPLERS}")
-    return upsamplers.build(kind, cin, cout, 2)
-
-
-class SRNet(nn.Module):
-    """``head(body(lr)) + bicubic(lr)``: see the module docstring.
-
-    The body is a 5x5 convolution then ``depth - 1`` 3x3 convolutions (ReLU after each); the
-    head is ``log2(scale)`` x2 stages of ``upsampler`` (ReLU between them), ending at 3
-    channels. :func:`build_model` builds it (and the two models without this structure).
-
-    Args:
-        upsampler: the kind of each x2 stage: ``"transposed_k3"``, ``"transposed_k4"``,
-            ``"transposed_bilinear"``, ``"subpixel"`` or ``"resize_conv"``.
-        scale: the upscaling factor, a power of two (:func:`build_model` accepts 2 and 4).
-        width: channels of the body and between the stages.
-        depth: convolutions in the body.
-
-    Shape:
-        - Input: ``(N, 3, H, W)`` in ``[0, 1]``
-        - Output: ``(N, 3, H * scale, W * scale)`` (not clamped)
-
-    Raises:
-        ValueError: ``upsampler`` is not one of the stage kinds above.
-
-    Example:
-        >>> import torch
-        >>> net = SRNet("transposed_k4", scale=2, width=8, depth=2)
-        >>> net(torch.rand(1, 3, 6, 7)).shape
-        torch.Size([1, 3, 12, 14])
-        >>> len(net.head), net.upsampler
-        (1, 'transposed_k4')
-    """
-
-    def __init__(self, upsampler: str, scale: int, width: int, depth: int) -> None:
-        super().__init__()
-        self.upsampler, self.scale = upsampler, scale
-        layers: list[nn.Module] = [nn.Conv2d(3, width, 5, padding=2), nn.ReLU()]
-        for _ in range(depth - 1):
-            layers += [nn.Conv2d(width, width, 3, padding=1), nn.ReLU()]
-        self.body = nn.Sequential(*layers)
-        stages = int(math.log2(scale))
-        head: list[nn.Module] = []
-        for i in range(stages):
-            last = i == stages - 1
-            head.append(_stage(upsampler, width, 3 if last else width))
-            if not last:
-                head.append(nn.ReLU())
-        self.head = nn.Sequential(*head)
-
-    def forward(self, x: Tensor) -> Tensor:
-        up = F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
-        return self.head(self.body(x)) + up
-
-
-class Example3(nn.Module):
-    """The seed article's example-3 model (x2), stacked transposed layers for x4.
-
-    Shape:
-        - Input: ``(N, 3, H, W)``
-        - Output: ``(N, 3, H * scale, W * scale)``
-    """
-
-    def __init__(self, scale: int) -> None:
-        super().__init__()
-        self.upsampler, self.scale = "example3", scale
-        stages = int(math.log2(scale))
-        layers: list[nn.Module] = [nn.Conv2d(3, 64, 3, stride=1, padding=1), nn.ReLU()]
-        for i in range(stages):
-            cout = 3 if i == stages - 1 else 64
-            layers += [tnn.ConvTranspose2d(64, cout, 2, stride=2), nn.ReLU()]
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
-
-
-class Bicubic(nn.Module):
-    """Bicubic interpolation as a module (no parameters).
-
-    Shape:
-        - Input: ``(N, C, H, W)``
-        - Output: ``(N, C, H * scale, W * scale)``
-    """
-
-    def __init__(self, scale: int) -> None:
-        super().__init__()
-        self.upsampler, self.scale = "bicubic", scale
-
-    def forward(self, x: Tensor) -> Tensor:
-        return F.interpolate(x, scale_factor=self.scale, mode="bicubic", align_corners=False)
-
-
-def build_model(
-    upsampler: str, scale: int, width: int = 32, depth: int = 3, arch: str = "srnet"
-) -> nn.Module:
-    """The SR model with ``upsampler`` for ``scale`` (2 or 4), or the classic network ``arch``.
-
-    With ``arch="srnet"`` (the default): ``"bicubic"`` is bicubic interpolation as a module
-    (no parameters), ``"example3"`` the seed article's example-3 model (``width`` and
-    ``depth`` unused); the others are an :class:`SRNet`. Another ``arch`` (one of
-    :data:`tconv.train.sr_models.CLASSIC_ARCHS`) is that paper's network, with its own
-    upsampler and sizes (``upsampler``, ``width`` and ``depth`` unused).
-
-    Args:
-        upsampler: one of :data:`UPSAMPLERS`.
-        scale: 2 or 4 (:data:`SCALES`).
-        width: channels of the body (:class:`SRNet` only).
-        depth: convolutions in the body (:class:`SRNet` only).
-        arch: one of :data:`ARCHS`.
-
-    Returns:
-        The model, freshly initialised, with ``upsampler`` and ``scale`` attributes.
-
-    Shape:
-        - Input: ``(N, 3, H, W)``
-        - Output: ``(N, 3, H * scale, W * scale)``
-
-    Raises:
-        ValueError: an unknown upsampler or arch, a scale other than 2 and 4, or ``width``
-            or ``depth`` below 1.
-
-    Example:
-        >>> import torch
-        >>> sum(p.numel() for p in build_model("bicubic", 2).parameters())
-        0
-        >>> build_model("resize_conv", 4, width=8, depth=1)(torch.rand(1, 3, 5, 5)).shape
-        torch.Size([1, 3, 20, 20])
-        >>> type(build_model("subpixel", 2, arch="fsrcnn")).__name__
-        'FSRCNN'
-    """
-    if scale not in SCALES:
-        raise ValueError(f"scale={scale!r} is invalid: valid scales are {SCALES}")
-    if arch != "srnet":
-        if arch not in ARCHS:
-            raise ValueError(f"arch={arch!r} is invalid: valid networks are {ARCHS}")
-        return build_arch(arch, scale)
-    if upsampler not in UPSAMPLERS:
-        raise ValueError(f"upsampler={upsampler!r} is invalid: valid upsamplers are {UPSAMPLERS}")
-    if upsampler == "bicubic":
-        return Bicubic(scale)
-    if upsampler == "example3":
-        return Example3(scale)
-    if width < 1 or depth < 1:
-        raise ValueError(f"width={width} and depth={depth} are invalid: each must be >= 1")
-    return SRNet(upsampler, scale, width, depth)
-
-
-def model_from_config(config: dict[str, Any]) -> nn.Module:
-    """The (untrained) model of a checkpoint's ``config`` dict.
-
-    Checkpoints written before the ``arch`` setting existed are ``"srnet"`` ones.
-
-    Args:
-        config: the ``config`` entry of a ``tconv train sr`` checkpoint.
-
-    Returns:
-        The model, with fresh weights (load the checkpoint's ``model`` state into it).
-
-    Example:
-        >>> cfg = {"upsampler": "subpixel", "scale": 4, "width": 8, "depth": 2}
-        >>> model_from_config(cfg).scale, model_from_config({**cfg, "arch": "edsr"}).arch
-        (4, 'edsr')
-    """
-    return build_model(
-        config["upsampler"],
-        int(config["scale"]),
-        int(config["width"]),
-        int(config["depth"]),
-        str(config.get("arch", "srnet")),
-    )
-
 
 def train_photos(spec: str) -> tuple[str, ...]:
     """The training photos of a ``photos`` setting (:class:`SRConfig`).
 
     Args:
-        spec: ``""`` for :data:`~tconv.train.data.TRAIN_PHOTOS`; comma-separated names; or
-            ``"+name,..."`` for those added to :data:`~tconv.train.data.TRAIN_PHOTOS`.
+        spec: ``""`` for :data:`~tconv.train.data.TRAIN_PHOTOS`; comma-separated names;
+            ``"+name,..."`` for those added to :data:`~tconv.train.data.TRAIN_PHOTOS`; or
+            ``"none"`` (none of scikit-image's: the ``photos_dir`` photos only).
 
     Returns:
         The names, checked by :func:`~tconv.train.data.check_train_photos` (no held-out photo,
@@ -306,6 +120,8 @@ def train_photos(spec: str) -> tuple[str, ...]:
     spec = spec.strip()
     if not spec:
         return TRAIN_PHOTOS
+    if spec == "none":  # the --photos-dir photos only (checked in setup)
+        return ()
     add = spec.startswith("+")
     names = [n.strip() for n in spec.lstrip("+").split(",")]
     if any(not n for n in names):
@@ -375,12 +191,17 @@ class SRConfig:
             the full photos.
         arch: the network (one of :data:`ARCHS`): ``"srnet"`` is :class:`SRNet` (or the
             two models without a body, by ``upsampler``); the others are the classic networks
-            of :mod:`tconv.train.sr_models`.
+            of :mod:`tconv.sr.classic`.
         photos: the training photos, comma-separated names for
             :func:`~tconv.train.data.load_photo` (``""``: :data:`~tconv.train.data.TRAIN_PHOTOS`;
             a leading ``+`` adds to them, e.g. ``"+motorcycle_left"``); never a held-out one.
         weighting: how each patch's photo is drawn (``"area"`` or ``"photo"``, see
             :class:`~tconv.train.patches.PatchSampler`).
+        photos_dir: folders of photographs to train on as well (recursive; JPEG, PNG, WebP,
+            TIFF), split by image into training and validation photos by a fixed rule on the
+            file name (:func:`tconv.train.photos.split`); the project's held-out photographs
+            in them are never read (``--photos-dir`` is repeatable; with ``photos="none"``
+            the folders' photos are the only training photos).
         init: start from the weights of this ``tconv train sr`` checkpoint (``model.pt`` or
             ``last.pt`` of the same network and scale): fine-tuning, with a fresh optimizer
             and learning-rate schedule; ``""`` starts from a fresh initialisation.
@@ -431,7 +252,17 @@ class SRConfig:
         default="",
         metadata={
             "help": "training photos of skimage.data, comma-separated ('' = the 14 of "
-            "TRAIN_PHOTOS; a leading + adds to them, e.g. +motorcycle_left)"
+            "TRAIN_PHOTOS; a leading + adds to them, e.g. +motorcycle_left; 'none' with "
+            "--photos-dir: the folders' photos only)"
+        },
+    )
+    photos_dir: tuple[str, ...] = dataclasses.field(
+        default=(),
+        metadata={
+            "help": "a folder of photographs to train on as well (repeatable; recursive; "
+            "JPEG/PNG/WebP/TIFF; split by image into training and validation; held-out "
+            "photos never read)",
+            "repeat": True,
         },
     )
     weighting: str = dataclasses.field(
@@ -643,6 +474,12 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
                 f"weighting={c.weighting!r} is invalid: valid weightings are {WEIGHTINGS}"
             )
         self.train_photos = train_photos(c.photos)
+        folder_train, self.validation = self._folder_photos()
+        if not self.train_photos and not folder_train:
+            raise ValueError(
+                "photos='none' is invalid without --photos-dir: name a folder of photographs "
+                "or leave --photos out"
+            )
         model = build_model(c.upsampler, c.scale, c.width, c.depth, c.arch)
         if c.init and not self.resuming:  # a resumed run loads its own last.pt
             _load_init(model, c)
@@ -653,6 +490,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             opt = torch.optim.Adam(self.model.parameters(), lr=c.lr)
             self.optimizers = {"model": opt}
             hr = [crop_to_multiple(load_photo(n), c.scale) for n in self.train_photos]
+            hr += [crop_to_multiple(x, c.scale) for _, x in folder_train]
             lr = [degrade(x, c.scale) for x in hr]
             self.patches = PatchSampler(hr, lr, c.scale, c.seed, self.ctx.device, c.weighting)
             # each rank draws its own patches: patches_per_epoch in all per epoch
@@ -662,15 +500,66 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
             # the largest patch must fit a training photo: say so now, not epochs later
             next(self.patches.batches(0, 1, 1, self.patch_size(max(c.epochs - 1, 0))))
         self._bicubic: list[tuple[float, float]] | None = None
+        self._val_bicubic: list[float] | None = None
         self.held_out: list[tuple[str, Tensor, Tensor]] = []
         for n in HELD_OUT_PHOTOS:
-            truth = crop_to_multiple(load_photo(n), c.scale)
-            if c.eval_size:
-                h, w = truth.shape[-2:]
-                e = min(c.eval_size, h, w) // c.scale * c.scale
-                top, left = (h - e) // 2 // c.scale * c.scale, (w - e) // 2 // c.scale * c.scale
-                truth = truth[:, top : top + e, left : left + e]
+            truth = self._eval_crop(crop_to_multiple(load_photo(n), c.scale))
             self.held_out.append((n, truth, degrade(truth, c.scale)))
+
+    def _folder_photos(self) -> tuple[list[tuple[str, Tensor]], list[tuple[str, Tensor, Tensor]]]:
+        """The ``photos_dir`` photos: training ``(name, image)`` and validation
+        ``(name, HR, LR)`` (centre crops of ``eval_size`` when set); each bad or tiny file
+        skipped with one line on stderr and the count said.
+
+        Raises:
+            ValueError: a folder without any usable photo.
+        """
+        from .photos import find_photos, load_photos, split
+
+        c = self.config
+        self.photo_files: dict[str, list[str]] = {"train": [], "validation": []}
+        if not c.photos_dir:
+            return [], []
+        # tiny = smaller than one training patch of the largest size at high resolution
+        min_side = max(c.patch, c.patch_max) * c.scale
+        loaded: list[tuple[str, Tensor]] = []
+        for folder in c.photos_dir:
+            files, _ = find_photos([folder])
+            photos, skipped = load_photos(files, min_side) if files else ([], 0)
+            if skipped:
+                print(f"{folder}: {skipped} file(s) skipped", file=sys.stderr)
+            if not photos:
+                raise ValueError(
+                    f"--photos-dir {folder!r} has no usable photo: it needs JPEG, PNG, WebP or "
+                    f"TIFF photographs of at least {min_side} pixels a side (held-out ones "
+                    "excepted)"
+                )
+            loaded += photos
+        names = [n for n, _ in loaded]
+        if len(set(names)) < len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(
+                f"photo file name(s) {twice} appear twice under --photos-dir: the split is by "
+                "file name, so give each photo its own name"
+            )
+        train_names, val_names = split(names)
+        self.photo_files = {"train": train_names, "validation": val_names}
+        train = [(n, x) for n, x in loaded if n in train_names]
+        val = []
+        for n, x in loaded:
+            if n in val_names:
+                truth = self._eval_crop(crop_to_multiple(x, c.scale))
+                val.append((n, truth, degrade(truth, c.scale)))
+        return train, val
+
+    def _eval_crop(self, truth: Tensor) -> Tensor:
+        c = self.config
+        if not c.eval_size:
+            return truth
+        h, w = truth.shape[-2:]
+        e = min(c.eval_size, h, w) // c.scale * c.scale
+        top, left = (h - e) // 2 // c.scale * c.scale, (w - e) // 2 // c.scale * c.scale
+        return truth[:, top : top + e, left : left + e]
 
     def patch_size(self, epoch: int) -> int:
         """The LR patch side in ``epoch`` (0-based): ``patch``, growing linearly to
@@ -739,13 +628,25 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         for (name, _, _), p, q in zip(self.held_out, psnrs, ssims):
             out[f"psnr_y/{name}"] = p
             out[f"ssim_y/{name}"] = q
+        if self.validation:  # the --photos-dir validation photos, apart from the held-out
+            if self._val_bicubic is None:
+                self._val_bicubic = [
+                    psnr_ssim(bicubic(lr[None], s)[0], hr, s)[0] for _, hr, lr in self.validation
+                ]
+            vals = [psnr_ssim(self.upscale(lr), hr, s)[0] for _, hr, lr in self.validation]
+            out["val_psnr_y"] = statistics.fmean(vals)
+            out["val_psnr_gain_db"] = out["val_psnr_y"] - statistics.fmean(self._val_bicubic)
+            for (name, _, _), p in zip(self.validation, vals):
+                out[f"val_psnr_y/{name}"] = p
         return out
 
     def provenance(self) -> dict[str, Any]:
         """The photos (training and held out) and the degradation, for the checkpoint."""
         return {
-            "source": "scikit-image bundled photos (skimage.data)",
-            "train": list(self.train_photos),
+            "source": "scikit-image bundled photos (skimage.data)"
+            + (", and the photo folders (photos_dir)" if self.config.photos_dir else ""),
+            "train": list(self.train_photos) + self.photo_files["train"],
+            "validation": self.photo_files["validation"],
             "held_out": list(HELD_OUT_PHOTOS),
             "weighting": self.config.weighting,
             "degradation": "crop to a multiple of scale, then torch interpolate bicubic "
