@@ -179,3 +179,15 @@ def test_auto_keeps_native_when_a_win_is_inside_its_own_noise(monkeypatch):
         assert (choice != "native") is winner, (choice, auto.decisions())
     auto.clear_cache()
     assert auto.wins(0.85, 0.02) and not auto.wins(0.85, 0.2) and not auto.wins(0.95, 0.0)
+
+
+def test_a_trace_does_not_fix_auto_s_choice_for_eager_calls(monkeypatch):
+    auto.clear_cache()
+    m = tnn.ConvTranspose2d(4, 2, 2, stride=2, method="auto")
+    x = torch.randn(1, 4, 6, 6)
+    with torch.no_grad():
+        torch.jit.trace(m, x, check_trace=False)  # the rule, not measured
+        assert auto.decisions() == []
+        m(x)  # eager: measured
+    assert len(auto.decisions()) == 1
+    auto.clear_cache()

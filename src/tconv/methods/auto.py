@@ -437,6 +437,8 @@ def keeper(geom: Geometry) -> Forward:
     kept: dict[tuple[object, ...], Forward] = {}
 
     def call(x: Tensor, weight: Tensor, bias: Tensor | None, g: Geometry = geom) -> Tensor:
+        if torch.compiler.is_compiling() or torch._C._is_tracing():
+            return forward(x, weight, bias, g)  # the rule, kept out of the memo
         grad = torch.is_grad_enabled() and (
             x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
         )
