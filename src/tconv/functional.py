@@ -6,6 +6,8 @@ Every method computes the same thing, ``full[lo : L - hi]`` of the geometry in
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -13,7 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import methods as _methods
+from .cache_keys import UNHASHABLE, freeze_args
 from .methods import METHODS, Method
+from .methods import auto as _auto
+from .methods import native as _native
 from .shapes import Geometry, IntOrTuple, PaddingMode, PaddingSpec, ShapeRuntimeError, spatial_size
 from .shuffle import pixel_shuffle, pixel_unshuffle
 
@@ -116,6 +121,41 @@ def conv_transpose(
         ...                atol=1e-5)
         True
     """
+    key: tuple[object, ...] | None = None
+    if output_size is None and not (torch.compiler.is_compiling() or torch._C._is_tracing()):
+        # the fast path: a call whose settings and shapes were validated before runs its
+        # prepared call after the checks that can change between calls (tensor types, dtypes)
+        try:
+            if (
+                type(stride) is int
+                and type(padding) is int
+                and type(output_padding) is int
+                and type(groups) is int
+                and type(dilation) is int
+            ):  # the common case, hashed as it is
+                settings: object = (stride, padding, output_padding, groups, dilation)
+            else:  # 1.0 and True must not share a key with 1 (they are TypeErrors)
+                settings = freeze_args((stride, padding, output_padding, groups, dilation))
+            if settings is not UNHASHABLE:
+                key = (
+                    settings,
+                    padding_mode,
+                    method,
+                    input.shape,
+                    weight.shape,
+                    None if bias is None else bias.shape,
+                )
+                hit = _PREPARED.get(key)
+                if (
+                    hit is not None
+                    and input.dtype is weight.dtype
+                    and (bias is None or bias.dtype is weight.dtype)
+                    and isinstance(input, Tensor)
+                    and isinstance(weight, Tensor)
+                ):  # a bias of the weight's torch dtype is a tensor
+                    return hit(input, weight, bias)
+        except (AttributeError, TypeError):  # not tensors, unhashable: the checks below say
+            key = None
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError(
             f"input and weight must be tensors, got {type(input).__name__} and "
@@ -147,7 +187,13 @@ def conv_transpose(
         shapes = shapes_of(input, weight, bias)
         _, spatial = geom.check_call(shapes[0], shapes[1], shapes[2], check_output=False)
         geom = geom.with_output_size(spatial, target, allow_crop=allow_crop)
-    return _run(input, weight, bias, geom, method)
+        return _run(input, weight, bias, geom, method)
+    call = prepare(geom, method, *shapes_of(input, weight, bias))
+    if key is not None and isinstance(bias, (Tensor, type(None))):
+        if len(_PREPARED) >= _PREPARED_MAX:
+            _PREPARED.clear()
+        _PREPARED[key] = call
+    return call(input, weight, bias)
 
 
 def run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
@@ -179,11 +225,99 @@ def run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, meth
 
 def _run(input: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, method: str) -> Tensor:
     """:func:`run` after the type, dtype and method checks."""
-    shapes = shapes_of(input, weight, bias)
-    batched, _ = geom.check_call(shapes[0], shapes[1], shapes[2])
-    x = input if batched else input.unsqueeze(0)
-    y = apply(x, weight, bias, geom, method)
-    return y if batched else y.squeeze(0)
+    return prepare(geom, method, *shapes_of(input, weight, bias))(input, weight, bias)
+
+
+#: Calls of :func:`conv_transpose` validated before, by (settings, method, tensor shapes).
+#: Only settings and shapes are keys: nothing derived from a tensor's values is kept.
+_PREPARED: dict[tuple[object, ...], Prepared] = {}
+_PREPARED_MAX = 1024  # emptied when full (a program calls few distinct layers)
+
+
+def _recording() -> bool:
+    """A graph is being recorded (``torch.jit.trace``, ``torch.compile``): the fast paths
+    stay out of the way, so that the recorded graph holds what the checked path does.
+
+    >>> _recording()
+    False
+    """
+    return bool(torch.compiler.is_compiling() or torch._C._is_tracing())
+
+
+def _compact(values: tuple[int, ...]) -> int | tuple[int, ...]:
+    """One int for equal values (torch parses an int faster than a tuple).
+
+    >>> _compact((2, 2)), _compact((1, 2))
+    (2, (1, 2))
+    """
+    return values[0] if len(set(values)) == 1 else values
+
+
+#: A validated call: ``call(input, weight, bias) -> Tensor`` (see :func:`prepare`).
+Prepared = Callable[[Tensor, Tensor, "Tensor | None"], Tensor]
+
+
+def prepare(
+    geom: Geometry,
+    method: str,
+    input_shape: Any,
+    weight_shape: Any,
+    bias_shape: Any = None,
+) -> Prepared:
+    """Check tensor shapes against ``geom`` (the errors of :func:`conv_transpose`) and return
+    the call for them: ``call(input, weight, bias)`` runs ``method`` without checking again
+    (callers check what can change between calls, shapes and dtypes, before they reuse it).
+
+    For ``"native"`` on batched input and a geometry torch's arguments say exactly (no crop
+    beyond them, the zeros mode), the call is torch's function with its arguments resolved
+    once: what ``torch.nn.functional.conv_transpose{1,2,3}d`` costs.
+
+    Raises:
+        ShapeError: shapes that do not fit ``geom``. ValueError: an unknown ``method``.
+
+    Example:
+        >>> g = Geometry.create((3, 3), stride=2, padding=1)
+        >>> call = prepare(g, "native", (1, 4, 8, 8), (4, 2, 3, 3))
+        >>> call(torch.randn(1, 4, 8, 8), torch.randn(4, 2, 3, 3), None).shape
+        torch.Size([1, 2, 15, 15])
+    """
+    batched, _ = geom.check_call(input_shape, weight_shape, bias_shape)
+    return _prepare(geom, method, batched)
+
+
+@functools.lru_cache(maxsize=1024)
+def _prepare(geom: Geometry, method: str, batched: bool) -> Prepared:
+    """The call of :func:`prepare` (kept per geometry, method and batching)."""
+    _methods.check(method)
+    if method == "native" and batched and geom.direct:
+        pads, ops, index = _native._arguments(geom)
+        if index is None:  # one call of torch's function
+            conv = _native._CONV_T[geom.rank]
+            s, g, d = _compact(geom.stride), geom.groups, _compact(geom.dilation)
+            pads, ops = _compact(pads), _compact(ops)  # type: ignore[assignment]
+
+            def plain(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+                return conv(x, w, b, s, pads, ops, g, d)
+
+            return plain
+    if method == "auto" and batched and geom.direct:  # auto's choice kept per call kind
+        chosen = _auto.keeper(geom)
+
+        def auto(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+            return chosen(x, w, b, geom)
+
+        return auto
+    if batched:
+
+        def call(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+            return apply(x, w, b, geom, method)
+
+        return call
+
+    def unbatched(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+        return apply(x.unsqueeze(0), w, b, geom, method).squeeze(0)
+
+    return unbatched
 
 
 def shapes_of(*tensors: Tensor | None) -> tuple[Any, ...]:

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from . import methods as _methods
 from .cache_keys import immutable
-from .functional import conv_transpose, run, shapes_of
+from .functional import _recording, conv_transpose, prepare, run, shapes_of
 from .methods import Method
 from .shapes import (
     Geometry,
@@ -95,6 +95,24 @@ _ARGS = """
         ValueError: an unknown ``method`` or ``padding_mode`` (or padding name).
         TypeError: an argument of the wrong type (a float padding, a string stride).
 """
+
+
+#: The attributes a layer's geometry and method are made of: reassigning one (torch users do,
+#: rarely, e.g. ``m.stride = (1, 1)``) drops the call the layer validated, so the next call is
+#: checked in full. Tensors (weight, bias, input) are checked on every call.
+_SETTINGS = frozenset(
+    (
+        "kernel_size",
+        "stride",
+        "padding",
+        "output_padding",
+        "dilation",
+        "groups",
+        "padding_mode",
+        "method",
+        "allow_crop",
+    )
+)
 
 
 class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
@@ -209,19 +227,55 @@ class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
             self.__dict__.pop("_tconv_geometry", None)
         return geom
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SETTINGS:  # a setting changes: the next call validates it again
+            self.__dict__.pop("_tconv_fast", None)
+        super().__setattr__(name, value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        if "_tconv_fast" in state:  # a function of this process: validated again on load
+            state = {k: v for k, v in state.items() if k != "_tconv_fast"}
+        return state
+
     def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:
         """The transposed convolution of ``input``; ``output_size`` (the spatial size, or the
         whole output shape as torch takes it: ``(N, C, *spatial)``, or ``(C, *spatial)`` for
-        an unbatched input; or one int for every spatial dimension) picks the output_padding."""
+        an unbatched input; or one int for every spatial dimension) picks the output_padding.
+
+        A call like the previous one (the same tensor shapes, input, weight and bias of one
+        dtype, no ``output_size``, no setting reassigned since) runs the call validated then:
+        for ``method="native"`` torch's function with its arguments resolved once, what
+        ``torch.nn.ConvTransposeNd`` costs. Any other call is checked in full.
+        """
         weight = self.weight
+        bias = self.bias
         if output_size is None:
+            fast = self.__dict__.get("_tconv_fast")
+            if (
+                fast is not None
+                and isinstance(input, Tensor)
+                and input.shape == fast[0]
+                and weight.shape == fast[1]
+                and (None if bias is None else bias.shape) == fast[2]
+                and input.dtype is weight.dtype
+                and (bias is None or bias.dtype is weight.dtype)
+                and not (torch.compiler.is_compiling() or torch._C._is_tracing())
+            ):
+                return fast[3](input, weight, bias)
             geom = self._kept_geometry()
             if geom.kernel_size == shapes_of(weight)[0][2:]:
-                return run(input, weight, self.bias, geom, self.method)
+                y = run(input, weight, bias, geom, self.method)  # every check
+                # kept only for settings that cannot change in place (see _kept_geometry)
+                if not _recording() and "_tconv_geometry" in self.__dict__:
+                    shapes = shapes_of(input, weight, bias)
+                    call = prepare(geom, self.method, *shapes)
+                    self.__dict__["_tconv_fast"] = (*shapes, call)
+                return y
         return conv_transpose(
             input,
             weight,
-            self.bias,
+            bias,
             self.stride,
             self.padding,
             self.output_padding,

@@ -351,6 +351,10 @@ def _run_config(
     mb = torch.randn(side, side, dtype=c.x.dtype, device=dev)
     fns = {name: c.timed(f, wrt.get(name, c.leaves)) for name, f in contenders.items()}
     fns["matmul"] = lambda: torch.mm(ma, mb)
+    nbytes = moved_bytes(layer, c.x.element_size(), c.grad)
+    src = torch.empty(max(nbytes // (2 * c.x.element_size()), 1), dtype=c.x.dtype, device=dev)
+    dst = torch.empty_like(src)
+    fns["copy"] = lambda: dst.copy_(src)  # reads and writes nbytes in all
     results: dict[str, Callable[[], Any]] = {}
     if c.plain and dev.type == "cpu":
         calls, results = _peer_contenders(c, peers, skipped)
@@ -359,16 +363,19 @@ def _run_config(
     pairs = dict(
         zip(names, paired_timings(fns["torch"], [fns[n] for n in names], repeat, sync=sync))
     )
-    times = {n: [t for _, t, _ in p] for n, p in pairs.items()}
-    times["torch"] = [t for p in pairs.values() for t, _, _ in p]  # every torch call of the run
-    mm_rate = 2 * side**3 / statistics.median(times["matmul"]) / 1e9
+    limits = _Limits(
+        mm_speed=paired_speed(pairs["matmul"]),
+        mm_flop=2 * side**3,
+        copy_speed=paired_speed(pairs["copy"]),
+        copy_bytes=2 * src.numel() * src.element_size(),
+    )
     out = []
     with torch.no_grad():
         ref = contenders["torch"]().double()
     for name in names:
-        if name == "matmul":
+        if name in ("matmul", "copy"):
             continue
-        row = _row(c, name, times[name], pairs[name], mm_rate)
+        row = _row(c, name, pairs[name], limits)
         if name in contenders:
             row["memory_mb"] = _memory_mb(fns[name], dev, c.grad)
         if not c.grad and (name in contenders or name in results):
@@ -381,23 +388,65 @@ def _run_config(
     return out
 
 
-def _row(
-    c: _Config, name: str, times: list[float], pairs: list[Any], mm_rate: float
-) -> dict[str, Any]:
-    """A contender's timing row: median, speed against torch, GFLOP/s and matmul share."""
-    med = statistics.median(times)
+def moved_bytes(layer: Layer, itemsize: int, grad: bool) -> int:
+    """The bytes a layer's call must move at least: input, weight, bias and output once
+    each; for forward + backward also their gradients (twice as many).
+
+    >>> moved_bytes(Layer("t", (1, 2, 4), 2, 2, 2), 4, grad=False)  # x 8, w 8, b 2, y 16
+    136
+    """
+    n = (
+        math.prod(layer.input_shape)
+        + math.prod(layer.weight_shape())
+        + layer.out_channels
+        + math.prod(layer.output_shape())
+    )
+    return n * itemsize * (2 if grad else 1)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The machine's same-run limits, each as a paired speed against torch: a matrix product
+    of ``mm_flop`` FLOPs and a memory copy moving ``copy_bytes``."""
+
+    mm_speed: float
+    mm_flop: int
+    copy_speed: float
+    copy_bytes: int
+
+
+def _row(c: _Config, name: str, pairs: list[Any], limits: _Limits) -> dict[str, Any]:
+    """A contender's row, every figure from its own pairs with torch: torch's median time
+    there (``base_ms``), the paired speed, and the rates derived from both, so that a row
+    never contradicts itself (the contender's GFLOP/s, % of the matmul rate and % of the
+    copy rate are torch's times its speed).
+
+    ``matmul_share``: the layer's FLOP rate over the same-run matmul rate; ``copy_share``:
+    the bytes the layer must move (:func:`moved_bytes`) per second over the same-run copy
+    rate (100% = the layer moves its bytes as fast as a copy does)."""
+    base = statistics.median(t for t, _, _ in pairs)
     speed = paired_speed(pairs)
-    gflops = 2 * c.layer.macs() * (3 if c.grad else 1) / med / 1e9
+    flop = 2 * c.layer.macs() * (3 if c.grad else 1)
+    nbytes = moved_bytes(c.layer, c.x.element_size(), c.grad)
+    # torch's shares from the paired limits: its time over the limit's, scaled to equal work
+    base_mm = flop / limits.mm_flop / limits.mm_speed
+    base_copy = nbytes / limits.copy_bytes / limits.copy_speed
     row: dict[str, Any] = dict(
         contender=name,
-        median_ms=1e3 * med,
+        median_ms=1e3 * statistics.median(t for _, t, _ in pairs),
+        base_ms=1e3 * base,
         speed=1.0 if name == "torch" else speed,
-        gflops=gflops,
-        matmul_gflops=mm_rate,
+        base_gflops=flop / base / 1e9,
+        matmul_gflops=limits.mm_flop / (base / limits.mm_speed) / 1e9,
+        base_matmul_share=base_mm,
+        base_copy_share=base_copy,
+        copy_gbps=limits.copy_bytes / (base / limits.copy_speed) / 1e9,
     )
     if name == "torch":  # torch paired with itself: how far apart two equal calls read
         row["aa_speed"] = speed
-    row["matmul_share"] = gflops / mm_rate
+    row["gflops"] = row["base_gflops"] * row["speed"]
+    row["matmul_share"] = base_mm * row["speed"]
+    row["copy_share"] = base_copy * row["speed"]
     return row
 
 

@@ -162,6 +162,10 @@ def run(args: argparse.Namespace) -> int:
     print()
     for key, value in summary(rows).items():
         print(f"{key}: {_said(value)}")
+    decisions = _decisions()
+    if decisions:
+        print("\nauto's decisions (time / native's per candidate; the pick in brackets):")
+        print("\n".join(decisions))
     command = (
         f"tconv bench --threads {args.threads} --repeat {repeat} --device {args.device} "
         f"--layers {' '.join(names)} --dtypes {' '.join(dtypes)} --layouts {' '.join(layouts)} "
@@ -170,7 +174,11 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"machine": where, "command": command, "rows": rows}, f, indent=1)
+            json.dump(
+                {"machine": where, "command": command, "rows": rows, "auto": decisions},
+                f,
+                indent=1,
+            )
     plot_name = None
     if args.plot:
         plot(rows, args.plot, f"speed relative to torch native, float32 NCHW — {where}")
@@ -181,6 +189,25 @@ def run(args: argparse.Namespace) -> int:
         with open(args.markdown, "w") as f:
             f.write(markdown(rows, command, where, plot_name))
     return 0
+
+
+def _decisions() -> list[str]:
+    """One line per choice ``method="auto"`` made in this run (:func:`tconv.methods.auto.
+    decisions`): the call, then each candidate's time ratio to native, the pick in brackets."""
+    from ..methods.auto import decisions
+
+    lines = []
+    for d in decisions():
+        ratios = ", ".join(
+            f"[{n} {r:.2f}]" if n == d["execution"] else f"{n} {r:.2f}"
+            for n, r in d["ratios"].items()  # type: ignore[attr-defined]
+        )
+        call = (
+            f"{'x'.join(map(str, d['input']))} {d['dtype']} {d['layout']} "  # type: ignore[call-overload]
+            f"{'fwd+bwd' if d['grad'] else 'fwd'}"
+        )
+        lines.append(f"  {call}: {ratios or str(d['execution']) + ' (rule)'}")
+    return lines
 
 
 def _progress_bar() -> Callable[[str], None]:

@@ -19,6 +19,10 @@ The contract of ``forward``:
 - ``geom``: a validated :class:`tconv.shapes.Geometry` whose crops are all >= 0 and whose
   padding_mode is "zeros" (:func:`tconv.functional.apply` handles the rest).
 
+``"auto"`` also runs executions no ``method=`` names: ``"native+bias"`` (torch's kernel, the bias
+added after) and ``"grouped"`` (torch's kernel forward with a backward of its own for grouped
+layers, :mod:`tconv.methods.grouped`).
+
 It returns ``full[lo : L - hi]`` (+ bias) and is differentiable in ``x``, ``weight`` and ``bias``
 through ordinary autograd. ``"auto"`` runs the fastest of the registry's candidates for each
 call signature, in the fastest memory layout, measured once per process
@@ -32,7 +36,7 @@ from typing import Literal
 import torch
 
 from .. import cache_keys
-from . import auto, dilate, matrix, native, scatter, subpixel
+from . import auto, dilate, grouped, matrix, native, scatter, subpixel
 from .spec import Forward, MethodSpec
 
 #: THE registry: every method and execution, in the order of :data:`METHODS`.
@@ -43,6 +47,7 @@ REGISTRY: tuple[MethodSpec, ...] = (
     dilate.METHOD,
     scatter.METHOD,
     subpixel.METHOD,
+    grouped.METHOD,
     auto.METHOD,
 )
 

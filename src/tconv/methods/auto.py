@@ -20,7 +20,9 @@ for short calls, the order within a pair alternating: :mod:`tconv.timing`), and 
 per-process cache remembers the winner; later calls with that signature just run it. A
 candidate replaces ``"native"`` only when it takes less than :data:`SWITCH_BELOW` times
 native's time by that paired estimate, which a machine whose speed drifts moves far less than
-separate timings, in two independent measurements.
+separate timings, and wins by more than the spread of its own pairs (:func:`wins`), in two
+independent measurements: a win inside the noise keeps native. :func:`decisions` lists every
+choice with the ratios behind it (``tconv bench`` prints them).
 
 Measuring is off (a deterministic rule decides, :func:`fallback`) when:
 
@@ -46,7 +48,9 @@ Example:
 from __future__ import annotations
 
 import functools
+import math
 import os
+import statistics
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -58,7 +62,7 @@ from torch import Tensor
 from ..shapes import Geometry
 from ..timing import paired_speed, paired_timings
 from . import native
-from .spec import MethodSpec
+from .spec import Forward, MethodSpec
 
 __all__ = [
     "EXECUTIONS",
@@ -70,10 +74,15 @@ __all__ = [
     "choose",
     "clear_cache",
     "consider",
+    "decisions",
     "fallback",
     "forward",
+    "keeper",
+    "noise_of",
     "run",
+    "runner_for",
     "set_autotune",
+    "wins",
 ]
 
 Layout = Literal["contiguous", "channels_last"]
@@ -100,6 +109,33 @@ def consider(registry: Iterable[MethodSpec]) -> None:
     _CANDIDATES.clear()
     _CANDIDATES.update((m.name, m) for m in registry if m.candidate)
     EXECUTIONS = tuple(e for m in _CANDIDATES for e in (m, f"{m}/channels_last", f"{m}/contiguous"))
+    _RUNNERS.clear()
+    _RUNNERS.update((e, _runner(e)) for e in EXECUTIONS)
+    _forget()
+
+
+def _runner(name: str) -> Forward:
+    """The function that runs execution ``name`` (see :func:`run`)."""
+    method, _, layout = name.partition("/")
+    there_layout: Layout = "channels_last" if layout == "channels_last" else "contiguous"
+
+    def as_is(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
+        return _CANDIDATES[method].forward(x, weight, bias, geom)
+
+    def converted(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
+        fn = _CANDIDATES[method].forward
+        if geom.rank == 1:
+            return fn(x, weight, bias, geom)
+        here = _memory_format(geom.rank, _layout(x))
+        there = _memory_format(geom.rank, there_layout)
+        y = fn(x.contiguous(memory_format=there), weight, bias, geom)
+        return y.contiguous(memory_format=here)
+
+    return converted if layout else as_is
+
+
+#: The function of each execution, by name (built by :func:`consider`).
+_RUNNERS: dict[str, Forward] = {}
 
 
 #: A candidate must take less than this fraction of native's time (the paired estimate of
@@ -117,12 +153,15 @@ _LONG_CALL_S = 0.25
 class Choice:
     """What auto picked for one signature and why: ``ratios`` are time ratios to native, each
     from pairs timed back to back (:func:`tconv.timing.paired_speed`; empty when a rule decided
-    without measuring). A candidate that read faster than :data:`SWITCH_BELOW` was measured
-    a second time; its ratio is the larger of the two."""
+    without measuring). ``noise`` is, per candidate, how far its pairs' ratios spread (half
+    the interquartile range of their logarithms, :func:`noise_of`). A candidate that read
+    faster than :data:`SWITCH_BELOW` and its noise (:func:`wins`) was measured a second time;
+    its ratio and noise are the larger of the two."""
 
     execution: str
     ratios: dict[str, float] = field(default_factory=dict)
     measured: bool = True
+    noise: dict[str, float] = field(default_factory=dict)
 
 
 _CACHE: dict[tuple[object, ...], Choice] = {}
@@ -152,6 +191,7 @@ def set_autotune(enabled: bool) -> None:
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be a bool, got {type(enabled).__name__}")
     _ENABLED = enabled
+    _forget()
 
 
 def autotune_enabled() -> bool:
@@ -162,6 +202,59 @@ def autotune_enabled() -> bool:
 def clear_cache() -> None:
     """Forget every measured choice (the next call of each signature measures again)."""
     _CACHE.clear()
+    _forget()
+
+
+#: Bumped whenever a choice may change (the cache cleared, measuring switched): layers that
+#: keep the execution of their last call (:func:`runner_for`) look again.
+_EPOCH = [0]
+
+
+def _forget() -> None:
+    _EPOCH[0] += 1
+
+
+def decisions() -> list[dict[str, object]]:
+    """Every choice ``method="auto"`` made in this process, one per call signature, in the
+    order they were made: what it ran and the measured time ratios to native behind it.
+
+    Each entry: ``input``, ``weight`` (shapes), ``bias`` (bool), ``dtype``, ``device``,
+    ``layout``, ``grad`` (a backward pass was timed too), ``threads``, ``geometry``,
+    ``execution`` (what auto runs), ``ratios`` (time / native's, < 1 is faster), ``noise``
+    (each candidate's spread, :func:`noise_of`) and ``measured`` (False: the rule of
+    :func:`fallback` decided).
+
+    Example:
+        >>> import torch
+        >>> from tconv.shapes import Geometry
+        >>> clear_cache()
+        >>> g = Geometry.create((2, 2), stride=2)
+        >>> _ = forward(torch.randn(1, 4, 5, 5), torch.randn(4, 2, 2, 2), None, g)
+        >>> d = decisions()[0]
+        >>> d["input"], d["dtype"], d["grad"], d["execution"] in EXECUTIONS
+        ((1, 4, 5, 5), 'float32', False, True)
+    """
+    out: list[dict[str, object]] = []
+    for key, c in _CACHE.items():
+        device, dtype, shape, layout, wshape, has_bias, geom, grad, threads = key
+        out.append(
+            dict(
+                input=tuple(shape),  # type: ignore[arg-type]
+                weight=tuple(wshape),  # type: ignore[arg-type]
+                bias=has_bias,
+                dtype=str(dtype).removeprefix("torch."),
+                device=str(device),
+                layout=layout,
+                grad=grad,
+                threads=threads,
+                geometry=geom,
+                execution=c.execution,
+                ratios=dict(c.ratios),
+                noise=dict(c.noise),
+                measured=c.measured,
+            )
+        )
+    return out
 
 
 def cache() -> dict[tuple[object, ...], Choice]:
@@ -187,18 +280,21 @@ def _memory_format(rank: int, layout: Layout) -> torch.memory_format:
 
 
 def candidates(
-    x: Tensor, weight: Tensor, geom: Geometry, bias: Tensor | None = None
+    x: Tensor, weight: Tensor, geom: Geometry, bias: Tensor | None = None, grad: bool = False
 ) -> tuple[str, ...]:
     """The executions auto times for this call: each method as given and in the other layout.
 
     1-D layers have one layout; for 2-D and 3-D the other one is channels_last for a
     contiguous (NCHW) input and contiguous for a channels_last one. ``"native+bias"`` is a
-    candidate only when there is a bias.
+    candidate only when there is a bias, ``"grouped"`` only for grouped layers whose
+    gradients are recorded (``grad``).
 
     Shape:
         - x: ``(N, C_in, *I)``; weight: ``(C_in, C_out // groups, *K)``
     """
-    methods = tuple(n for n, m in _CANDIDATES.items() if m.considered(bias is not None))
+    methods = tuple(
+        n for n, m in _CANDIDATES.items() if m.considered(bias is not None, geom.groups, grad)
+    )
     if geom.rank == 1:
         return methods
     other = "contiguous" if _layout(x) == "channels_last" else "channels_last"
@@ -218,18 +314,10 @@ def run(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
     Raises:
         ValueError: if ``name`` is not one of :data:`EXECUTIONS`.
     """
-    if name not in EXECUTIONS:
+    fn = _RUNNERS.get(name)
+    if fn is None:
         raise ValueError(f"execution={name!r} is invalid: valid executions are {EXECUTIONS}")
-    method, _, layout = name.partition("/")
-    fn = _CANDIDATES[method].forward
-    if not layout:  # no layout conversion
-        return fn(x, weight, bias, geom)
-    if geom.rank == 1:
-        return fn(x, weight, bias, geom)
-    here = _memory_format(geom.rank, _layout(x))
-    there = _memory_format(geom.rank, layout)  # type: ignore[arg-type]
-    y = fn(x.contiguous(memory_format=there), weight, bias, geom)
-    return y.contiguous(memory_format=here)
+    return fn(x, weight, bias, geom)
 
 
 def fallback(
@@ -280,9 +368,9 @@ def fallback(
 
 def _tracing(x: Tensor) -> bool:
     """Traced, scripted or compiled (a graph is being recorded), or shapes only (meta)."""
-    if x.device.type == "meta" or torch.jit.is_scripting() or torch.jit.is_tracing():
+    if torch.compiler.is_compiling() or torch.jit.is_scripting() or torch.jit.is_tracing():
         return True
-    return bool(torch.compiler.is_compiling())
+    return x.is_meta
 
 
 def _measuring_allowed(x: Tensor) -> bool:
@@ -317,13 +405,59 @@ def choose(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> st
     grad = torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
     )
-    if not _measuring_allowed(x):
+    if not _ENABLED or _tracing(x):
         return fallback(x, weight, geom, grad, bias is not None, _tracing(x))
     key = _signature(x, weight, bias, geom, grad)
     hit = _CACHE.get(key)
-    if hit is None:
+    if hit is None:  # once per signature: never measured again in a loop
         hit = _CACHE[key] = _measure(x, weight, bias, geom, grad)
     return hit.execution
+
+
+def runner_for(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Forward:
+    """The function of the execution :func:`choose` picks for this call."""
+    return _RUNNERS[choose(x, weight, bias, geom)]
+
+
+def keeper(geom: Geometry) -> Forward:
+    """:func:`forward` for calls whose shapes were checked for one geometry
+    (:func:`tconv.functional.prepare`): the execution is kept per dtype, device, layout,
+    gradient mode and thread count (the rest of its signature is fixed there), so that a
+    layer called in a loop looks its choice up in one small dict.
+
+    Example:
+        >>> import torch
+        >>> from tconv.shapes import Geometry
+        >>> g = Geometry.create((2, 2), stride=2)
+        >>> x, w = torch.randn(1, 4, 5, 5), torch.randn(4, 2, 2, 2)
+        >>> run_auto = keeper(g)
+        >>> torch.allclose(run_auto(x, w, None, g), forward(x, w, None, g))
+        True
+    """
+    kept: dict[tuple[object, ...], Forward] = {}
+
+    def call(x: Tensor, weight: Tensor, bias: Tensor | None, g: Geometry = geom) -> Tensor:
+        if torch.compiler.is_compiling() or torch._C._is_tracing():
+            return forward(x, weight, bias, g)  # the rule, kept out of the memo
+        grad = torch.is_grad_enabled() and (
+            x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad)
+        )
+        key = (
+            x.dtype,
+            x.device,
+            x.is_contiguous() or _layout(x),
+            grad,
+            torch.get_num_threads(),
+            _EPOCH[0],
+        )
+        fn = kept.get(key)
+        if fn is None:
+            if len(kept) >= 64:
+                kept.clear()
+            fn = kept[key] = runner_for(x, weight, bias, g)
+        return fn(x, weight, bias, g)
+
+    return call
 
 
 def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
@@ -344,7 +478,7 @@ def _sync(device: torch.device) -> None:
 
 def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, grad: bool) -> Choice:
     """Time every candidate in pairs with native and pick the fastest."""
-    names = candidates(x, weight, geom, bias)
+    names = candidates(x, weight, geom, bias, grad)
     inputs = [t.detach().clone().requires_grad_(grad and t.requires_grad) for t in (x, weight)]
     b = None if bias is None else bias.detach().clone().requires_grad_(grad and bias.requires_grad)
     xs, ws = inputs
@@ -392,9 +526,10 @@ def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, gra
     )
     ratios = {"native": 1.0}
     ratios.update({n: 1 / paired_speed(p) for n, p in zip(others, pairs, strict=True)})
+    noise = {n: noise_of(p) for n, p in zip(others, pairs, strict=True)}
     best = min(ratios, key=lambda n: ratios[n])
-    if ratios[best] >= SWITCH_BELOW:
-        return Choice("native", ratios)
+    if best == "native" or not wins(ratios[best], noise[best]):
+        return Choice("native", ratios, noise=noise)
     # a second, independent measurement must agree before native is replaced: among several
     # candidates one reads fast by chance more often than one is fast
     (again,) = paired_timings(
@@ -406,7 +541,36 @@ def _measure(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry, gra
         seed=1,
     )
     ratios[best] = max(ratios[best], 1 / paired_speed(again))
-    return Choice(best if ratios[best] < SWITCH_BELOW else "native", ratios)
+    noise[best] = max(noise[best], noise_of(again))
+    return Choice(best if wins(ratios[best], noise[best]) else "native", ratios, noise=noise)
+
+
+def noise_of(pairs: list[tuple[float, float, bool]]) -> float:
+    """How far the per-pair time ratios of a candidate spread: half the interquartile range
+    of their natural logarithms (0.05 ~ pairs 5% apart), over both orders of the pairs.
+
+    >>> noise_of([(1.0, 1.0, True), (1.0, 1.0, False)])
+    0.0
+    >>> round(noise_of([(1.0, r, i % 2 == 0) for i, r in enumerate([0.8, 0.9, 1.0, 1.1, 1.2])]), 2)
+    0.1
+    """
+    logs = sorted(math.log(c / b) for b, c, _ in pairs)
+    if len(logs) < 2:
+        return 0.0
+    q = statistics.quantiles(logs, n=4, method="inclusive")
+    return (q[2] - q[0]) / 2
+
+
+def wins(ratio: float, noise: float) -> bool:
+    """Whether a candidate whose time is ``ratio`` x native's, measured with ``noise``
+    (:func:`noise_of`), replaces native: faster than :data:`SWITCH_BELOW`, and by more than
+    the spread of its own pairs (about: its upper-quartile pair still faster than native), so
+    that a win inside the noise keeps native.
+
+    >>> wins(0.85, 0.02), wins(0.85, 0.2), wins(0.95, 0.0)
+    (True, False, False)
+    """
+    return ratio < SWITCH_BELOW and -math.log(ratio) > noise
 
 
 #: The registry's entry (:mod:`tconv.methods`).

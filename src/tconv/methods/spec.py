@@ -34,6 +34,9 @@ class MethodSpec:
         public: whether ``method=`` accepts it (False: only ``"auto"`` runs it).
         candidate: whether ``"auto"`` times it for every call signature.
         needs_bias: ``"auto"`` considers it only for calls with a bias.
+        needs_groups: ... only for grouped layers (``groups > 1``).
+        needs_grad: ... only for calls whose gradients are recorded (it differs from
+            another candidate only in its backward).
         benchmark: whether ``tconv bench`` times it by default.
         max_macs: ``tconv bench`` skips layers with more multiply-adds (its memory grows
             with them); None for no bound.
@@ -42,7 +45,7 @@ class MethodSpec:
     Example:
         >>> from tconv.methods import REGISTRY
         >>> [m.name for m in REGISTRY if m.candidate]
-        ['native', 'native+bias', 'subpixel']
+        ['native', 'native+bias', 'subpixel', 'grouped']
     """
 
     name: str
@@ -51,10 +54,18 @@ class MethodSpec:
     public: bool = True
     candidate: bool = False
     needs_bias: bool = False
+    needs_groups: bool = False
+    needs_grad: bool = False
     benchmark: bool = True
     max_macs: int | None = None
     color: str = "#7f7f7f"
 
-    def considered(self, bias: bool) -> bool:
-        """Whether ``"auto"`` times it for a call with (``bias=True``) or without a bias."""
-        return self.candidate and (bias or not self.needs_bias)
+    def considered(self, bias: bool, groups: int = 1, grad: bool = False) -> bool:
+        """Whether ``"auto"`` times it for a call with (``bias=True``) or without a bias, on
+        a layer of ``groups`` groups, with gradients recorded (``grad``) or not."""
+        return (
+            self.candidate
+            and (bias or not self.needs_bias)
+            and (groups > 1 or not self.needs_groups)
+            and (grad or not self.needs_grad)
+        )
