@@ -6,7 +6,6 @@ Every method computes the same thing, ``full[lo : L - hi]`` of the geometry in
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import methods as _methods
-from .cache_keys import UNHASHABLE, freeze_args
+from .cache_keys import UNHASHABLE, freeze_args, lru_cache
 from .methods import METHODS, Method
 from .methods import auto as _auto
 from .methods import native as _native
@@ -285,7 +284,7 @@ def prepare(
     return _prepare(geom, method, batched)
 
 
-@functools.lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)
 def _prepare(geom: Geometry, method: str, batched: bool) -> Prepared:
     """The call of :func:`prepare` (kept per geometry, method and batching)."""
     _methods.check(method)

@@ -92,9 +92,11 @@ def _tconv_model(path: str, ckpt: dict[str, Any]) -> tuple[nn.Module, int, dict[
 
 @functools.lru_cache(maxsize=8)
 def _cached_model(
-    path: str, mtime: float, trust_pickle: bool
+    path: str, identity: tuple[int, ...], trust_pickle: bool
 ) -> tuple[nn.Module, int, dict[str, Any]]:
-    """The model of ``path`` (cached by path and modification time; callers get copies)."""
+    """The model of ``path`` (cached by the resolved path and the file's identity: device,
+    inode, size and modification time in ns, so a file replaced in place is read again;
+    callers get copies)."""
     from .thirdparty import read_weights, third_party_model
 
     obj = read_weights(path, trust_pickle=trust_pickle)
@@ -108,12 +110,15 @@ def read_sr_file(
 ) -> tuple[nn.Module, int, dict[str, Any]]:
     """The SR model of a file (a tconv checkpoint or a third-party one), a module of its own.
 
-    The file is read once per path and modification time; each call returns a copy, so
-    changing one (``.double()``, ``.cuda()``, training) never changes another caller's.
+    The file is read once per resolved path and file identity (inode, size, mtime); each call
+    returns a copy, so changing one (``.double()``, ``.cuda()``, training) never changes
+    another caller's.
 
     Returns:
         ``(model in eval mode, scale, info)`` (see :func:`tconv.sr.shipped.load_sr_model`).
     """
-    p = Path(path)
-    model, scale, info = _cached_model(str(p), p.stat().st_mtime, trust_pickle)
-    return copy.deepcopy(model), scale, info
+    p = Path(path).resolve()
+    st = p.stat()
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    model, scale, info = _cached_model(str(p), identity, trust_pickle)
+    return copy.deepcopy(model), scale, copy.deepcopy(info)
