@@ -12,7 +12,9 @@ from typing import BinaryIO
 __all__ = ["write_atomic"]
 
 
-def write_atomic(path: str | os.PathLike[str], save: Callable[[BinaryIO], object]) -> None:
+def write_atomic(
+    path: str | os.PathLike[str], save: Callable[[BinaryIO], object], suffix: str = ".tmp"
+) -> None:
     """``save(binary file)`` into a temporary file beside ``path``, then renamed over it.
 
     ``path`` holds either its old content or the new one, never a part; the file gets the usual
@@ -21,6 +23,8 @@ def write_atomic(path: str | os.PathLike[str], save: Callable[[BinaryIO], object
     Args:
         path: the file to write or replace; its folder must exist.
         save: writes the content into the binary file it is given.
+        suffix: the temporary file's suffix (a writer that reads the format from the name
+            wants the final one).
 
     Raises:
         OSError: the folder does not exist or is not writable; any error of ``save`` is raised
@@ -35,7 +39,7 @@ def write_atomic(path: str | os.PathLike[str], save: Callable[[BinaryIO], object
         (b'new', ['a.bin'])
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             save(f)

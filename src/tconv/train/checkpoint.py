@@ -84,7 +84,7 @@ def save_atomic(obj: Any, path: Path) -> None:
             first, as on any error of ``torch.save``, which is raised as it is).
 
     Example:
-        >>> import tempfile
+        >>> import os, tempfile
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     path = Path(folder) / "weights.pt"
         ...     save_atomic({"w": torch.ones(2)}, path)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .._files import write_atomic
 
 __all__ = [
     "DEEP_FORMATS",
@@ -362,18 +363,7 @@ def write_atomically(p: Path, save: Any) -> None:
         raise FileNotFoundError(f"output folder {str(folder)!r} does not exist")
     if not os.access(folder, os.W_OK):
         raise PermissionError(f"output folder {str(folder)!r} is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=p.suffix, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            save(f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(folder / p.name, save, suffix=p.suffix)  # the one atomic writer
 
 
 def image_info(path: str | os.PathLike[str]) -> tuple[int, int, int, np.dtype[Any]]:
