@@ -46,7 +46,7 @@ examples:
   tconv upscale scan.tif -o big.tif --tile 128        # smaller tiles: less memory
   tconv upscale huge.png -o big.png --max-memory 8G   # refused up front if it needs more
   tconv upscale scan16.png -o big.jpg --to-8-bit      # 16-bit in, 8-bit JPEG out (asked for)
-  tconv upscale photo.png -o big.png --scale 4 --quality best   # x4 at its best: ~3x the time
+  tconv upscale photo.png -o big.png --scale 4 --quality best   # x4 at its best: ~4x the time
   tconv upscale photo.png -o big.png --ensemble       # 8 flips/rotations averaged: 8x the time
   tconv upscale photo.png -o big.png --checkpoint runs/sr-x2/model.pt
   tconv upscale photo.png -o big.png --checkpoint RealESRGAN_x4plus.pth   # a model you have
@@ -105,7 +105,8 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         choices=("fast", "best"),
         default="fast",
         help="the shipped model's setting: fast, or best at --scale 4 (the x4 model averaged "
-        "with the x2 model applied twice: +0.11 dB, about 3x the time; docs/results.md)",
+        "with the x2 model applied twice: about +0.1 dB on most photos, about 4x the time; "
+        "docs/results.md)",
     )
     p.add_argument(
         "--tile",
