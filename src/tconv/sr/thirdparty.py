@@ -68,7 +68,24 @@ __all__ = [
 
 class ResidualDenseBlock(nn.Module):
     """Five 3x3 convolutions, each seeing the block's input and all earlier outputs
-    (LeakyReLU 0.2 after the first four); ``x + 0.2 * conv5(...)``."""
+    (LeakyReLU 0.2 after the first four); ``x + 0.2 * conv5(...)``.
+
+    A building block of :class:`RRDBNet` (three of them make an :class:`RRDB`); public so that
+    its parameter names (``conv1`` to ``conv5``), which the checkpoints' keys use, are documented.
+
+    Args:
+        num_feat: channels in and out.
+        num_grow_ch: channels each of the first four convolutions adds to the next one's input.
+
+    Shape:
+        - Input: ``(N, num_feat, H, W)``
+        - Output: ``(N, num_feat, H, W)``
+
+    Example:
+        >>> import torch
+        >>> ResidualDenseBlock(num_feat=4, num_grow_ch=2)(torch.rand(1, 4, 5, 6)).shape
+        torch.Size([1, 4, 5, 6])
+    """
 
     def __init__(self, num_feat: int = 64, num_grow_ch: int = 32) -> None:
         super().__init__()
@@ -88,7 +105,24 @@ class ResidualDenseBlock(nn.Module):
 
 
 class RRDB(nn.Module):
-    """Residual in residual dense block: three dense blocks, ``x + 0.2 * rdb3(rdb2(rdb1(x)))``."""
+    """Residual in residual dense block: three dense blocks, ``x + 0.2 * rdb3(rdb2(rdb1(x)))``.
+
+    The repeated block of :class:`RRDBNet`'s body (``body.N`` in the checkpoints' keys, its
+    dense blocks ``rdb1`` to ``rdb3``, each a :class:`ResidualDenseBlock`).
+
+    Args:
+        num_feat: channels in and out.
+        num_grow_ch: channels each dense-block convolution adds.
+
+    Shape:
+        - Input: ``(N, num_feat, H, W)``
+        - Output: ``(N, num_feat, H, W)``
+
+    Example:
+        >>> import torch
+        >>> RRDB(4, num_grow_ch=2)(torch.rand(1, 4, 5, 6)).shape
+        torch.Size([1, 4, 5, 6])
+    """
 
     def __init__(self, num_feat: int, num_grow_ch: int = 32) -> None:
         super().__init__()
@@ -115,6 +149,10 @@ class RRDBNet(nn.Module):
     Shape:
         - Input: ``(N, num_in_ch, H, W)``
         - Output: ``(N, num_out_ch, H * scale, W * scale)``
+
+    Raises:
+        ValueError: ``scale`` is not ``2**stages`` divided by 1, 2 or 4 (the pixel-unshuffle
+            factors).
 
     Example:
         >>> import torch
@@ -184,6 +222,11 @@ class SRVGGNetCompact(nn.Module):
     Shape:
         - Input: ``(N, num_in_ch, H, W)``
         - Output: ``(N, num_out_ch, H * scale, W * scale)``
+
+    Example:
+        >>> import torch
+        >>> SRVGGNetCompact(num_feat=4, num_conv=1, scale=2)(torch.rand(1, 3, 5, 7)).shape
+        torch.Size([1, 3, 10, 14])
     """
 
     def __init__(
@@ -218,7 +261,21 @@ class SRVGGNetCompact(nn.Module):
 
 class Architecture(NamedTuple):
     """A recognised state dict: the architecture's name, scale, a builder of the module with
-    the weights loaded, and the hyperparameters read from the keys."""
+    the weights loaded, and the hyperparameters read from the keys (what :func:`detect` returns).
+
+    Attributes:
+        name: the architecture, ``"RRDBNet"`` or ``"SRVGGNetCompact"``.
+        scale: the upscaling factor the weights were trained for.
+        build: makes the module with the state dict loaded (a fresh one per call); it raises
+            ``RuntimeError`` when the weights do not fit (missing or unexpected keys, shapes).
+        params: the constructor's keyword arguments, read from the keys and shapes.
+
+    Example:
+        >>> import torch
+        >>> found = detect(RRDBNet(scale=2, num_feat=4, num_block=1, num_grow_ch=2).state_dict())
+        >>> found.name, found.scale, found.params["num_block"], type(found.build()).__name__
+        ('RRDBNet', 2, 1, 'RRDBNet')
+    """
 
     name: str
     scale: int
@@ -235,9 +292,29 @@ def read_weights(path: str, *, trust_pickle: bool = False) -> Any:
     anything else through :func:`tconv.loading.load_file` (weights-only unless
     ``trust_pickle``).
 
+    Args:
+        path: the checkpoint: ``.safetensors``, or a file written by ``torch.save`` or
+            ``torch.jit.save`` (``.pth``, ``.pt``, ...).
+        trust_pickle: also unpickle arbitrary objects (a pickle can run any code while it
+            loads, so only for files from a trusted source); ignored for ``.safetensors``.
+
+    Returns:
+        The file's content on the CPU: a dict of tensors for ``.safetensors``; otherwise what
+        ``torch.save`` stored (often a state dict inside a wrapper, see :func:`unwrap`) or a
+        ``torch.jit.ScriptModule``.
+
     Raises:
-        ValueError: an unreadable file or a pickle that would run code (the message says how).
+        ValueError: an unreadable or missing file, or a pickle that would run code (the
+            message says how).
         ImportError: a ``.safetensors`` file without the safetensors package.
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "net.pth")
+        ...     torch.save({"params_ema": {"body.0.weight": torch.zeros(2)}}, path)
+        ...     read_weights(path)
+        {'params_ema': {'body.0.weight': tensor([0., 0.])}}
     """
     from ..loading import LoadError, load_file
 
@@ -260,7 +337,27 @@ def read_weights(path: str, *, trust_pickle: bool = False) -> Any:
 
 def unwrap(obj: Any) -> dict[str, Tensor] | None:
     """The state dict in ``obj`` (inside a release's wrapper key, or ``obj`` itself), with a
-    ``module.`` prefix (DataParallel) removed; ``None`` when ``obj`` holds none."""
+    ``module.`` prefix (DataParallel) removed; ``None`` when ``obj`` holds none.
+
+    Args:
+        obj: what a checkpoint held (see :func:`read_weights`): a state dict, a dict with the
+            state dict under one of the wrapper keys ``params_ema``, ``params``,
+            ``state_dict``, ``model``, ``net_g`` (tried in this order), or an ``nn.Module``.
+
+    Returns:
+        The tensors by name (entries that are not tensors dropped), or ``None`` when ``obj``
+        is not a dict (or module) or holds no tensors under string keys.
+
+    Shape:
+        The tensors are returned as they are (same objects, any shapes).
+
+    Example:
+        >>> import torch
+        >>> unwrap({"params_ema": {"module.conv.weight": torch.zeros(1)}, "iter": 5})
+        {'conv.weight': tensor([0.])}
+        >>> unwrap([1, 2]) is None
+        True
+    """
     if isinstance(obj, nn.Module):
         obj = obj.state_dict()
     if not isinstance(obj, dict):
@@ -382,7 +479,34 @@ def _compact(sd: dict[str, Tensor]) -> Architecture | None:
 
 
 def detect(state_dict: dict[str, Tensor]) -> Architecture | None:
-    """The native architecture of a state dict (from its keys and shapes), or ``None``."""
+    """The native architecture of a state dict (from its keys and shapes), or ``None``.
+
+    :class:`RRDBNet` is recognised in its three key layouts (see the module docstring),
+    :class:`SRVGGNetCompact` by its ``body.N`` keys; the hyperparameters and the scale come
+    from the keys and the shapes.
+
+    Args:
+        state_dict: the tensors by name (as :func:`unwrap` returns them).
+
+    Returns:
+        An :class:`Architecture` (call its ``build`` for the module with the weights loaded),
+        or ``None`` when the keys fit neither native architecture (see
+        :func:`spandrel_model`).
+
+    Shape:
+        The tensors keep the shapes of the architecture's parameters (e.g.
+        ``conv_first.weight``: ``(num_feat, num_in_ch * unshuffle**2, 3, 3)``); the built
+        module maps ``(N, C, H, W)`` to ``(N, C, H * scale, W * scale)``.
+
+    Example:
+        >>> import torch
+        >>> net = RRDBNet(scale=4, num_feat=4, num_block=1, num_grow_ch=2)
+        >>> found = detect(net.state_dict())
+        >>> found.name, found.scale, found.params["num_feat"]
+        ('RRDBNet', 4, 4)
+        >>> detect({"encoder.weight": torch.zeros(2, 2)}) is None
+        True
+    """
     for recognise in (_rrdbnet, _compact):
         found = recognise(state_dict)
         if found is not None:
@@ -393,11 +517,32 @@ def detect(state_dict: dict[str, Tensor]) -> Architecture | None:
 def spandrel_model(path: str, state_dict: dict[str, Tensor]) -> tuple[nn.Module, int, str]:
     """The model spandrel builds from ``state_dict``: ``(module, scale, architecture name)``.
 
+    For the architectures tconv does not run natively (:func:`detect` returns ``None``);
+    spandrel is imported only here. Whether it (and the torchvision it imports) is installed
+    depends on the environment, so the example shows only the state dict that comes here.
+
+    Args:
+        path: the checkpoint's path, for the messages only (the weights are ``state_dict``).
+        state_dict: the tensors by name (as :func:`unwrap` returns them).
+
+    Returns:
+        ``(module in eval mode on the CPU, scale, spandrel's architecture name)``.
+
+    Shape:
+        The module maps ``(N, 3, H, W)`` to ``(N, 3, H * scale, W * scale)``.
+
     Raises:
         ImportError: spandrel, or the torchvision it imports, cannot be imported: one line
             naming which and how to fix it.
         ValueError: spandrel does not recognise the weights, or the model is not an image
             super-resolution model (3 channels in and out).
+
+    Example:
+        A state dict that goes to spandrel (neither RRDBNet nor SRVGGNetCompact):
+
+        >>> import torch
+        >>> detect({"encoder.weight": torch.zeros(2, 2)}) is None
+        True
     """
     fix_tv = (
         "spandrel imports torchvision; install the build that matches your torch, e.g. for "
@@ -449,6 +594,14 @@ def spandrel_model(path: str, state_dict: dict[str, Tensor]) -> tuple[nn.Module,
 def third_party_model(path: str, obj: Any) -> tuple[nn.Module, int, dict[str, Any]]:
     """The SR model of what a third-party file held (see the module docstring).
 
+    A native architecture (:func:`detect`) is built by tconv; anything else goes to
+    :func:`spandrel_model`.
+
+    Args:
+        path: the checkpoint's path, for the messages only.
+        obj: what the file held (:func:`read_weights`): a state dict, possibly wrapped (see
+            :func:`unwrap`).
+
     Returns:
         ``(model in eval mode, scale, info)`` with ``info = {"task": "sr", "architecture",
         "source": "native" | "spandrel", "params"}``.
@@ -457,6 +610,20 @@ def third_party_model(path: str, obj: Any) -> tuple[nn.Module, int, dict[str, An
         ValueError: no state dict in the file, or weights that do not fit the recognised
             architecture.
         ImportError: see :func:`spandrel_model`.
+
+    Example:
+        >>> import os, tempfile, torch
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "compact.pth")
+        ...     net = SRVGGNetCompact(num_feat=4, num_conv=1, scale=2)
+        ...     torch.save({"params": net.state_dict()}, path)
+        ...     model, scale, info = third_party_model(path, read_weights(path))
+        >>> type(model).__name__, scale, info["source"], model(torch.rand(1, 3, 4, 5)).shape
+        ('SRVGGNetCompact', 2, 'native', torch.Size([1, 3, 8, 10]))
+        >>> third_party_model("notes.pth", {"epochs": 3})
+        Traceback (most recent call last):
+        ...
+        ValueError: checkpoint 'notes.pth' holds no state dict (tensors by name): ...
     """
     if isinstance(obj, torch.jit.ScriptModule):
         raise ValueError(

@@ -289,11 +289,23 @@ def _save_16bit_colour(arr: np.ndarray, fmt: str, f: Any) -> None:
 def image_format(path: str | os.PathLike[str]) -> str:
     """Pillow's format name for ``path``'s suffix.
 
+    Args:
+        path: an image file name; only its suffix counts (any case, see
+            :data:`IMAGE_SUFFIXES`), the file need not exist.
+
+    Returns:
+        The format name Pillow saves with: ``"PNG"``, ``"JPEG"``, ``"TIFF"`` or ``"WEBP"``.
+
     Raises:
         ValueError: an unsupported suffix.
 
-    >>> image_format("a/b.JPG")
-    'JPEG'
+    Example:
+        >>> image_format("a/b.JPG")
+        'JPEG'
+        >>> image_format("notes.txt")
+        Traceback (most recent call last):
+        ...
+        ValueError: 'notes.txt': unsupported image type '.txt': supported are ...
     """
     suffix = Path(path).suffix.lower()
     if suffix not in IMAGE_SUFFIXES:
