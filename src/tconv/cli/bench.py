@@ -186,9 +186,38 @@ def run(args: argparse.Namespace) -> int:
             base = os.path.dirname(os.path.abspath(args.markdown))
             plot_name = os.path.relpath(os.path.abspath(args.plot), base)
     if args.markdown:
+        page = markdown(rows, command, where, plot_name) + kept_sections(args.markdown)
         with open(args.markdown, "w") as f:
-            f.write(markdown(rows, command, where, plot_name))
+            f.write(page)
     return 0
+
+
+#: Where a benchmarks page's sections written by other commands begin (the real models of
+#: ``benchmarks/real_models.py``, ...): ``tconv bench --markdown`` rewrites what is above it
+#: and keeps it and what follows.
+KEPT = "<!-- the sections below are written by other commands; tconv bench keeps them -->"
+
+
+def kept_sections(path: str) -> str:
+    r"""The part of the page at ``path`` from :data:`KEPT` on ("" when the page or the marker
+    is missing), to put back after the catalog's tables.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     page = os.path.join(folder, "b.md")
+    ...     with open(page, "w") as f:
+    ...         _ = f.write("old tables\n" + KEPT + "\n## Real models\n")
+    ...     kept = kept_sections(page)
+    >>> kept.startswith("\n" + KEPT), kept.endswith("## Real models\n")
+    (True, True)
+    """
+    try:
+        with open(path) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return ""
+    at = text.find(KEPT)
+    return "" if at < 0 else "\n" + text[at:]
 
 
 def _decisions() -> list[str]:
