@@ -84,8 +84,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="timed pairs per layer (>= 2)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
-    if args.repeat < 2 or args.threads < 1:
-        parser.error("--repeat must be >= 2 and --threads >= 1")
+    if args.repeat < 2:
+        parser.error(f"--repeat {args.repeat} is invalid: it must be >= 2")
+    if args.threads < 1:
+        parser.error(f"--threads {args.threads} is invalid: it must be >= 1")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     print(f"torch {torch.__version__}, {args.threads} thread(s), {args.repeat} pairs per layer")

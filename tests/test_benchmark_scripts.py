@@ -31,3 +31,22 @@ def test_convert_dcgan_refuses_bad_counts(monkeypatch, capsys):
         runpy.run_path(str(SCRIPT), run_name="__main__")
     assert exc.value.code == 2
     assert "--repeat 0 is invalid: it must be >= 1" in capsys.readouterr().err
+
+
+REPACK = Path(__file__).resolve().parents[1] / "benchmarks" / "subpixel_repack.py"
+
+
+def test_subpixel_repack_prints_a_ratio_per_layer(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [str(REPACK), "--repeat", "2", "--threads", "1"])
+    runpy.run_path(str(REPACK), run_name="__main__")
+    rows = [line for line in capsys.readouterr().out.splitlines() if " ms " in line]
+    assert len(rows) >= 5  # one per layer, each ending in its same-run ratio
+    assert all(float(row.split()[-1]) > 0 for row in rows)
+
+
+def test_subpixel_repack_refuses_bad_counts(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", [str(REPACK), "--repeat", "1"])
+    with pytest.raises(SystemExit) as exc:
+        runpy.run_path(str(REPACK), run_name="__main__")
+    assert exc.value.code == 2
+    assert "--repeat 1 is invalid: it must be >= 2" in capsys.readouterr().err
