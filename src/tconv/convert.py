@@ -501,7 +501,7 @@ def to_tconv(
 ) -> torch.nn.Module:
     """Replace every ``torch.nn.ConvTranspose{1,2,3}d`` by tconv's, computed by ``method``.
 
-    Each layer becomes :class:`tconv.nn.ConvTranspose1d/2d/3d` with the same settings and the
+    Each layer becomes ``tconv.nn.ConvTranspose1d/2d/3d`` with the same settings and the
     same ``Parameter`` objects (so the device, dtype, ``requires_grad``, the state_dict and an
     optimizer that holds them are unchanged) and the same training flag -- the idiom of
     ``torch.nn.SyncBatchNorm.convert_sync_batchnorm``. tconv's layers already in the model get
@@ -1122,7 +1122,7 @@ def fuse_resize(
     stride-1, "zeros"-padded convolution (any kernel, padding, dilation, groups) is one
     transposed convolution (:func:`tconv.shapes.resize_conv_geometry`); so is a linear resize
     by 2 with ``align_corners=False`` before a convolution with ``padding=0``. Each such pair
-    becomes a :class:`tconv.nn.ResizeConv1d/2d/3d` that keeps the convolution's parameters
+    becomes a ``tconv.nn.ResizeConv1d/2d/3d`` that keeps the convolution's parameters
     under the convolution's name, so **the result loads the original state_dict unchanged**
     (and the original loads the result's). Found:
 

@@ -10,59 +10,8 @@ them to image files).
 'tconv.upscaling.job'
 """
 
-from .sr.ensembles import SelfEnsemble, TwoPathX4
-from .sr.shipped import (
-    QUALITIES,
-    SHIPPED_SCALES,
-    load_sr_model,
-    select_model,
-    shipped_checkpoint,
-    shipped_model,
-)
-from .upscaling.io import (
-    DEEP_FORMATS,
-    IMAGE_SUFFIXES,
-    check_depth,
-    image_format,
-    image_info,
-    read_image,
-    write_image,
-)
-from .upscaling.job import upscale_file
-from .upscaling.memory import (
-    DEFAULT_TILE,
-    available_memory,
-    features,
-    memory_needed,
-    parse_size,
-    tile_slowdown,
-)
-from .upscaling.tiles import bicubic_array, upscale
+from .upscaling import *  # noqa: F403  (the same names, one list: tconv.upscaling.__all__)
+from .upscaling import __all__ as __all__
+from .upscaling.memory import features
 
 _features = features  # the name tests and scripts used before the split
-
-__all__ = [
-    "DEEP_FORMATS",
-    "DEFAULT_TILE",
-    "IMAGE_SUFFIXES",
-    "QUALITIES",
-    "SHIPPED_SCALES",
-    "SelfEnsemble",
-    "TwoPathX4",
-    "available_memory",
-    "bicubic_array",
-    "check_depth",
-    "image_format",
-    "image_info",
-    "load_sr_model",
-    "memory_needed",
-    "parse_size",
-    "read_image",
-    "select_model",
-    "shipped_checkpoint",
-    "shipped_model",
-    "tile_slowdown",
-    "upscale",
-    "upscale_file",
-    "write_image",
-]
