@@ -108,10 +108,11 @@ def test_no_import_circle_inside_tconv():
     assert find_cycle(graph) is None, f"import circle: {' -> '.join(find_cycle(graph) or [])}"
 
 
-def _outside_stdlib(path: Path) -> set[str]:
-    """What a module imports (anywhere in it) from outside the standard library; a sibling
-    module of tconv counts as standard when it, in turn, imports only the standard library."""
-    outside = set()
+def _outside_stdlib(path: Path, seen: frozenset[Path] = frozenset()) -> set[str]:
+    """What a module imports (anywhere in it) from outside the standard library; a module of
+    tconv counts as standard when it, in turn, imports only the standard library."""
+    outside: set[str] = set()
+    seen = seen | {path}
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             outside.update(
@@ -122,18 +123,24 @@ def _outside_stdlib(path: Path) -> set[str]:
                 outside.add(node.module or "")
         elif isinstance(node, ast.ImportFrom):
             names = [node.module] if node.module else [a.name for a in node.names]
+            base = path.parent
+            for _ in range(node.level - 1):
+                base = base.parent
             for name in names:
-                sibling = path.parent / f"{name}.py"
-                if node.level != 1 or not sibling.exists() or _outside_stdlib(sibling):
+                sibling = base / f"{name}.py"
+                if sibling in seen:
+                    continue
+                if not sibling.exists() or _outside_stdlib(sibling, seen):
                     outside.add("." * node.level + name)
     return outside
 
 
 def test_shapes_imports_only_the_standard_library():
     # its cache keys live in a module of their own, which imports only the standard library
-    assert ".cache_keys" in _imports(SRC / "shapes.py")
-    outside = _outside_stdlib(SRC / "shapes.py")
-    assert not outside, f"tconv.shapes imports {sorted(outside)}"
+    assert "..cache_keys" in _imports(SRC / "shapes" / "geometry.py")
+    for path in sorted((SRC / "shapes").glob("*.py")):
+        outside = _outside_stdlib(path)
+        assert not outside, f"tconv.shapes.{path.stem} imports {sorted(outside)}"
 
 
 def test_no_method_imports_the_dispatcher():

@@ -35,6 +35,21 @@ def _run(args: list[str], cwd: pathlib.Path, timeout: int = 600) -> subprocess.C
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def _pip(python: pathlib.Path) -> list[str]:
+    """``pip install`` into the environment of ``python`` with this suite's own pip (``--python``):
+    the environments are made without pip of their own, which saves ensurepip's seconds each."""
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(python),
+        "install",
+        "--quiet",
+        "--no-compile",
+    ]
+
+
 def _purelib(root: pathlib.Path) -> pathlib.Path:
     python = root / "bin" / "python"
     code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
@@ -45,9 +60,8 @@ def _purelib(root: pathlib.Path) -> pathlib.Path:
 def torch_base(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """site-packages of an environment holding only the pinned torch (and its dependencies)."""
     root = tmp_path_factory.mktemp("torch-base")
-    venv.create(root, with_pip=True)
-    pip = [str(root / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile"]
-    result = _run([*pip, TORCH_PIN], cwd=root)
+    venv.create(root, with_pip=False)  # this suite's pip installs into it (_pip)
+    result = _run([*_pip(root / "bin" / "python"), TORCH_PIN], cwd=root)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return _purelib(root)
 
@@ -56,12 +70,10 @@ def _environment(
     extra: str | None, wheel: pathlib.Path, base: pathlib.Path, root: pathlib.Path
 ) -> pathlib.Path:
     """A fresh environment with the wheel and one extra (None: core alone); its bin folder."""
-    venv.create(root, with_pip=True)
+    venv.create(root, with_pip=False)
     (_purelib(root) / "_torch_base.pth").write_text(f"{base}\n")
     target = str(wheel) if extra is None else f"{wheel}[{extra}]"
-    python = root / "bin" / "python"
-    command = [str(python), "-m", "pip", "install", "--quiet", "--no-compile", TORCH_PIN, target]
-    result = _run(command, cwd=root)
+    result = _run([*_pip(root / "bin" / "python"), TORCH_PIN, target], cwd=root)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root / "bin"
 

@@ -85,3 +85,13 @@ def test_the_tasks_compare_registry_entries():
     assert set(seg.UPSAMPLERS) <= set(NAMES)
     stages = set(sr.UPSAMPLERS) - {"example3", "bicubic"}  # whole models, not one stage
     assert stages <= set(NAMES)
+
+
+def test_the_feature_map_tasks_compare_the_entries_marked_compared():
+    marked = [e for e in upsamplers.UPSAMPLERS.values() if e.compared]
+    assert len({e.compared for e in marked}) == len(marked)  # one place each in the tables
+    # derived from the registry, not copied: the same tuple in both tasks, in the tables' order
+    assert seg.UPSAMPLERS == gan.UPSAMPLERS == upsamplers.compared()
+    assert seg.UPSAMPLERS == ("transposed_k2", "transposed_k3", "transposed_k4", "subpixel",
+                              "resize_conv", "interpolate_bilinear")  # fmt: skip
+    assert seg.SegTask.VARIANTS == gan.GanTask.VARIANTS == seg.UPSAMPLERS

@@ -86,11 +86,12 @@ def dist(built_dist: dict[str, pathlib.Path]) -> dict[str, pathlib.Path]:
 def env(dist: dict[str, pathlib.Path], tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
     """A fresh virtual environment with the wheel installed next to the pinned torch."""
     root = tmp_path_factory.mktemp("venv")
-    venv.create(root, with_pip=True)
+    venv.create(root, with_pip=False)  # installed into by this suite's pip: no ensurepip
     python = root / "bin" / "python"
     torch_pin = "torch==" + torch.__version__.split("+")[0]  # the suite's own pinned torch
     wheel = f"{dist['wheel']}[{EXTRAS}]"
-    command = [str(python), "-m", "pip", "install", "--quiet", "--no-compile", torch_pin, wheel]
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet"]
+    command = [*pip, "--no-compile", torch_pin, wheel]
     result = _run(command, cwd=root)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return root

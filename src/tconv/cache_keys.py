@@ -1,9 +1,14 @@
-"""Hashable cache keys for call arguments: :func:`freeze_args` and its inverse :func:`thaw`.
+"""Hashable cache keys for call arguments (:func:`freeze_args`, its inverse :func:`thaw`) and
+the package's one kind of cache (:func:`lru_cache`).
 
 ``Geometry.create`` (:mod:`tconv.shapes`) memoises on them, so a layer that builds its
 geometry on every call resolves its settings once. A key tells apart what Python's ``==``
 would merge: ``1.0`` and ``True`` never share an entry with ``1`` (they are TypeErrors there).
 Standard library only, like :mod:`tconv.shapes`, which imports it.
+
+Every cache in tconv holds values computed from plain settings (ints, tuples, geometries),
+never from tensor data: a tensor can change in place without any trace a key could read
+(writes through ``.data`` move neither its storage, its data pointer nor its version counter).
 
 Example:
     >>> key = freeze_args((3, [2, 2], "same", None, 1.0))
@@ -15,11 +20,22 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import numbers
 import operator
-from collections.abc import Sequence
-from typing import Any, cast
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
 
-__all__ = ["UNHASHABLE", "freeze", "freeze_args", "thaw"]
+__all__ = [
+    "UNHASHABLE",
+    "freeze",
+    "freeze_args",
+    "immutable",
+    "lru_cache",
+    "set_tracing_check",
+    "thaw",
+    "tracing",
+]
 
 #: What :func:`freeze` returns for a value that cannot be part of a key (a dict, a list of them).
 UNHASHABLE = object()
@@ -96,6 +112,19 @@ def freeze_args(args: tuple[object, ...]) -> Any:
     return tuple(out)
 
 
+def immutable(value: object) -> bool:
+    """Whether ``value`` can never change: an integer (numpy's too), a str, None, or tuples of
+    them. A value kept by identity (a layer's settings) must be one, or a change in place
+    would go unseen.
+
+    >>> immutable((3, (1, 0), "same")), immutable([2, 2]), immutable(((1, 0), [0, 1]))
+    (True, False, False)
+    """
+    if isinstance(value, (numbers.Integral, str)) or value is None:
+        return True
+    return type(value) is tuple and all(immutable(v) for v in cast(tuple[object, ...], value))
+
+
 def thaw(key: Any) -> Any:
     """The arguments a key was frozen from (int-likes come back as ints, sequences as
     tuples)."""
@@ -104,3 +133,50 @@ def thaw(key: Any) -> Any:
     if isinstance(key, tuple):
         return tuple(thaw(v) for v in key)
     return key
+
+
+def _never() -> bool:
+    return False
+
+
+#: True while a compiler traces the calling code: ``torch.compiler.is_dynamo_compiling``, set
+#: by :mod:`tconv.methods` (this module imports only the standard library); False before.
+tracing: Callable[[], bool] = _never
+
+
+def set_tracing_check(check: Callable[[], bool]) -> None:
+    """Make :data:`tracing` (and so every :func:`lru_cache`) ask ``check``."""
+    global tracing
+    tracing = check
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def lru_cache(maxsize: int) -> Callable[[_F], _F]:
+    """:func:`functools.lru_cache` for pure functions of hashable settings, bypassed while
+    :data:`tracing`: compiled code computes the value itself (torch.compile traces plain code
+    and keeps the result as a constant of the graph) and holds no cached lookup it could
+    only trace around (Dynamo warns about each one).
+
+    >>> @lru_cache(maxsize=8)
+    ... def square(n):
+    ...     return n * n
+    >>> square(3), square.cache_info().hits, square(3), square.cache_info().hits
+    (9, 0, 9, 1)
+    """
+
+    def decorate(fn: _F) -> _F:
+        cached = functools.lru_cache(maxsize=maxsize)(fn)
+
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if tracing():
+                return fn(*args, **kwargs)
+            return cached(*args, **kwargs)
+
+        call.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        call.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        return cast(_F, call)
+
+    return decorate

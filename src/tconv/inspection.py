@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from . import artifacts, blocks, convert
-from .loading import one_line
+from ._messages import one_line
 from .modules import PixelShuffle, geometry_of, is_conv
 from .shapes import Geometry, ShapeError
 
@@ -452,7 +452,8 @@ def _score(
     try:
         row.score = artifacts.checkerboard_score(fn, shape, stride=stride)
     except Exception as err:  # the layer is user code run on a synthetic input: anything goes
-        row.score_error = f"on a probe input of shape {_shape(shape)}: {one_line(err)}"
+        why = one_line(err, foreign=True)
+        row.score_error = f"on a probe input of shape {_shape(shape)}: {why}"
 
 
 def _bytes(shape: Sequence[int] | None, itemsize: int) -> int:
@@ -612,8 +613,9 @@ def inspect_model(
             try:
                 calls, out = _record(model, x)
             except Exception as err:  # the model is user code: report any failure as one line
+                why = one_line(err, foreign=True)
                 raise InspectError(
-                    f"running the model on an input of shape {shape} failed: {one_line(err)}"
+                    f"running the model on an input of shape {shape} failed: {why}"
                 ) from err
             _unbatched(calls, shape)
             rows = _rows(calls)
@@ -775,7 +777,7 @@ def _inspect_script(
         out = _first_tensor(model(x))
     except Exception as err:  # the model is user code: report any failure as one line
         raise InspectError(
-            f"running the model on an input of shape {shape} failed: {one_line(err)}"
+            f"running the model on an input of shape {shape} failed: {one_line(err, foreign=True)}"
         ) from err
     rows = []
     for n, m in model.named_modules():

@@ -40,21 +40,13 @@ from typing import Any
 
 import torch
 
-__all__ = ["LoadError", "load_file", "load_model", "one_line"]
+from ._messages import one_line
+
+__all__ = ["LoadError", "load_file", "load_model"]
 
 
 class LoadError(ValueError):
     """A file or a ``package.module:callable`` that cannot be loaded as asked (one line)."""
-
-
-def one_line(err: BaseException) -> str:
-    """``"TypeName: first line of the message"`` (for one-line reports of foreign errors).
-
-    >>> one_line(RuntimeError("shapes differ\\nmore detail"))
-    'RuntimeError: shapes differ'
-    """
-    text = str(err).strip().splitlines()
-    return f"{type(err).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 def _is_torchscript(path: str) -> bool:
@@ -105,7 +97,8 @@ def _load(name: str, trust_pickle: bool) -> Any:
         try:
             return torch.jit.load(name, map_location="cpu")
         except Exception as err:  # torch raises RuntimeError and friends for broken archives
-            raise LoadError(f"cannot load TorchScript file {name!r}: {one_line(err)}") from err
+            why = one_line(err, foreign=True)
+            raise LoadError(f"cannot load TorchScript file {name!r}: {why}") from err
     if not _looks_saved_by_torch(name):
         raise LoadError(
             f"cannot load {name!r}: not a file saved by torch (neither TorchScript nor "
@@ -131,11 +124,11 @@ def _load(name: str, trust_pickle: bool) -> Any:
                 "'package.module:callable'"
             ) from err
     except Exception as err:  # not a torch file: torch raises RuntimeError, EOFError, ...
-        raise LoadError(f"cannot load {name!r}: {one_line(err)}") from err
+        raise LoadError(f"cannot load {name!r}: {one_line(err, foreign=True)}") from err
     try:
         return torch.load(name, map_location="cpu", weights_only=False)
     except Exception as err:  # the pickle's own code may raise anything
-        raise LoadError(f"cannot unpickle {name!r}: {one_line(err)}") from err
+        raise LoadError(f"cannot unpickle {name!r}: {one_line(err, foreign=True)}") from err
 
 
 def load_model(spec: str, *, trust_pickle: bool = False) -> torch.nn.Module:
@@ -172,7 +165,7 @@ def load_model(spec: str, *, trust_pickle: bool = False) -> torch.nn.Module:
     try:
         obj: Any = importlib.import_module(module_name)
     except Exception as err:  # importing user code may raise anything
-        raise LoadError(f"cannot import {module_name!r}: {one_line(err)}") from err
+        raise LoadError(f"cannot import {module_name!r}: {one_line(err, foreign=True)}") from err
     for part in attr.split("."):
         if not hasattr(obj, part):
             raise LoadError(f"module {module_name!r} has no attribute {attr!r}")
@@ -183,7 +176,7 @@ def load_model(spec: str, *, trust_pickle: bool = False) -> torch.nn.Module:
         try:
             obj = obj()
         except Exception as err:  # user code may raise anything
-            raise LoadError(f"calling {spec} failed: {one_line(err)}") from err
+            raise LoadError(f"calling {spec} failed: {one_line(err, foreign=True)}") from err
     if not isinstance(obj, torch.nn.Module):
         raise LoadError(f"{spec} returned a {type(obj).__name__}, not a torch.nn.Module")
     return obj

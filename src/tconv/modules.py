@@ -25,6 +25,7 @@ import torch
 from torch import Tensor
 
 from . import methods as _methods
+from .cache_keys import immutable
 from .functional import conv_transpose, run, shapes_of
 from .methods import Method
 from .shapes import (
@@ -202,7 +203,10 @@ class _ConvTransposeNd(torch.nn.modules.conv._ConvTransposeNd):
             ):
                 return kept[1]
         geom = Geometry.create(*settings, rank=self._rank)
-        self.__dict__["_tconv_geometry"] = (settings, geom)
+        if all(immutable(v) for v in settings):  # a list changed in place would go unseen
+            self.__dict__["_tconv_geometry"] = (settings, geom)
+        else:
+            self.__dict__.pop("_tconv_geometry", None)
         return geom
 
     def forward(self, input: Tensor, output_size: IntOrTuple | None = None) -> Tensor:

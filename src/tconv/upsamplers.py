@@ -34,7 +34,7 @@ from .init import bilinear_
 from .modules import ConvTranspose2d
 from .shapes import IntOrTuple, ShapeError
 
-__all__ = ["ALIASES", "UPSAMPLERS", "UpsamplerSpec", "build", "canonical", "get"]
+__all__ = ["ALIASES", "UPSAMPLERS", "UpsamplerSpec", "build", "canonical", "compared", "get"]
 
 Builder = Callable[..., torch.nn.Module]
 
@@ -49,6 +49,9 @@ class UpsamplerSpec:
         builder: ``builder(in_channels, out_channels, scale, init, bias=True) -> Module``.
         down: kernel and padding of the stride-2 convolution it mirrors (the matching
             downsampling of a U-Net's encoder).
+        compared: its place among the decoder upsamplers the feature-map tasks compare
+            (``tconv train seg`` and ``gan``, their ``--upsampler all``; :func:`compared`):
+            1, 2, ... in the order of their tables; 0 (the default) leaves it out.
 
     Example:
         >>> get("transposed_k4").down
@@ -59,6 +62,7 @@ class UpsamplerSpec:
     description: str
     builder: Builder
     down: tuple[int, int] = (3, 1)
+    compared: int = 0
 
 
 def _mode(mode: str, **options: Any) -> Builder:
@@ -120,8 +124,8 @@ _ENTRIES = (
         "transposed conv k = 2 x scale, 'same' crop, ICNR (tconv.nn.Upsample's default)",
         _mode("transposed"),
     ),
-    UpsamplerSpec("subpixel", "sub-pixel conv + ICNR", _mode("subpixel")),
-    UpsamplerSpec("resize_conv", "nearest resize + 3x3 conv", _mode("resize_conv")),
+    UpsamplerSpec("subpixel", "sub-pixel conv + ICNR", _mode("subpixel"), compared=4),
+    UpsamplerSpec("resize_conv", "nearest resize + 3x3 conv", _mode("resize_conv"), compared=5),
     UpsamplerSpec(
         "interpolate",
         "nearest resize (a 1x1 conv first if the channels change)",
@@ -131,13 +135,14 @@ _ENTRIES = (
         "interpolate_bilinear",
         "1x1 conv + bilinear interpolation",
         _mode("interpolate", interpolation="linear"),
+        compared=6,
     ),
     *(
-        UpsamplerSpec(name, description, _transposed(name, k, p, op), down=(k, p))
-        for name, k, p, op, description in (
-            ("transposed_k2", 2, 0, 0, "transposed k2 s2 (no overlap)"),
-            ("transposed_k3", 3, 1, 1, "transposed k3 s2 p1 op1 (uneven overlap)"),
-            ("transposed_k4", 4, 1, 0, "transposed k4 s2 p1 (even overlap)"),
+        UpsamplerSpec(name, description, _transposed(name, k, p, op), down=(k, p), compared=c)
+        for name, k, p, op, description, c in (
+            ("transposed_k2", 2, 0, 0, "transposed k2 s2 (no overlap)", 1),
+            ("transposed_k3", 3, 1, 1, "transposed k3 s2 p1 op1 (uneven overlap)", 2),
+            ("transposed_k4", 4, 1, 0, "transposed k4 s2 p1 (even overlap)", 3),
         )
     ),
     UpsamplerSpec(
@@ -152,6 +157,19 @@ _ENTRIES = (
 UPSAMPLERS: dict[str, UpsamplerSpec] = {e.name: e for e in _ENTRIES}
 #: Old spellings still accepted: old name -> registry name.
 ALIASES: dict[str, str] = {"bilinear": "interpolate_bilinear"}
+
+
+def compared() -> tuple[str, ...]:
+    """The entries the feature-map tasks compare (``compared`` > 0), in their tables' order.
+
+    Returns:
+        The names.
+
+    Example:
+        >>> compared()[:4]
+        ('transposed_k2', 'transposed_k3', 'transposed_k4', 'subpixel')
+    """
+    return tuple(e.name for e in sorted(_ENTRIES, key=lambda e: e.compared) if e.compared)
 
 
 def canonical(name: str) -> str:

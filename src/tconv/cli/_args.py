@@ -8,7 +8,6 @@ installs each (:data:`OPTIONAL_MODULES`, :func:`require`).
 from __future__ import annotations
 
 import argparse
-import importlib
 import math
 import os
 import re
@@ -16,6 +15,11 @@ import tempfile
 from collections.abc import Callable, Sequence
 from typing import TypeAlias, TypeVar
 
+from .._messages import one_line as one_line  # the one formatter, for the commands
+from .._optional import OPTIONAL_MODULES as OPTIONAL_MODULES  # the one optional-import helper
+from .._optional import MissingExtra as MissingExtra
+from .._optional import missing_extra as missing_extra
+from .._optional import require as require
 from ..shapes import PADDING_NAMES, PaddingSpec, ShapeError
 
 _Number = TypeVar("_Number", int, float)
@@ -320,75 +324,3 @@ def check_output(
     if os.path.exists(full) and not force:
         raise FileExistsError(f"{flag} {name!r} exists; pass --force to overwrite it")
     probe_writable(parent, f"{flag} {name!r}: the folder {parent!r}")
-
-
-# ---------------------------------------------------------------------------------------------
-# optional modules: which extra installs each
-
-#: each optional module a subcommand may import -> (the distribution that provides it, the
-#: extra of pyproject.toml that installs it)
-OPTIONAL_MODULES: dict[str, tuple[str, str]] = {
-    "PIL": ("Pillow", "image"),
-    "png": ("pypng", "image"),
-    "tifffile": ("tifffile", "image"),
-    "matplotlib": ("matplotlib", "plots"),
-    "skimage": ("scikit-image", "train"),
-    "sklearn": ("scikit-learn", "train"),
-    "tqdm": ("tqdm", "train"),
-    "keras": ("keras", "interop"),
-    "jax": ("jax", "interop"),
-    "jaxlib": ("jaxlib", "interop"),
-    "flax": ("flax", "interop"),
-    "onnx": ("onnx", "interop"),
-    "onnxruntime": ("onnxruntime", "interop"),
-    "onnxscript": ("onnxscript", "interop"),
-}
-
-
-class MissingExtra(ModuleNotFoundError):
-    """An optional module is not installed, and the subcommand names the extra to install."""
-
-    def __init__(self, module: str, extra: str) -> None:
-        super().__init__(f"No module named {module!r}", name=module)
-        self.extra = extra
-
-
-def missing_extra(err: ImportError) -> str | None:
-    """The one line for an optional module that is not installed, or None for another
-    import error.
-
-    >>> missing_extra(ModuleNotFoundError("No module named 'PIL'", name="PIL.Image"))
-    "this command needs Pillow: pip install 'tconv[image]'"
-    >>> missing_extra(MissingExtra("matplotlib", "train"))
-    "this command needs matplotlib: pip install 'tconv[train]'"
-    """
-    name = (err.name or "").split(".")[0]
-    if name not in OPTIONAL_MODULES:
-        return None
-    distribution, extra = OPTIONAL_MODULES[name]
-    extra = getattr(err, "extra", extra)
-    return f"this command needs {distribution}: pip install 'tconv[{extra}]'"
-
-
-def require(*modules: str, extra: str | None = None) -> None:
-    """Import the optional ``modules`` now, before any work, so that a missing one is said at
-    once (:func:`missing_extra`) rather than after the work; ``extra``: the extra to name
-    (default: the module's own in :data:`OPTIONAL_MODULES`).
-    """
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ImportError as err:
-            if extra is None:
-                raise
-            raise MissingExtra(module, extra) from err
-
-
-def one_line(text: object) -> str:
-    """A message on one line: its lines joined with '; ' (tracebacks never reach the user).
-
-    >>> one_line("bad value\\n  valid: 1 to 3\\n")
-    'bad value; valid: 1 to 3'
-    """
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
-    return "; ".join(lines) or "(no message)"

@@ -9,9 +9,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ._args import Formatter, Subparsers, check_output, int_range, require
+from ._args import check_output, int_range, require
 
-_BENCH_DESCRIPTION = """\
+DESCRIPTION = """\
 Time the layer catalog (tconv.bench.CATALOG: U-Net, DCGAN, the seed article's layer, FCN
 bilinear, depthwise, ESPCN, HiFi-GAN 1-D, 'same', asymmetric and circular cases) forward and
 forward+backward, in float32 and bfloat16, NCHW and channels_last: torch's kernel, tconv's
@@ -21,7 +21,7 @@ to torch timed in the same run (round-robin, alternating order); GFLOP/s count t
 multiply-adds, and '% mm' compares them with a matrix product of the same size in the same run.
 """
 
-_BENCH_EPILOG = """\
+EPILOG = """\
 examples:
   tconv bench --quick
   tconv bench --layers dcgan-b1 seed-k3 --dtypes float32 --peers
@@ -33,16 +33,10 @@ examples:
 BENCH_MAX_THREADS = max(os.cpu_count() or 1, 1)
 
 
-def add(subparsers: Subparsers) -> argparse.ArgumentParser:
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``tconv bench`` (its parser comes from the command table)."""
     from ..bench import CATALOG, DEFAULT_METHODS, DTYPES, LAYOUTS, PASSES, PEERS, TCONV_METHODS
 
-    p = subparsers.add_parser(
-        "bench",
-        help="time the layer catalog: torch, tconv (auto, methods) and peers",
-        description=_BENCH_DESCRIPTION,
-        epilog=_BENCH_EPILOG,
-        formatter_class=Formatter,
-    )
     names = [layer.name for layer in CATALOG]
     p.add_argument(
         "--layers",
@@ -116,7 +110,6 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     p.add_argument("--markdown", metavar="PATH", help="write the BENCHMARKS.md page to PATH")
     p.add_argument("--plot", metavar="PATH", help="write the speed plot (PNG) to PATH")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    return p
 
 
 def run(args: argparse.Namespace) -> int:

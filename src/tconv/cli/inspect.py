@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from ._args import Formatter, Subparsers, gibibytes
+from ._args import gibibytes
 
-_INSPECT_DESCRIPTION = """\
+DESCRIPTION = """\
 Run a model once with forward hooks and print a table of its layers: name, type,
 input -> output shape, settings, whether the kernel taps overlap evenly over the output phases,
 the checkerboard score of each upsampling layer (0 = none; see docs/artifacts.md) and
@@ -18,7 +18,7 @@ torch.save(model) is a pickle, and loading a pickle can run arbitrary code: it i
 with --trust-pickle (use it only for files whose source you trust).
 """
 
-_INSPECT_EPILOG = """\
+EPILOG = """\
 examples:
   tconv inspect mypkg.models:build_unet --input 1x3x64x64
   tconv inspect generator.pt --input 1x100x1x1 --json
@@ -32,16 +32,10 @@ input prints one line and exits with status 2.
 """
 
 
-def add(subparsers: Subparsers) -> argparse.ArgumentParser:
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``tconv inspect`` (its parser comes from the command table)."""
     from ..inspection import DEFAULT_MAX_MEMORY
 
-    p = subparsers.add_parser(
-        "inspect",
-        help="table of a model's upsampling layers: overlap, checkerboard score, advice",
-        description=_INSPECT_DESCRIPTION,
-        epilog=_INSPECT_EPILOG,
-        formatter_class=Formatter,
-    )
     p.add_argument("target", metavar="TARGET", help="package.module:callable, or a saved module")
     p.add_argument(
         "--input",
@@ -64,7 +58,6 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         "file holds, so only for files from a source you trust",
     )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
-    return p
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,15 +6,15 @@ import argparse
 import json
 from typing import Any
 
-from ._args import Formatter, Subparsers, parse_padding, size_type
+from ._args import parse_padding, size_type
 
-_INVERSE_DESCRIPTION = """\
+DESCRIPTION = """\
 The transposed convolution that maps a convolution's output back to exactly its input size
 (the U-Net skip-connection problem): same kernel, stride, dilation and padding, with the
 output_padding that restores SIZE. With the convolution's weight it is its exact adjoint.
 """
 
-_INVERSE_EPILOG = """\
+EPILOG = """\
 examples:
   tconv inverse --kernel 3 --stride 2 --padding 1 39
   tconv inverse --kernel 3 --stride 2 --padding 1 39x40 --json
@@ -30,14 +30,8 @@ SIZE; the output says so and shows them.
 """
 
 
-def add(subparsers: Subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "inverse",
-        help="the transposed convolution that restores a convolution's input size",
-        description=_INVERSE_DESCRIPTION,
-        epilog=_INVERSE_EPILOG,
-        formatter_class=Formatter,
-    )
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``tconv inverse`` (its parser comes from the command table)."""
     p.add_argument(
         "sizes",
         type=size_type,
@@ -64,7 +58,6 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
     )
     p.add_argument("--dilation", type=size_type, default=(1,), metavar="D", help="its dilation")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return p
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,9 +7,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from ._args import Formatter, Subparsers, int_range, size_type
+from ._args import int_range, size_type
 
-_PLAN_DESCRIPTION = """\
+DESCRIPTION = """\
 List transposed-convolution settings that map an input size exactly to an output size, each
 verified through the geometry, ranked: full coverage first (every output cell receives input),
 then even overlap (no checkerboard from overlap), then fewest multiply-adds per output element,
@@ -19,7 +19,7 @@ after every plan without and is marked in the coverage column. Sizes are per dim
 written 16 or 16x12.
 """
 
-_PLAN_EPILOG = """\
+EPILOG = """\
 examples:
   tconv plan 16 33
   tconv plan 16x12 33x25 --kernel 3 4 --stride 2
@@ -31,16 +31,10 @@ printed and the exit status is 2.
 """
 
 
-def add(subparsers: Subparsers) -> argparse.ArgumentParser:
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``tconv plan`` (its parser comes from the command table)."""
     from ..planning import MAX_DEFAULT_STRIDE
 
-    p = subparsers.add_parser(
-        "plan",
-        help="settings that map an input size exactly to an output size",
-        description=_PLAN_DESCRIPTION,
-        epilog=_PLAN_EPILOG,
-        formatter_class=Formatter,
-    )
     p.add_argument("input", type=size_type, metavar="INPUT", help="input size, e.g. 16 or 16x12")
     p.add_argument("output", type=size_type, metavar="OUTPUT", help="target size, e.g. 33 or 33x25")
     p.add_argument(
@@ -81,7 +75,6 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
         help="plans to list, 1 to 1000",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    return p
 
 
 def _plan_table(plans: Sequence[Any]) -> str:

@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 from ..shapes import Coverage, Geometry, as_tuple
-from ._args import Formatter, Subparsers, add_geometry, parse_padding
+from ._args import add_geometry, parse_padding
 
-_SHAPE_DESCRIPTION = """\
+DESCRIPTION = """\
 Print the output size of a transposed convolution per dimension, with the formula filled in:
 
   output = (input - 1)*stride - lo - hi + dilation*(kernel - 1) + 1
@@ -18,7 +18,7 @@ where the crop (lo, hi) is (padding, padding - output_padding) for numeric paddi
 crop extends the output with zeros).
 """
 
-_SHAPE_EPILOG = """\
+EPILOG = """\
 examples:
   tconv shape --input 16 16 --kernel 2 --stride 2
   tconv shape --input 16 16 --kernel 3 --stride 2 --padding 1 --output-padding 1
@@ -36,19 +36,12 @@ warning line: those cells hold only the bias.
 """
 
 
-def add(subparsers: Subparsers) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "shape",
-        help="output size of a transposed convolution, with the formula filled in",
-        description=_SHAPE_DESCRIPTION,
-        epilog=_SHAPE_EPILOG,
-        formatter_class=Formatter,
-    )
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``tconv shape`` (its parser comes from the command table)."""
     add_geometry(
         p, required=True, input_help="input spatial size, one value per dimension (1 to 3 values)"
     )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
-    return p
 
 
 def run(args: argparse.Namespace) -> int:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import time
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ._args import Formatter, Subparsers, check_output, float_range, int_range, require
+from ._args import Formatter, check_output, float_range, int_range, require
 
-_TRAIN_DESCRIPTION = """\
+DESCRIPTION = """\
 Train a task on real images with one trainer: seeds, a progress bar, a checkpoint every epoch
 (DIR/last.pt), --resume, and DIR/metrics.json + DIR/report.md + figures. Ctrl-C stops at the
 next step and saves the position in DIR/last.pt; --resume continues it to the same result as
@@ -19,7 +21,7 @@ an uninterrupted run. Under torchrun the same command trains with DistributedDat
 (rank 0 writes).
 """
 
-_TRAIN_EPILOG = """\
+EPILOG = """\
 examples:
   tconv train sr --scale 2 --upsampler subpixel --out runs/sr-x2
   tconv train sr --upsampler all --quick --out runs/sr-compare
@@ -30,26 +32,27 @@ Run 'tconv train TASK --help' for the task's flags.
 """
 
 #: how a config field of each type is read from its flag (bool fields are --x/--no-x switches)
-_FIELD_TYPES: dict[str, Callable[[str], Any]] = {
-    "int": int_range(),
-    "float": float_range(),
-    "str": str,
+_FIELD_TYPES: dict[type, Callable[[str], Any]] = {
+    int: int_range(),
+    float: float_range(),
+    str: str,
 }
 
 
-def add(subparsers: Subparsers) -> argparse.ArgumentParser:
+def arguments(p: argparse.ArgumentParser) -> None:
+    """The flags of ``tconv train`` (its parser comes from the command table)."""
     from .. import train
 
-    p = subparsers.add_parser(
-        "train",
-        help="train a task (sr, ...) on real images; checkpoints, --resume, reports",
-        description=_TRAIN_DESCRIPTION,
-        epilog=_TRAIN_EPILOG,
-        formatter_class=Formatter,
-    )
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     for name in train.task_names():
-        cls = train.get_task(name)
+        try:
+            cls = train.get_task(name)
+        except ImportError as err:  # that task's error when it is asked for, never another's
+            # takes any arguments (no flag character) so that the run says the import error
+            t = tasks.add_parser(name, help="(cannot be loaded)", add_help=False, prefix_chars="\0")
+            t.add_argument("arguments", nargs="*")
+            t.set_defaults(run=_failed(err), parser=t)
+            continue
         t = tasks.add_parser(
             name,
             help=cls.DESCRIPTION.split(". ")[0],
@@ -57,46 +60,89 @@ def add(subparsers: Subparsers) -> argparse.ArgumentParser:
             epilog=cls.EXAMPLES,
             formatter_class=Formatter,
         )
-        t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
+        _add_run_flags(t, cls)
+        _add_config_flags(t, cls)
+
+
+def _failed(err: ImportError) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise err
+
+    return run
+
+
+def _add_run_flags(t: argparse.ArgumentParser, cls: Any) -> None:
+    """The flags of every task: where the run goes and how it runs."""
+    t.add_argument("--out", required=True, metavar="DIR", help="the run's folder")
+    t.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from DIR/last.pt (its config; --epochs may raise the epochs)",
+    )
+    t.add_argument(
+        "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
+    )
+    t.add_argument(
+        "--force",
+        action="store_true",
+        help="train into a DIR that already holds a run (its files are replaced)",
+    )
+    t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    t.add_argument(
+        "--threads",
+        type=int_range(0),
+        default=0,
+        metavar="N",
+        help="torch threads for the run (0 keeps torch's; 1 is often fastest on a busy machine)",
+    )
+
+
+def _add_config_flags(t: argparse.ArgumentParser, cls: Any) -> None:
+    """One flag per field of the task's config, read by the field's real type (the resolved
+    annotation, with or without ``from __future__ import annotations``); a bool is a
+    ``--x``/``--no-x`` switch. Each default is None: not given, the config decides."""
+    for f, kind in config_fields(cls.Config):
+        quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
+        flag = "--" + f.name.replace("_", "-")
+        text = f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})"
+        if kind is bool:
+            t.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=text)
+            continue
         t.add_argument(
-            "--resume",
-            action="store_true",
-            help="continue from DIR/last.pt (its config; --epochs may raise the epochs)",
+            flag,
+            dest=f.name,
+            type=_FIELD_TYPES[kind],
+            default=None,
+            metavar=f.name.upper().split("_")[0],
+            help=text,
         )
-        t.add_argument(
-            "--quick", action="store_true", help=f"a small run of a few minutes: {cls.QUICK}"
-        )
-        t.add_argument(
-            "--force",
-            action="store_true",
-            help="train into a DIR that already holds a run (its files are replaced)",
-        )
-        t.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda if any)")
-        t.add_argument("--no-progress", action="store_true", help="no progress bar")
-        t.add_argument(
-            "--threads",
-            type=int_range(0),
-            default=0,
-            metavar="N",
-            help="torch threads for the run (0 keeps torch's; 1 is often fastest on a busy "
-            "machine)",
-        )
-        for f in dataclasses.fields(cls.Config):
-            quick = f"; --quick: {cls.QUICK[f.name]}" if f.name in cls.QUICK else ""
-            flag = "--" + f.name.replace("_", "-")
-            text = f"{f.metadata.get('help', f.name)} (default: {f.default}{quick})"
-            if str(f.type) == "bool":  # --x / --no-x; None: not given (the config decides)
-                t.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, help=text)
-                continue
-            t.add_argument(
-                flag,
-                dest=f.name,
-                type=_FIELD_TYPES.get(str(f.type), str),
-                default=None,
-                metavar=f.name.upper().split("_")[0],
-                help=text,
+
+
+def config_fields(config: type) -> list[tuple[dataclasses.Field[Any], type]]:
+    """The fields of a config dataclass with their resolved types (int, float, str or bool).
+
+    Raises:
+        TypeError: a field of another type (it could not be given on the command line).
+
+    >>> @dataclasses.dataclass
+    ... class C:
+    ...     epochs: int = 1
+    ...     augment: "bool" = True
+    >>> [(f.name, kind.__name__) for f, kind in config_fields(C)]
+    [('epochs', 'int'), ('augment', 'bool')]
+    """
+    hints = typing.get_type_hints(config)
+    fields = []
+    for f in dataclasses.fields(config):
+        kind = hints[f.name]
+        if kind is not bool and kind not in _FIELD_TYPES:
+            raise TypeError(
+                f"{config.__name__}.{f.name}: type {kind!r} is not a command-line type: use "
+                "int, float, str or bool"
             )
-    return p
+        fields.append((f, kind))
+    return fields
 
 
 def run(args: argparse.Namespace) -> int:
@@ -120,14 +166,15 @@ def run(args: argparse.Namespace) -> int:
             f"--out {str(out)!r} already holds files; pass --resume to continue that run or "
             "--force to train into it anyway"
         )
-    # what every task uses (photos, the progress bar, the report's figures): said now, not
-    # after the training
-    require("skimage", "tqdm", "PIL", "matplotlib", extra="train")
+    # what this task uses (its photos, its figures) and the progress bar: said now, not after
+    # the training
+    require(*cls.REQUIRES, *([] if args.no_progress else ["tqdm"]), extra="train")
     # the command recorded in checkpoints: every setting spelled out, so it reproduces the run
     flags = [_flag(k, v) for k, v in dataclasses.asdict(config).items()]
     command = " ".join(["tconv train", args.task, *flags, "--out", str(out)])
     with no_empty_folder_left(out, int(os.environ.get("RANK", "0")) == 0):
         out.mkdir(parents=True, exist_ok=True)
+        started = time.time()
         result = train.run(
             args.task,
             config,
@@ -144,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
             for variant, r in result.items():
                 print(f"  {variant}: {_summary(r['metrics'])}")
         else:
-            print(f"wrote {out}/: last.pt model.pt metrics.json report.md")
+            print(f"wrote {out}/: {' '.join(_written(out, started))}")
             print(f"  {_summary(result['metrics'])}")
     return 0
 
@@ -158,6 +205,11 @@ def _saved_epochs(out: Any, cls: Any) -> int | None:
         if path.is_file():
             return int(load_checkpoint(path, cls.name)["config"]["epochs"])
     return None
+
+
+def _written(out: Path, since: float) -> list[str]:
+    """The files of ``out`` that this run wrote (modified since ``since``), by name."""
+    return sorted(p.name for p in out.iterdir() if p.is_file() and p.stat().st_mtime >= since - 1)
 
 
 def _summary(metrics: dict[str, Any]) -> str:

@@ -29,6 +29,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
+
+from .. import cache_keys
 from . import auto, dilate, matrix, native, scatter, subpixel
 from .spec import Forward, MethodSpec
 
@@ -54,6 +57,8 @@ EXACT_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m != "auto")
 _FORWARD: dict[str, Forward] = {m.name: m.forward for m in REGISTRY if m.public}
 
 auto.consider(REGISTRY)  # auto times the registry's candidates
+# tconv's caches (shapes, the methods' layouts) step aside while torch.compile traces
+cache_keys.set_tracing_check(torch.compiler.is_dynamo_compiling)
 
 
 def spec(name: str) -> MethodSpec:

@@ -191,11 +191,6 @@ def conv_matrix(
     )
 
 
-# The sparse matrix's pattern comes from data-dependent ops (nonzero, a sparse COO tensor) that
-# torch.compile cannot trace: under compile this method runs eagerly between the compiled parts
-# of the model (Dynamo tracing into it split it into many small graphs, each compiled again for
-# every shape: minutes for a small model).
-@torch.compiler.disable
 def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
     """Transposed convolution as ``y = Cᵀ x``, ``C`` = :func:`conv_matrix` (module docstring).
 
@@ -220,6 +215,17 @@ def forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> T
         >>> forward(torch.ones(1, 1, 2), torch.ones(1, 1, 3), None, g).tolist()
         [[[1.0, 2.0, 1.0, 1.0]]]
     """
+    # The sparse matrix's pattern comes from data-dependent ops (nonzero, a sparse COO tensor)
+    # that torch.compile cannot trace: under compile this method runs eagerly between the
+    # compiled parts of the model (Dynamo tracing into it split it into many small graphs, each
+    # compiled again for every shape: minutes for a small model). The disable wrapper is made
+    # here, not as a decorator: making it imports torch._dynamo (a second at `import tconv`).
+    if torch.compiler.is_compiling():
+        return torch.compiler.disable(_forward)(x, weight, bias, geom)
+    return _forward(x, weight, bias, geom)
+
+
+def _forward(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometry) -> Tensor:
     dtype = x.dtype
     if dtype in _HALF:
         x, weight = x.float(), weight.float()

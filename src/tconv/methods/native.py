@@ -12,18 +12,17 @@ crops, channels_last) and as fast on others (docs/benchmarks.md measures it), so
 
 from __future__ import annotations
 
-import functools
-
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..cache_keys import lru_cache
 from ..shapes import Geometry
 from .spec import MethodSpec
 
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
-@functools.lru_cache(maxsize=1024)  # geometries are immutable and hashable
+@lru_cache(maxsize=1024)  # geometries are immutable and hashable
 def torch_arguments(geom: Geometry) -> tuple[tuple[int, ...], tuple[int, ...], tuple[slice, ...]]:
     """torch ``padding``, ``output_padding`` and the slices that finish a non-negative crop.
 
@@ -74,7 +73,7 @@ def forward_bias_after(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geo
     return y if index is None else y[index]
 
 
-@functools.lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)
 def _arguments(
     geom: Geometry,
 ) -> tuple[tuple[int, ...], tuple[int, ...], tuple[slice, ...] | None]:

@@ -18,7 +18,12 @@ costs more than :data:`PACKED_MAX_OVERHEAD` times the true multiply-adds.
 
 :func:`subpixel_weight` packs every phase's sub-kernel into ONE ordinary convolution whose
 output, pixel-shuffled and cropped, is the transposed convolution: the exact rewrite behind
-``tconv.convert.to_subpixel``.
+``tconv.convert.to_subpixel``. The weight is packed on every call (one gather, no copy at all
+where every tap is already in place, as for k2 s2), in inference too: nothing computed from a
+weight is kept between calls, since a weight can change without any trace a cache could read
+(writes through ``.data`` keep its storage, its data pointer and its version counter).
+``tconv.convert.to_subpixel`` packs once, into a layer of its own, for a model that is done
+changing; ``python benchmarks/subpixel_repack.py`` measures the difference.
 
 Example:
     >>> import torch
@@ -30,18 +35,15 @@ Example:
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
-import threading
-import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..cache_keys import lru_cache
 from ..shapes import Geometry, ShapeError, kernel_span
 from ..shuffle import pixel_shuffle
 from .dilate import flip_weight
@@ -202,7 +204,7 @@ def packed_overhead(geom: Geometry) -> float:
     return _packed_overhead(geom.kernel_size, geom.stride, geom.dilation, geom.crop)
 
 
-@functools.lru_cache(maxsize=1024)
+@lru_cache(maxsize=1024)
 def _packed_overhead(
     kernel: tuple[int, ...],
     stride: tuple[int, ...],
@@ -231,7 +233,7 @@ def forward_packed(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
         >>> torch.allclose(y, torch.nn.functional.conv_transpose2d(x, w, None, 2), atol=1e-5)
         True
     """
-    conv_weight, padding, crop = _packed_weight(weight, geom)
+    conv_weight, padding, crop = subpixel_weight(weight, geom)
     grow = [v for b, e in reversed(padding) for v in (b, e)]
     xp = F.pad(x, grow) if any(grow) else x
     phases = math.prod(geom.stride)
@@ -245,56 +247,10 @@ def forward_packed(x: Tensor, weight: Tensor, bias: Tensor | None, geom: Geometr
     return y
 
 
-_Packed = tuple[Tensor, tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]
-#: packed weights kept for weights that are not being differentiated (inference): key
-#: (id(weight), geom) -> (weak reference to the weight, its version, the packed weight)
-_PACKED: OrderedDict[tuple[int, Geometry], tuple[weakref.ref[Tensor], int, _Packed]] = OrderedDict()
-PACKED_CACHE_SIZE = 64
-_PACKED_LOCK = threading.RLock()  # re-entrant: a weight freed inside a locked section
-
-
-def _packed_weight(weight: Tensor, geom: Geometry) -> _Packed:
-    """:func:`subpixel_weight`, kept between calls while the weight is unchanged and no
-    gradient flows to it (a layer in inference packs its weight once).
-
-    The entry is found by the weight's identity (a weak reference: a freed weight is never
-    matched by another tensor that reuses its address) and checked against its version
-    counter, which every in-place change (an optimizer step, ``load_state_dict``) bumps.
-
-    While torch.compile or torch.export traces, the weight is packed inside the graph (the
-    compiler keeps what it can): a packed tensor from this cache would enter the graph as an
-    outside input of its own, whose sizes the compiler then treats as dynamic (inductor failed
-    on them: "Exponent must be non-negative").
-    """
-    if torch.compiler.is_compiling() or torch.jit.is_tracing():
-        return subpixel_weight(weight, geom)
-    if (torch.is_grad_enabled() and weight.requires_grad) or weight.is_inference():
-        return subpixel_weight(weight, geom)  # differentiated (needs the graph) or unversioned
-    key = (id(weight), geom)
-    with _PACKED_LOCK:  # layers may run in several threads
-        hit = _PACKED.get(key)
-        if hit is not None and hit[0]() is weight and hit[1] == weight._version:
-            _PACKED.move_to_end(key)
-            return hit[2]
-    with torch.no_grad():
-        packed = subpixel_weight(weight, geom)
-    # the entry goes when the weight does
-    ref = weakref.ref(weight, lambda _, key=key: _forget(key))  # type: ignore[misc]
-    with _PACKED_LOCK:
-        _PACKED[key] = (ref, weight._version, packed)
-        _PACKED.move_to_end(key)
-        while len(_PACKED) > PACKED_CACHE_SIZE:
-            _PACKED.popitem(last=False)
-    return packed
-
-
-def _forget(key: tuple[int, Geometry]) -> None:
-    with _PACKED_LOCK:
-        _PACKED.pop(key, None)
-
-
-@functools.lru_cache(maxsize=4096)
-def _layout(k: int, s: int, d: int, lo: int, hi: int) -> tuple[list[int], int, int, int, int, int]:
+@lru_cache(maxsize=4096)
+def _layout(
+    k: int, s: int, d: int, lo: int, hi: int
+) -> tuple[tuple[int, ...], int, int, int, int, int]:
     """One dimension of :func:`subpixel_weight`.
 
     Returns (position of each tap t in the ``s * KK`` phase-major kernel axis, KK, conv padding
@@ -339,7 +295,7 @@ def _layout(k: int, s: int, d: int, lo: int, hi: int) -> tuple[list[int], int, i
     need = -(-(span - hi - c) // s) - (begin - kk + 2)
     end = max(need, 0)
     hi_crop = c + s * (begin + end - kk + 2) - span + hi
-    positions = [rp * kk + begin + e for rp, e in offs]
+    positions = tuple(rp * kk + begin + e for rp, e in offs)  # a tuple: the result is shared
     return positions, kk, begin, end, lo - c, hi_crop
 
 
@@ -412,36 +368,72 @@ def subpixel_weight(
         raise ShapeError(
             f"in_channels={weight.shape[0]} (weight.shape[0]) is not divisible by groups={groups}"
         )
-    dims = [
-        _layout(k, s, d, lo, hi)
-        for k, s, d, (lo, hi) in zip(
-            geom.kernel_size, geom.stride, geom.dilation, geom.crop, strict=True
-        )
-    ]
-    w = weight
-    for j, (positions, kk, *_), s in zip(range(rank), dims, geom.stride, strict=True):
-        # gather, not scatter: slot v of the s * kk slots takes tap source[v], or the zero
-        # appended after the last tap (index_copy along an inner dimension is ~20x slower)
-        k = w.shape[2 + j]
-        source = [k] * (s * kk)
+    plan = _plan(geom.kernel_size, geom.stride, geom.dilation, geom.crop)
+    index, zero, in_place, kks, padding, crop = plan
+    c_in, c_out_g = weight.shape[:2]
+    phases, taps, kk = math.prod(geom.stride), math.prod(geom.kernel_size), math.prod(kks)
+    if in_place:  # every tap already where the packed kernel wants it (k2 s2): no copy
+        w = weight.reshape(groups, c_in // groups, c_out_g, phases, kk).permute(0, 2, 3, 1, 4)
+        return w.reshape(groups * c_out_g * phases, c_in // groups, *kks), padding, crop
+    # one gather: slot (phase p, tap position v) of output channel o and input channel i
+    # takes weight[i, o, index[p, v]], or the zero appended after the last tap
+    w = weight.reshape(groups, c_in // groups, c_out_g, taps)
+    if zero:
+        w = F.pad(w, (0, 1))
+    w = w.permute(0, 2, 1, 3).unsqueeze(2)
+    w = w.expand(groups, c_out_g, phases, c_in // groups, w.shape[4])
+    at = torch.tensor(index, device=weight.device).reshape(1, 1, phases, 1, kk)
+    at = at.expand(groups, c_out_g, phases, c_in // groups, kk)
+    conv_weight = torch.gather(w, 4, at).reshape(groups * c_out_g * phases, c_in // groups, *kks)
+    return conv_weight, padding, crop
+
+
+_Plan = tuple[
+    tuple[int, ...],
+    bool,
+    bool,
+    tuple[int, ...],
+    tuple[tuple[int, int], ...],
+    tuple[tuple[int, int], ...],
+]
+
+
+@lru_cache(maxsize=1024)
+def _plan(
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    dilation: tuple[int, ...],
+    crop: tuple[tuple[int, int], ...],
+) -> _Plan:
+    """:func:`subpixel_weight`'s layout, from the settings alone: for each slot of the packed
+    kernel (phases first, row-major, then the common kernel ``KK``, row-major) the flat index
+    of the weight's tap it holds, ``prod(kernel)`` for a zero; whether any slot is zero;
+    whether every tap is in place (the index is ``0, 1, 2, ...``); ``KK``; the convolution's
+    padding and the crop after the shuffle."""
+    dims = [_layout(k, s, d, lo, hi) for k, s, d, (lo, hi) in zip(kernel, stride, dilation, crop)]
+    sources = []  # per dimension, slot r * kk + u -> tap t, or -1 (no tap)
+    for (positions, kk, *_), s in zip(dims, stride):
+        source = [-1] * (s * kk)
         for t, v in enumerate(positions):
             source[v] = t
-        if k in source:
-            pad = [0, 0] * (rank - 1 - j) + [0, 1]  # F.pad: last dimension first
-            w = F.pad(w, pad)
-        if source != list(range(w.shape[2 + j])):
-            w = w.index_select(2 + j, torch.tensor(source, device=weight.device))
-    c_in, c_out_g = weight.shape[:2]
-    split = [v for (_, kk, *_), s in zip(dims, geom.stride, strict=True) for v in (s, kk)]
-    w = w.reshape(groups, c_in // groups, c_out_g, *split)
-    perm = [0, 2, *(3 + 2 * j for j in range(rank)), 1, *(4 + 2 * j for j in range(rank))]
+        sources.append(source)
     kks = tuple(d[1] for d in dims)
-    conv_weight = w.permute(perm).reshape(
-        groups * c_out_g * math.prod(geom.stride), c_in // groups, *kks
-    )
+    zero_at = math.prod(kernel)
+    index = []
+    for rs in itertools.product(*(range(s) for s in stride)):
+        for us in itertools.product(*(range(kk) for kk in kks)):
+            flat = 0
+            for source, k, r, u, kk in zip(sources, kernel, rs, us, kks):
+                t = source[r * kk + u]
+                if t < 0:
+                    flat = zero_at
+                    break
+                flat = flat * k + t
+            index.append(flat)
     padding = tuple((d[2], d[3]) for d in dims)
+    in_place = len(index) == zero_at and index == list(range(zero_at))
     crop = tuple((d[4], d[5]) for d in dims)
-    return conv_weight, padding, crop
+    return tuple(index), zero_at in index, in_place, kks, padding, crop
 
 
 #: The registry's entry (:mod:`tconv.methods`).

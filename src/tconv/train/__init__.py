@@ -113,7 +113,7 @@ def get_task(name: str) -> type[Task]:
     return TASKS[name]
 
 
-def make_config(name: str, quick: bool = False, **overrides: Any) -> Any:
+def make_config(name: str, /, quick: bool = False, **overrides: Any) -> Any:
     """The task's config: defaults, then ``QUICK`` (with ``quick``), then ``overrides``.
 
     ``None`` overrides are ignored (flags the user did not give).

@@ -50,10 +50,12 @@ from .data import PATCH_COLUMNS, TEXTURES, texture_patches
 from .figures import samples_and_spectra
 from .quality import stride_energy, swd
 from .report import Column, config_note, metrics_table, write_comparison, write_report
-from .seg import UPSAMPLERS
 from .trainer import Task
 
-__all__ = ["LATENT", "Discriminator", "GanConfig", "GanTask", "Generator"]
+__all__ = ["LATENT", "UPSAMPLERS", "Discriminator", "GanConfig", "GanTask", "Generator"]
+
+#: The generator upsamplers compared: the entries of :mod:`tconv.upsamplers` marked ``compared``.
+UPSAMPLERS: tuple[str, ...] = upsamplers.compared()
 
 #: Size of the latent vector.
 LATENT = 64
@@ -75,7 +77,7 @@ class Generator(nn.Module):
     """DCGAN-style generator of 32x32 one-channel images with the upsampler under test.
 
     Args:
-        upsampler: one of :data:`tconv.train.seg.UPSAMPLERS`.
+        upsampler: one of :data:`UPSAMPLERS`.
         width: channels before the last upsampling (``4 * width`` at 4x4).
 
     Shape:
@@ -162,7 +164,7 @@ class GanConfig:
     """Settings of ``tconv train gan`` (each field is a flag), checked on creation.
 
     Attributes:
-        upsampler: the generator's upsampler (a key of :data:`tconv.train.seg.UPSAMPLERS`),
+        upsampler: the generator's upsampler (one of :data:`UPSAMPLERS`),
             or ``"all"`` to train each of them.
         epochs: training epochs.
         seed: seed of the patches, the initial weights and the evaluation latents.
@@ -258,6 +260,7 @@ class GanTask(Task):
         Column("ckb. energy / real (p4)", ("checkerboard_ratio_4",)),
         Column("train s", ("train_seconds",), "{:.0f}"),
     )
+    REQUIRES = ("skimage", "matplotlib")  # photos/textures, report figure
     DESCRIPTION = (
         "DCGAN-style generator of 32x32 texture patches (scikit-image brick / grass / gravel) "
         "whose three upsamplings are the upsampler under test; sliced Wasserstein distance to "

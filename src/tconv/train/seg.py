@@ -55,15 +55,8 @@ from .trainer import Task
 __all__ = ["UPSAMPLERS", "SegConfig", "SegTask", "UNet"]
 
 
-#: The decoder upsamplers compared (entries of :mod:`tconv.upsamplers`).
-UPSAMPLERS: tuple[str, ...] = (
-    "transposed_k2",
-    "transposed_k3",
-    "transposed_k4",
-    "subpixel",
-    "resize_conv",
-    "interpolate_bilinear",
-)
+#: The decoder upsamplers compared: the entries of :mod:`tconv.upsamplers` marked ``compared``.
+UPSAMPLERS: tuple[str, ...] = upsamplers.compared()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,6 +278,7 @@ class SegTask(Task):
         Column("ckb. spectrum", ("checkerboard_spectrum",)),
         Column("train s", ("train_seconds",), "{:.0f}"),
     )
+    REQUIRES = ("skimage", "matplotlib")  # photos/textures, report figure
     DESCRIPTION = (
         "Texture segmentation (brick / grass / gravel composites from scikit-image) with a "
         "U-Net whose decoder is the upsampler under test; held-out mIoU, per-class IoU, "

@@ -60,6 +60,7 @@ from torch import Tensor, nn
 
 from .. import nn as tnn
 from .. import upsamplers
+from ..loading import load_file
 from . import register_task
 from .data import (
     HELD_OUT_PHOTOS,
@@ -584,6 +585,10 @@ class SRTask(Task):
         Column("train s", ("train_seconds",), "{:.0f}"),
         Column("ms/out MP", ("inference_ms_per_output_mp",), "{:.0f}"),
     )
+    REQUIRES: ClassVar[tuple[str, ...]] = (
+        "skimage",
+        "matplotlib",
+    )  # photos/textures, report figure
     DESCRIPTION: ClassVar[str] = (
         "Super-resolution x2/x4 on scikit-image's bundled photos (split by image). Trains a "
         "small network with the upsampler under test and measures PSNR/SSIM on Y of the full "
@@ -803,7 +808,7 @@ DIR/crops.png; --upsampler all writes DIR/<upsampler>/... and DIR/comparison.md 
         task.setup()
         crops: dict[str, list[Tensor]] = {}
         for name in results:
-            ckpt = torch.load(out_dir / name / "model.pt", weights_only=True)
+            ckpt = load_file(out_dir / name / "model.pt")
             cfg = ckpt["config"]
             model = model_from_config(cfg)
             if "model" in ckpt["models"]:
