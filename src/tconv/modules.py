@@ -1039,7 +1039,8 @@ class _ResizeConvNd(torch.nn.Module):
             mode=self.mode,
             **({} if self.mode.startswith("nearest") else {"align_corners": False}),
         )
-        y = self.to_conv()(up)
+        conv = _CONV_FN[self._rank]  # what the convolution module's forward calls
+        y = conv(up, self.weight, self.bias, 1, self.padding, self.dilation, self.groups)
         return y if input.dim() == self._rank + 2 else y.squeeze(0)
 
     def _kept(self, kind: str, derive: Any) -> Any:
@@ -1195,7 +1196,7 @@ class _ResizeConvNd(torch.nn.Module):
                 sync(x.device)
             if execution == "unfused":
                 first = time.perf_counter() - t0
-        rounds = 2 if first > 0.25 else max(6, min(20, int(0.05 / max(first, 1e-6))))
+        rounds = 4 if first > 0.25 else max(6, min(20, int(0.05 / max(first, 1e-6))))
         rounds += rounds % 2
         others = [e for e in RESIZE_EXECUTIONS if e != "unfused"]
 
