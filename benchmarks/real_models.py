@@ -22,7 +22,8 @@ gradients where the model is trained), and the speed ratio original time / rewri
 (above 1 = the rewrite is faster) from paired calls in the same run
 (:func:`tconv.timing.paired_speed`: each call of the rewrite timed back to back with one of
 the original, the order alternating). Then the same for one resize-convolution layer alone
-(``ResizeConv2d`` against ``nn.Upsample`` + ``nn.Conv2d``) at 128, 256 and 512 channels.
+(``ResizeConv2d`` against ``nn.Upsample`` + ``nn.Conv2d``) at 128, 256 and 512 channels, with
+what ``method="auto"`` ran (the phase path, the transposed convolution or the unfused pair).
 
 Usage::
 
@@ -381,17 +382,20 @@ def layer_row(channels: int, size: int, repeat: int) -> list[str]:
     got = [t.grad for t in tensors if t.grad is not None]
     gerr = max(rel(a, b) for a, b in zip(expected, got, strict=True))
     both = speed(step(pair), step(fused), repeat)
+    with torch.no_grad():
+        inference = fused.execution(x)
     return [
         f"{channels} ch, 1x{channels}x{size}x{size} -> {2 * size}x{2 * size}",
         f"{err:.1e}",
         fwd,
         f"{gerr:.1e}",
         both,
+        f"{inference} / {fused.execution(xg)}",
     ]
 
 
 def bench_layers(quick: bool, repeat: int) -> Iterator[list[str]]:
-    for channels, size in ((128, 64), (256, 32), (512, 16)):
+    for channels, size in ((128, 64), (256, 32), (512, 16), (512, 32)):
         yield layer_row(channels // 16 if quick else channels, 8 if quick else size, repeat)
 
 
@@ -445,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         "forward speed",
         "gradient max diff",
         "forward+backward speed",
+        "auto ran (inference / training)",
     ]
     print(table(header, []), flush=True)
     for row in bench_layers(args.quick, repeat):

@@ -21,12 +21,14 @@ from torch import nn
 
 import tconv
 from tconv.convert import FusedUpsample, fuse_resize, resize_pairs, to_tconv
+from tconv.methods.subpixel import subpixel_weight
 from tconv.modules import (
     ResizeConv1d,
     ResizeConv2d,
     ResizeConv3d,
     _ResizeConvNd,
     resize_conv,
+    resize_conv_phase_weight,
     resize_conv_weight,
 )
 from tconv.shapes import ShapeError, ShapeRuntimeError, resize_conv_geometry
@@ -107,6 +109,7 @@ def test_nearest_then_conv_equals_one_transposed_conv(case):
     w = torch.randn(c_out, c_in // groups, *kernel, dtype=torch.float64)
     b = torch.randn(c_out, dtype=torch.float64) if bias else None
     check_against_reference(x, w, b, scale, padding, dilation, groups, mode)
+    check_against_reference(x, w, b, scale, padding, dilation, groups, mode, "subpixel")
 
 
 @given(
@@ -124,6 +127,7 @@ def test_linear_x2_then_unpadded_conv_equals_one_transposed_conv(rank, k, d, gro
     b = torch.randn(groups * 2, dtype=torch.float64)
     mode = {1: "linear", 2: "bilinear", 3: "trilinear"}[rank]
     check_against_reference(x, w, b, (2,) * rank, 0, d, groups, mode)
+    check_against_reference(x, w, b, (2,) * rank, 0, d, groups, mode, "subpixel")
 
 
 @pytest.mark.parametrize("method", tconv.METHODS)
@@ -134,12 +138,14 @@ def test_every_method_computes_it(method):
     check_against_reference(x, w, b, (2, 3), (1, 2), (1, 2), 2, "nearest", method)
 
 
-def test_float32_gradients_within_1e5():
-    """The issue's tolerance: training through the fusion gives the pair's gradients."""
+@pytest.mark.parametrize("method", ["native", "subpixel"])
+def test_float32_gradients_within_1e5(method):
+    """The issue's tolerance: training through the fusion gives the pair's gradients, by the
+    transposed convolution and by the phase path."""
     torch.manual_seed(1)
     conv = nn.Conv2d(64, 64, 3, padding=1)
     pair = nn.Sequential(nn.Upsample(scale_factor=2), conv)
-    fused = ResizeConv2d.from_conv(conv, 2, method="native")
+    fused = ResizeConv2d.from_conv(conv, 2, method=method)
     x = torch.randn(2, 64, 12, 12, requires_grad=True)
     g = torch.randn(2, 64, 24, 24)
     expected = torch.autograd.grad((pair(x) * g).sum(), (x, conv.weight, conv.bias))
@@ -199,8 +205,9 @@ def test_module_keeps_the_conv_parameters_and_state_dict(cls, conv, shape):
     assert shared.to_conv().weight is ref_conv.weight
 
 
-def test_kept_kernel_follows_the_weight():
-    m = ResizeConv2d(2, 2, 3, padding=1, method="native").eval()
+@pytest.mark.parametrize("method", ["native", "subpixel"])
+def test_kept_kernel_follows_the_weight(method):
+    m = ResizeConv2d(2, 2, 3, padding=1, method=method).eval()
     x = torch.randn(1, 2, 4, 4)
     with torch.no_grad():
         first = m(x)
@@ -211,6 +218,80 @@ def test_kept_kernel_follows_the_weight():
     assert torch.allclose(second - m.bias[:, None, None], 2 * (first - m.bias[:, None, None]))
     assert torch.allclose(third, first, atol=1e-6)
     assert torch.allclose(m(x), m.unfused(x), atol=1e-5)  # with autograd: derived afresh
+
+
+@given(
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.sampled_from([0, 1, "same", ((2, 0),)]),
+    st.booleans(),
+)
+def test_phase_weight_is_the_subpixel_rewrite_of_the_transposed_kernel(
+    k, r, d, groups, padding, linear
+):
+    """The phase kernel, derived straight from the convolution's weight, is exactly tconv's
+    sub-pixel rewrite of the transposed kernel (an independent route: two functions and a
+    gather instead of one matrix product), padding and crop included."""
+    mode = "linear" if linear else "nearest"
+    if linear and (r != 2 or padding != 0):
+        return
+    w = torch.randn(2 * groups, 3, k, dtype=torch.float64)
+    geom = resize_conv_geometry(k, r, padding, d, groups, mode, 1)
+    want = subpixel_weight(resize_conv_weight(w, r, d, groups, mode), geom)
+    got = resize_conv_phase_weight(w, r, padding, d, mode)
+    assert got[1:] == want[1:]
+    assert torch.equal(got[0], want[0])
+
+
+def test_phase_path_against_the_pair_in_float32_module_and_unbatched():
+    torch.manual_seed(2)
+    for cls, rank in ((ResizeConv1d, 1), (ResizeConv2d, 2), (ResizeConv3d, 3)):
+        m = cls(4, 6, 3, 2, padding=1, groups=2, method="subpixel")
+        x = torch.randn(4, *(5,) * rank, requires_grad=True)  # unbatched
+        assert m.execution(x) == "phase"
+        y, ref = m(x), m.unfused(x)
+        assert y.shape == ref.shape
+        assert torch.allclose(y, ref, atol=1e-5)
+        g = torch.randn_like(ref)
+        got = torch.autograd.grad(y, (x, m.weight, m.bias), g)
+        expected = torch.autograd.grad(ref, (x, m.weight, m.bias), g)
+        for e, a in zip(expected, got, strict=True):
+            assert float((e - a).abs().max()) <= 1e-5 * float(e.abs().max())
+
+
+def test_auto_measures_once_per_signature_and_grad_mode(monkeypatch):
+    """With autotuning on, ``auto`` times the executions once per signature (not per call),
+    separately for inference and training, and whatever it picks equals the pair."""
+    tconv.set_autotune(True)
+    monkeypatch.setattr(tconv.modules, "_RESIZE_CHOICES", {})
+    calls = []
+    measure = ResizeConv2d._measure
+
+    def counted(self, input, geom, grad):
+        calls.append(grad)
+        return measure(self, input, geom, grad)
+
+    monkeypatch.setattr(ResizeConv2d, "_measure", counted)
+    m = ResizeConv2d(8, 8, 3, padding=1)
+    x = torch.randn(1, 8, 6, 6)
+    with torch.no_grad():
+        for _ in range(3):
+            y = m(x)
+    assert torch.allclose(y, m.unfused(x), atol=1e-5)
+    for _ in range(2):
+        m(x).sum().backward()
+    assert calls == [False, True]
+    assert m.execution(x) in tconv.modules.RESIZE_EXECUTIONS
+    assert len(tconv.modules._RESIZE_CHOICES) == 2
+
+
+def test_auto_without_measuring_runs_the_phase_path_and_empty_outputs_the_pair():
+    m = ResizeConv2d(2, 2, 3)  # autotuning off (fixture): the rule
+    assert m.execution(torch.randn(1, 2, 4, 4)) == "phase"
+    # a 1x1 input resized x2 then a valid 3x3: no output; the pair says what torch says
+    assert m.execution(torch.randn(1, 2, 1, 1)) == "unfused"
 
 
 def test_training_updates_the_original_conv():
@@ -595,9 +676,10 @@ def test_real_models_benchmark_quick_runs():
         cells = [c.strip() for c in line.strip("| ").split(" | ")]
         if len(cells) == 8 and cells[0] != "model" and not cells[0].startswith("-"):
             diffs += [float(c) for c in (cells[4], cells[6]) if c != "-"]
-        elif len(cells) == 5 and " ch, " in cells[0]:
+        elif len(cells) == 6 and " ch, " in cells[0]:
             diffs += [float(cells[1]), float(cells[3])]
-    assert len(diffs) == 4 + 3 + 3 * 2, result.stdout
+            assert cells[5] == "phase / phase"  # auto's rule (no measuring in --quick)
+    assert len(diffs) == 4 + 3 + 4 * 2, result.stdout
     assert max(diffs) < 1e-4
 
 
