@@ -220,6 +220,24 @@ def test_kept_kernel_follows_the_weight(method):
     assert torch.allclose(m(x), m.unfused(x), atol=1e-5)  # with autograd: derived afresh
 
 
+@pytest.mark.parametrize("method", ["native", "subpixel", "auto"])
+def test_kept_kernel_sees_writes_that_no_counter_records(method):
+    """Writes through ``.data`` keep storage, pointer and version counter (issue 29): the
+    kernel kept in inference must still follow them, and dtype changes too."""
+    m = ResizeConv2d(3, 2, 3, padding=1, method=method).eval()
+    x = torch.randn(1, 3, 5, 5)
+    with torch.no_grad():
+        m(x)
+        m.weight.data.mul_(0.5)  # an EMA update, weight clipping: no version bump
+        assert torch.allclose(m(x), m.unfused(x), atol=1e-5)
+        torch.nn.utils.vector_to_parameters(
+            torch.randn(sum(p.numel() for p in m.parameters())), m.parameters()
+        )
+        assert torch.allclose(m(x), m.unfused(x), atol=1e-5)
+        m.double()
+        assert torch.allclose(m(x.double()), m.unfused(x.double()), atol=1e-10)
+
+
 @given(
     st.integers(1, 3),
     st.integers(1, 4),

@@ -969,6 +969,16 @@ _RESIZE_ARGS = """
 """
 
 
+def _same_values(kept: Tensor, weight: Tensor) -> bool:
+    """Whether ``weight`` holds exactly the values of ``kept`` (same dtype, device, shape)."""
+    return (
+        kept.dtype == weight.dtype
+        and kept.device == weight.device
+        and kept.shape == weight.shape
+        and torch.equal(kept, weight)
+    )
+
+
 class _ResizeConvNd(torch.nn.Module):
     """Resize then convolution, computed as one transposed convolution.
 
@@ -1098,25 +1108,26 @@ class _ResizeConvNd(torch.nn.Module):
         return y if input.dim() == self._rank + 2 else y.squeeze(0)
 
     def _kept(self, kind: str, derive: Any) -> Any:
-        """``derive(weight)``; without autograd kept until the weight changes (its storage
-        and version counter), so a fused model in eval under ``torch.no_grad()`` derives its
-        kernel once."""
+        """``derive(weight)``; without autograd (inference) kept while the weight holds the
+        same values, compared in full with a copy kept beside it (a write through ``.data``
+        moves neither the storage, the data pointer nor the version counter, so nothing short
+        of the values can tell; issue 29). One read of the weight per call instead of a
+        derivation, at the cost of that copy."""
         w = self.weight
-        if torch.is_grad_enabled() and w.requires_grad:
+        if (torch.is_grad_enabled() and w.requires_grad) or torch.compiler.is_compiling():
             return derive(w)
-        key = (kind, w.data_ptr(), w._version, w.dtype, w.device, w.shape)
         kept = self.__dict__.setdefault("_tconv_kept", {})
         hit = kept.get(kind)
-        if hit is None or hit[0] != key:
-            with torch.no_grad():
-                hit = kept[kind] = (key, derive(w))
+        with torch.no_grad():
+            if hit is None or not _same_values(hit[0], w):
+                hit = kept[kind] = (w.detach().clone(), derive(w))
         return hit[1]
 
     def transposed_weight(self) -> Tensor:
         """The transposed convolution's kernel, derived from :attr:`weight`
-        (:func:`resize_conv_weight`). Without autograd (inference) it is kept until the weight
-        changes (checked by its storage and version counter), so a fused model in eval under
-        ``torch.no_grad()`` derives it once."""
+        (:func:`resize_conv_weight`). Without autograd (inference) it is kept while the weight
+        holds the same values (compared with a kept copy), so a fused model in eval under
+        ``torch.no_grad()`` derives it once and never uses a stale one."""
         return cast(
             Tensor,
             self._kept(
