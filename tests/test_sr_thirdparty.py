@@ -19,13 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image  # the image extra, installed by make test
 
 from tconv.cli import main
 from tconv.sr import load_sr_model
 from tconv.sr.thirdparty import RRDBNet, SRVGGNetCompact, detect, unwrap
 from tconv.upscaling import upscale
-
-Image = pytest.importorskip("PIL.Image")
 
 _STUB = {
     "torchvision/__init__.py": "",

@@ -12,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image as PIL  # the train extra, installed by make test
 
 from tconv.cli import main
 from tconv.train import photos
 from tconv.train.photos import SR_DATA, find_photos, is_held_out, load_photos, split
-
-PIL = pytest.importorskip("PIL.Image")
 
 TINY = [
     "--width",
