@@ -3,27 +3,8 @@
 The task (``tconv train sr``) trains one small network with the upsampler under test and
 measures it on the full held-out photos (:mod:`tconv.train.data`).
 
-Model (:func:`build_model`), ESPCN/FSRCNN-sized::
-
-    body:  Conv 5x5 (3 -> width), ReLU, then (depth - 1) x [Conv 3x3 (width -> width), ReLU]
-    head:  the upsampler under test; x4 is two x2 stages (width -> width, ReLU, width -> 3)
-    out:   head(body(lr)) + bicubic(lr)          (global residual: the net learns the detail)
-
-Upsamplers (:data:`UPSAMPLERS`), each one x2 stage ``c_in -> c_out``:
-
-- ``transposed_k3``: ``ConvTranspose2d(k=3, s=2, p=1, output_padding=1)``, torch's init (the
-  seed article's example 2; uneven overlap, the checkerboard-prone layer).
-- ``transposed_k4``: ``ConvTranspose2d(k=4, s=2, p=1)``, torch's init (even overlap).
-- ``transposed_bilinear``: k4 s2 p1 started as exact bilinear upsampling
-  (:func:`tconv.init.bilinear_`, which needs ``c_in == c_out``: a 1x1 convolution to
-  ``c_out`` comes first), then trained.
-- ``subpixel``: 3x3 convolution to ``4 * c_out`` channels + pixel shuffle, ICNR init
-  (:class:`tconv.nn.Upsample` mode ``"subpixel"``).
-- ``resize_conv``: nearest x2 + 3x3 convolution (:class:`tconv.nn.Upsample` ``"resize_conv"``).
-- ``example3``: the seed article's example-3 model as it stands: Conv 3x3 (3 -> 64), ReLU,
-  ``ConvTranspose2d(64 -> 3, k=2, s=2)``, ReLU (x4: the transposed layer twice, 64 -> 64 ->
-  3); no body of ours and no residual.
-- ``bicubic``: bicubic interpolation, no parameters and no training (the baseline).
+The model (:func:`build_model`) and the upsamplers it compares (:data:`UPSAMPLERS`) are
+described in ``tconv.sr.networks``, which inference shares.
 
 Training: random LR patches (``patch`` pixels square) of the training photos with their HR
 counterparts, each flipped/rotated by one of the 8 symmetries of the square; L1 loss; Adam
